@@ -1,0 +1,25 @@
+"""Models under test behind one small interface; backends import lazily."""
+
+from rest_checks.models.base import (
+    Model,
+    ModelAuthError,
+    ModelError,
+    Response,
+    UnknownModelError,
+    identity_key,
+)
+from rest_checks.models.registry import ModelOptions, ResolvedModel, known_specs, load, resolve
+
+__all__ = [
+    "Model",
+    "ModelAuthError",
+    "ModelError",
+    "ModelOptions",
+    "ResolvedModel",
+    "Response",
+    "UnknownModelError",
+    "identity_key",
+    "known_specs",
+    "load",
+    "resolve",
+]
