@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import math
+import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+
+from PIL import Image, ImageDraw, ImageFont
+
+from rest_checks.fonts import clear_font_cache, font_info, load_font
 
 
 @dataclass(frozen=True)
@@ -21,7 +31,358 @@ class RenderSpec:
 
 DEFAULT_SPEC = RenderSpec()
 
+RGB = tuple[int, int, int]
+
+# zlib level 6 is Pillow's default: at 200 DPI it is as fast as level 1 within noise and
+# a fifth smaller, while level 9 costs three times the time for 5% less.
+PNG_COMPRESS_LEVEL = 6
+# Refuse pages beyond this many pixels: a typo in a DPI should fail, not fill memory.
+MAX_PIXELS = 1 << 27
+# Rendered PNGs kept in memory: each item is rendered for the image and the ocr request.
+RENDER_CACHE_SIZE = 256
+
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+# Names used in descriptions; the REST+ text colours are the CSS / matplotlib named colours.
+COLOUR_NAMES: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "#000000": "black",
+        "#ffffff": "white",
+        "#ff0000": "red",
+        "#ffff00": "yellow",
+        "#008000": "green",
+        "#0000ff": "blue",
+        "#808080": "grey",
+    }
+)
+
+
+# --- colours -----------------------------------------------------------------------------
+
+
+def parse_colour(colour: str) -> RGB:
+    """``"#rrggbb"`` (either case) -> ``(r, g, b)``; a ValueError for anything else."""
+    if not isinstance(colour, str) or not _HEX_COLOUR.fullmatch(colour):
+        raise ValueError(f"colour {colour!r} is not of the form '#rrggbb'")
+    return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
+
+
+def format_colour(rgb: RGB) -> str:
+    """``(r, g, b)`` -> ``"#rrggbb"`` in lower case."""
+    if len(rgb) != 3 or any(not 0 <= c <= 255 for c in rgb):
+        raise ValueError(f"colour {rgb!r} is not three channel values in 0..255")
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def relative_luminance(colour: str | RGB) -> float:
+    """WCAG 2.x relative luminance of an sRGB colour, from 0 (black) to 1 (white)."""
+    rgb = parse_colour(colour) if isinstance(colour, str) else colour
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(fg: str | RGB, bg: str | RGB) -> float:
+    """WCAG 2.x contrast ratio, from 1 (same luminance) to 21 (black on white)."""
+    lighter, darker = sorted((relative_luminance(fg), relative_luminance(bg)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def colour_name(colour: str) -> str:
+    """A colour's name where it has one in :data:`COLOUR_NAMES`, else its hex form."""
+    parse_colour(colour)
+    return COLOUR_NAMES.get(colour.lower(), colour.lower())
+
+
+# --- specs -------------------------------------------------------------------------------
+
+
+def validate_spec(spec: RenderSpec) -> None:
+    """Raise ValueError naming the first field of ``spec`` that cannot be rendered."""
+    font_info(spec.font)
+    for field_name in ("fg", "bg"):
+        try:
+            parse_colour(getattr(spec, field_name))
+        except ValueError as exc:
+            raise ValueError(f"RenderSpec.{field_name}: {exc}") from None
+    if isinstance(spec.dpi, bool) or not isinstance(spec.dpi, int) or spec.dpi <= 0:
+        raise ValueError(f"RenderSpec.dpi must be a positive integer, got {spec.dpi!r}")
+    for field_name in ("page_width_in", "font_size_pt", "line_spacing"):
+        value = getattr(spec, field_name)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ValueError(f"RenderSpec.{field_name} must be a positive number, got {value!r}")
+    margin = spec.margin_in
+    if not (isinstance(margin, (int, float)) and math.isfinite(margin) and margin >= 0):
+        raise ValueError(f"RenderSpec.margin_in must be a number >= 0, got {margin!r}")
+    if _text_width_px(spec) <= 0:
+        raise ValueError(
+            f"RenderSpec leaves no room for text: page_width_in={spec.page_width_in} "
+            f"with margin_in={spec.margin_in} on both sides at {spec.dpi} DPI"
+        )
+
+
+def font_size_px(spec: RenderSpec) -> float:
+    """The font's em size in pixels: points are 1/72 inch."""
+    return spec.font_size_pt * spec.dpi / 72
+
+
+def _margin_px(spec: RenderSpec) -> int:
+    return round(spec.margin_in * spec.dpi)
+
+
+def _page_width_px(spec: RenderSpec) -> int:
+    return round(spec.page_width_in * spec.dpi)
+
+
+def _text_width_px(spec: RenderSpec) -> int:
+    return _page_width_px(spec) - 2 * _margin_px(spec)
+
+
+def text_width_px(spec: RenderSpec) -> int:
+    """Width in pixels that lines are wrapped to: the page less both margins."""
+    validate_spec(spec)
+    return _text_width_px(spec)
+
+
+def _fmt_number(value: float) -> str:
+    return f"{value:g}"
+
+
+def describe_spec(spec: RenderSpec) -> str:
+    """The spec in words, e.g. ``"Courier-like mono (Liberation Mono), 50 DPI, red on white"``.
+
+    Page geometry and font size are mentioned only where they differ from the default.
+    """
+    validate_spec(spec)
+    parts = [
+        font_info(spec.font).description,
+        f"{spec.dpi} DPI",
+        f"{colour_name(spec.fg)} on {colour_name(spec.bg)}",
+    ]
+    if spec.font_size_pt != DEFAULT_SPEC.font_size_pt:
+        parts.append(f"{_fmt_number(spec.font_size_pt)} pt")
+    if spec.page_width_in != DEFAULT_SPEC.page_width_in:
+        parts.append(f"{_fmt_number(spec.page_width_in)} in wide page")
+    if spec.margin_in != DEFAULT_SPEC.margin_in:
+        parts.append(f"{_fmt_number(spec.margin_in)} in margins")
+    if spec.line_spacing != DEFAULT_SPEC.line_spacing:
+        parts.append(f"line spacing {_fmt_number(spec.line_spacing)}")
+    return ", ".join(parts)
+
+
+def spec_label(spec: RenderSpec) -> str:
+    """A short label safe in test ids and file names: ``dancing-script-50dpi-ff0000-on-ffffff``.
+
+    Black on white and default geometry are left out, so the REST+ grid's black-on-white
+    variants are labelled by their grid names (``dejavu-sans-200dpi``). Distinct specs get
+    distinct labels.
+    """
+    validate_spec(spec)
+    parts = [spec.font, f"{spec.dpi}dpi"]
+    fg, bg = spec.fg.lower(), spec.bg.lower()
+    if (fg, bg) != (DEFAULT_SPEC.fg, DEFAULT_SPEC.bg):
+        parts.append(f"{fg[1:]}-on-{bg[1:]}")
+    if spec.font_size_pt != DEFAULT_SPEC.font_size_pt:
+        parts.append(f"{_fmt_number(spec.font_size_pt)}pt")
+    if spec.page_width_in != DEFAULT_SPEC.page_width_in:
+        parts.append(f"w{_fmt_number(spec.page_width_in)}in")
+    if spec.margin_in != DEFAULT_SPEC.margin_in:
+        parts.append(f"m{_fmt_number(spec.margin_in)}in")
+    if spec.line_spacing != DEFAULT_SPEC.line_spacing:
+        parts.append(f"ls{_fmt_number(spec.line_spacing)}")
+    return "-".join(parts)
+
+
+def _grid() -> dict[str, RenderSpec]:
+    grid = {
+        f"{font}-{dpi}dpi": RenderSpec(font=font, dpi=dpi)
+        for font in ("dejavu-sans", "liberation-mono", "dancing-script")
+        for dpi in (50, 100, 200)
+    }
+    # Colour variants at the REST default otherwise. Yellow on white is kept although its
+    # contrast ratio is only 1.07 (red 4.0, green 5.1, blue 8.6): the paper used it, and
+    # its blue channel still carries the text at full contrast.
+    for name in ("red", "yellow", "green", "blue"):
+        hex_colour = next(h for h, n in COLOUR_NAMES.items() if n == name)
+        grid[f"{name}-text"] = RenderSpec(fg=hex_colour)
+    return grid
+
+
+# REST+ (PAPER.md): 3 fonts x {50, 100, 200} DPI in black on white, plus coloured text.
+REST_PLUS_GRID: MappingProxyType[str, RenderSpec] = MappingProxyType(_grid())
+
+
+# --- layout ------------------------------------------------------------------------------
+
+_PIECE = re.compile(r"\s*\S+")
+
+
+def line_width(font: ImageFont.FreeTypeFont, line: str) -> float:
+    """Horizontal room ``line`` needs when drawn at its left edge: the larger of its advance
+    and its ink, plus any ink that overhangs to the left (cursive fonts do)."""
+    if not line:
+        return 0.0
+    left, _, right, _ = font.getbbox(line, anchor="la")
+    return max(font.getlength(line), right) - min(0, left)
+
+
+def _fits(font: ImageFont.FreeTypeFont, line: str, width_px: float) -> bool:
+    return line_width(font, line) <= width_px
+
+
+def _split_long(font: ImageFont.FreeTypeFont, word: str, width_px: float) -> list[str]:
+    """Break ``word`` (no spaces, except an indent in front) into pieces that fit."""
+    pieces: list[str] = []
+    rest = word
+    while len(rest) > 1 and not _fits(font, rest, width_px):
+        # Longest prefix that fits; a single character goes on its own line even if it
+        # does not fit, and the page widens for it.
+        lo, hi = 1, len(rest) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if _fits(font, rest[:mid], width_px):
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = lo
+        # Keep combining marks with their base character.
+        while cut > 1 and unicodedata.combining(rest[cut]):
+            cut -= 1
+        head = rest[:cut]
+        if not head.strip():
+            # Only indent fits before the word: drop the indent instead of a blank line.
+            rest = rest.lstrip()
+            continue
+        pieces.append(head)
+        rest = rest[cut:]
+    pieces.append(rest)
+    return pieces
+
+
+def _wrap_paragraph(font: ImageFont.FreeTypeFont, paragraph: str, width_px: float) -> list[str]:
+    paragraph = paragraph.rstrip()
+    if _fits(font, paragraph, width_px):
+        return [paragraph]
+    lines: list[str] = []
+    current = ""
+    for match in _PIECE.finditer(paragraph):
+        piece = match.group()
+        if current and _fits(font, current + piece, width_px):
+            current += piece
+            continue
+        if current:
+            lines.append(current)
+            # Whitespace at a break is dropped; an indent only counts on the first line.
+            piece = piece.lstrip()
+        *full, current = _split_long(font, piece, width_px)
+        lines.extend(full)
+    lines.append(current)
+    return lines
+
+
+def _normalise(text: str) -> list[str]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return [line.expandtabs(4) for line in text.split("\n")]
+
+
+def wrap_lines(text: str, font: ImageFont.FreeTypeFont, width_px: float) -> list[str]:
+    """The lines ``text`` is drawn as: explicit newlines and blank lines are kept, long lines
+    are wrapped at spaces to ``width_px`` (as measured by :func:`line_width`), and a word
+    longer than a line is broken between characters. Trailing spaces are dropped; tabs
+    become 4-column stops."""
+    if width_px <= 0:
+        raise ValueError(f"width_px must be positive, got {width_px!r}")
+    lines: list[str] = []
+    for paragraph in _normalise(text):
+        lines.extend(_wrap_paragraph(font, paragraph, width_px))
+    return lines
+
+
+# --- drawing -----------------------------------------------------------------------------
+
+
+def render_image(text: str, spec: RenderSpec = DEFAULT_SPEC) -> Image.Image:
+    """Draw ``text`` with ``spec`` as an RGB image (uncached; see :func:`render_png`).
+
+    The page is ``spec.page_width_in`` wide; its height grows with the text. Text is never
+    clipped: every glyph's ink lies inside the margins (the page widens only in the
+    degenerate case of a single character wider than the whole text width).
+    """
+    validate_spec(spec)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, got {type(text).__name__}")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise ValueError("text holds a lone surrogate code point, which cannot be drawn")
+    font = load_font(spec.font, font_size_px(spec))
+    margin = _margin_px(spec)
+    width = _text_width_px(spec)
+    lines = wrap_lines(text, font, width)
+
+    ascent, descent = font.getmetrics()
+    pitch = font_size_px(spec) * spec.line_spacing
+    # Positions relative to the top-left corner of the text area.
+    placed: list[tuple[int, int, str]] = []
+    top, bottom, right = 0, round((len(lines) - 1) * pitch) + ascent + descent, width
+    for i, line in enumerate(lines):
+        y = round(i * pitch)
+        if not line.strip():
+            continue
+        # Pillow reports whole pixels; the rounding only guards against a float slipping in.
+        left_ink, top_ink, right_ink, bottom_ink = (
+            math.floor(v) if k < 2 else math.ceil(v)
+            for k, v in enumerate(font.getbbox(line, anchor="la"))
+        )
+        x = max(0, -left_ink)
+        placed.append((x, y, line))
+        top = min(top, y + top_ink)
+        bottom = max(bottom, y + bottom_ink)
+        right = max(right, x + right_ink)
+    page_w = right + 2 * margin
+    page_h = bottom - top + 2 * margin
+    if page_w * page_h > MAX_PIXELS:
+        raise ValueError(
+            f"page of {page_w}x{page_h} pixels is over the limit of {MAX_PIXELS} "
+            f"({len(lines)} lines at {spec.dpi} DPI)"
+        )
+
+    image = Image.new("RGB", (page_w, page_h), parse_colour(spec.bg))
+    draw = ImageDraw.Draw(image)
+    fill = parse_colour(spec.fg)
+    for x, y, line in placed:
+        draw.text((margin + x, margin - top + y), line, font=font, fill=fill, anchor="la")
+    return image
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """PNG bytes with nothing but the pixels: no timestamps, text chunks or DPI."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False)
+    return buffer.getvalue()
+
 
 def render_png(text: str, spec: RenderSpec = DEFAULT_SPEC) -> bytes:
-    """Render ``text`` with ``spec`` as PNG bytes (placeholder until the renderer lands)."""
-    raise NotImplementedError
+    """Render ``text`` with ``spec`` as PNG bytes.
+
+    Deterministic: the same text and spec give the same bytes (for a given Pillow, FreeType
+    and zlib). Results are kept in a bounded in-memory cache.
+    """
+    # Checked before the cache: RenderSpec(dpi=200.0) == RenderSpec(dpi=200) as a key.
+    validate_spec(spec)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, got {type(text).__name__}")
+    return _render_png_cached(text, spec)
+
+
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
+def _render_png_cached(text: str, spec: RenderSpec) -> bytes:
+    return encode_png(render_image(text, spec))
+
+
+def clear_render_cache() -> None:
+    """Forget cached renderings and loaded fonts."""
+    _render_png_cached.cache_clear()
+    clear_font_cache()

@@ -1,0 +1,108 @@
+"""The fonts a rendering may use. They are files in the repository's ``fonts/``, never
+system fonts, so that an image looks the same on every machine that runs the suite.
+
+The directory can be moved with the environment variable ``REST_CHECKS_FONTS_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+
+from PIL import ImageFont
+
+FONTS_DIR_ENV = "REST_CHECKS_FONTS_DIR"
+DEFAULT_FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
+
+
+@dataclass(frozen=True)
+class FontInfo:
+    """One registered font: its file in the fonts directory and how to speak of it."""
+
+    name: str
+    filename: str
+    family: str
+    description: str
+    licence: str
+
+
+# The three REST+ typefaces (PAPER.md): DejaVu Sans, Courier New and a cursive font.
+# Liberation Mono stands in for Courier New, to which it is metric-compatible.
+FONTS: MappingProxyType[str, FontInfo] = MappingProxyType(
+    {
+        "dejavu-sans": FontInfo(
+            name="dejavu-sans",
+            filename="DejaVuSans.ttf",
+            family="DejaVu Sans",
+            description="DejaVu Sans",
+            licence="DejaVuSans.LICENSE",
+        ),
+        "liberation-mono": FontInfo(
+            name="liberation-mono",
+            filename="LiberationMono-Regular.ttf",
+            family="Liberation Mono",
+            description="Courier-like mono (Liberation Mono)",
+            licence="LiberationMono-Regular.LICENSE",
+        ),
+        "dancing-script": FontInfo(
+            name="dancing-script",
+            filename="DancingScript-Regular.otf",
+            family="Dancing Script",
+            description="cursive (Dancing Script)",
+            licence="DancingScript-Regular.LICENSE",
+        ),
+    }
+)
+
+
+def font_names() -> tuple[str, ...]:
+    """Names of the registered fonts, the default (``dejavu-sans``) first."""
+    return tuple(FONTS)
+
+
+def fonts_dir() -> Path:
+    """The directory fonts load from: ``$REST_CHECKS_FONTS_DIR`` or the repository's fonts/."""
+    override = os.environ.get(FONTS_DIR_ENV)
+    return Path(override).resolve() if override else DEFAULT_FONTS_DIR
+
+
+def font_info(name: str) -> FontInfo:
+    """The registry entry for ``name``; a ValueError that lists the known fonts otherwise."""
+    try:
+        return FONTS[name]
+    except KeyError:
+        known = ", ".join(font_names())
+        raise ValueError(f"unknown font {name!r}; known fonts: {known}") from None
+
+
+def font_path(name: str) -> Path:
+    """Path of the font file for ``name`` inside the fonts directory."""
+    path = fonts_dir() / font_info(name).filename
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"font {name!r} expected at {path}, which does not exist "
+            f"(fonts load from the repository's fonts/ or ${FONTS_DIR_ENV})"
+        )
+    return path
+
+
+def load_font(name: str, size_px: float) -> ImageFont.FreeTypeFont:
+    """The font ``name`` at ``size_px`` pixels (em size), loaded once per path and size."""
+    if not size_px > 0:
+        raise ValueError(f"font size must be positive, got {size_px!r} px")
+    return _load(str(font_path(name)), float(size_px))
+
+
+@lru_cache(maxsize=64)
+def _load(path: str, size_px: float) -> ImageFont.FreeTypeFont:
+    # The basic layout engine keeps glyph placement independent of whether libraqm
+    # happens to be installed, so the same text gives the same pixels everywhere.
+    return ImageFont.truetype(path, size_px, layout_engine=ImageFont.Layout.BASIC)
+
+
+def clear_font_cache() -> None:
+    """Forget loaded fonts (after changing ``$REST_CHECKS_FONTS_DIR``, or in tests)."""
+    _load.cache_clear()
