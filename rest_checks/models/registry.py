@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from rest_checks.models.base import Model, UnknownModelError
@@ -56,6 +57,14 @@ ALIASES: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 MOCKS = ("oracle", "text-only")
 
+ModelFactory = Callable[["ModelOptions"], Model]
+_REGISTERED: dict[str, ModelFactory] = {}
+
+
+def register_model(spec: str, factory: ModelFactory) -> None:
+    """Make ``--model SPEC`` build a model of your own (call it from a conftest.py)."""
+    _REGISTERED[spec] = factory
+
 
 def load_user_models(path: Path | None) -> dict[str, dict[str, Any]]:
     """Read ``rest_models.toml``: one table per model name, see README."""
@@ -93,6 +102,7 @@ def known_specs(options: ModelOptions | None = None) -> list[str]:
         "ollama:NAME",
         *sorted(ALIASES),
         *user,
+        *sorted(_REGISTERED),
     ]
 
 
@@ -100,6 +110,8 @@ def resolve(spec: str, options: ModelOptions | None = None) -> ResolvedModel:
     """Turn a user's spec into a backend and name, or raise ``UnknownModelError``."""
     options = options or ModelOptions()
     spec = spec.strip()
+    if spec in _REGISTERED:
+        return ResolvedModel(spec, "registered", spec)
     user_models = load_user_models(options.models_file)
     if spec in user_models:
         table = dict(user_models[spec])
@@ -129,6 +141,8 @@ def load(resolved: ResolvedModel, options: ModelOptions | None = None) -> Model:
     """Build the model, importing its backend only now."""
     options = options or ModelOptions()
     params = dict(resolved.params)
+    if resolved.backend == "registered":
+        return _REGISTERED[resolved.name](options)
     if resolved.backend == "reference":
         from rest_checks.models.reference import ReferenceModel
 

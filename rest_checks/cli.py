@@ -1,0 +1,110 @@
+"""``rest-checks``: look at the items and at the images a model would see.
+
+    rest-checks items --suite soebench -n 5 [--seed S] [--json]
+    rest-checks render ITEM_ID [--font F --dpi D --fg C --bg C] -o out.png [--modality image|mixed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rest_checks.config import DEFAULT_SUITE, positive_int, seed_int, suite_list
+from rest_checks.items.base import Item
+from rest_checks.items.suites import load_suite
+from rest_checks.render import DEFAULT_SPEC, RenderSpec, describe_spec, render_png
+
+
+def _item_json(item: Item) -> dict[str, object]:
+    return {
+        "id": item.id,
+        "task": item.task,
+        "text": item.full_text(),
+        "expected": item.expected,
+        "answer_type": item.answer_type,
+    }
+
+
+def cmd_items(args: argparse.Namespace) -> int:
+    items = load_suite(args.suite, args.n, args.seed)
+    for item in items:
+        if args.json:
+            print(json.dumps(_item_json(item), ensure_ascii=False))
+        else:
+            print(f"== {item.id} ({item.task}, expected {item.expected})")
+            print(item.full_text())
+            print()
+    return 0
+
+
+def find_item(item_id: str, suite: Sequence[str], seed: int) -> Item:
+    """Regenerate enough of the suite to reach ``item_id`` (ids end in their index)."""
+    match = re.search(r"(\d+)$", item_id)
+    n = int(match.group(1)) if match else 0
+    for source in suite:
+        for item in load_suite((source,), n, seed):
+            if item.id == item_id:
+                return item
+    raise LookupError(
+        f"no item {item_id!r} in suite {','.join(suite)} with seed {seed}; "
+        "list them with 'rest-checks items'"
+    )
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    item = find_item(args.item_id, args.suite, args.seed)
+    spec = RenderSpec(
+        font=args.font or DEFAULT_SPEC.font,
+        dpi=args.dpi or DEFAULT_SPEC.dpi,
+        fg=args.fg or DEFAULT_SPEC.fg,
+        bg=args.bg or DEFAULT_SPEC.bg,
+    )
+    text = item.context if args.modality == "mixed" else item.full_text()
+    png = render_png(text, spec)
+    Path(args.output).write_bytes(png)
+    print(f"{args.output}: {item.id}, {args.modality} image, {describe_spec(spec)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rest-checks", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    items = sub.add_parser("items", help="list benchmark items")
+    items.add_argument("--suite", type=suite_list, default=DEFAULT_SUITE,
+                       help="comma list: soebench, arith, mcq or item-file paths")
+    items.add_argument("-n", type=positive_int, default=5, help="items per source (0: all)")
+    items.add_argument("--seed", type=seed_int, default=0)
+    items.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    items.set_defaults(run=cmd_items)
+
+    render = sub.add_parser("render", help="write the image a model would see for an item")
+    render.add_argument("item_id")
+    render.add_argument("-o", "--output", required=True, help="PNG file to write")
+    render.add_argument("--suite", type=suite_list, default=DEFAULT_SUITE)
+    render.add_argument("--seed", type=seed_int, default=0)
+    render.add_argument("--font", help="a font of the repository's fonts/ (dejavu-sans, ...)")
+    render.add_argument("--dpi", type=positive_int)
+    render.add_argument("--fg", help="text colour, #rrggbb")
+    render.add_argument("--bg", help="background colour, #rrggbb")
+    render.add_argument("--modality", choices=("image", "mixed"), default="image")
+    render.set_defaults(run=cmd_render)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (LookupError, ValueError, OSError) as exc:
+        print(f"rest-checks: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Fixtures shared by the harness's own tests."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,87 @@
+"""Baselines: reading, writing, and the session gate (exact McNemar plus a tolerance)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rest_checks.baselines import (
+    BaselineError,
+    baseline_document,
+    gate,
+    load_baseline,
+    write_baseline,
+)
+
+
+def write(tmp_path: Path, cases: dict[str, bool]) -> Path:
+    path = tmp_path / "baselines" / "m.json"
+    write_baseline(path, baseline_document(model="m", model_identity={"backend": "mock"},
+                                           suite=("soebench",), seed=0, metrics={},
+                                           cases=cases))
+    return path
+
+
+def test_round_trip_keeps_every_case(tmp_path: Path) -> None:
+    cases = {"a-1": True, "a-2": False, "a-1@red-text": False}
+    baseline = load_baseline(write(tmp_path, cases))
+    assert baseline is not None
+    assert baseline.cases == cases
+    assert baseline.consistent("a-2") is False
+    assert baseline.consistent("never-seen") is None
+    assert baseline.item_cases() == {"a-1": True, "a-2": False}
+
+
+def test_missing_file_is_no_baseline(tmp_path: Path) -> None:
+    assert load_baseline(tmp_path / "none.json") is None
+
+
+def test_broken_json_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    path.write_text('{\n  "format": 1,\n  "cases": {,}\n}\n')
+    with pytest.raises(BaselineError, match=r"b\.json:3: not valid JSON"):
+        load_baseline(path)
+
+
+def test_non_boolean_case_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, {"a": True})
+    data = json.loads(path.read_text())
+    data["cases"]["a"] = "yes"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BaselineError, match="case 'a' must be true or false"):
+        load_baseline(path)
+
+
+def test_gate_fails_on_a_significant_drop_beyond_tolerance(tmp_path: Path) -> None:
+    baseline = load_baseline(write(tmp_path, {f"i{k}": True for k in range(20)}))
+    assert baseline is not None
+    # 8 lost, 0 gained: exact two-sided McNemar p = 2 * 0.5**8 = 0.0078; drop 0.4.
+    current = {f"i{k}": k >= 8 for k in range(20)}
+    result = gate(baseline, current, alpha=0.05, tolerance=0.02)
+    assert result.failed
+    assert result.comparison.p_value == pytest.approx(2 * 0.5**8)
+    assert "FAILED" in result.describe()
+
+
+def test_gate_passes_a_drop_that_is_not_significant(tmp_path: Path) -> None:
+    baseline = load_baseline(write(tmp_path, {f"i{k}": True for k in range(20)}))
+    assert baseline is not None
+    # 2 lost: p = 2 * 0.5**2 = 0.5, far above alpha.
+    current = {f"i{k}": k >= 2 for k in range(20)}
+    assert not gate(baseline, current, alpha=0.05, tolerance=0.02).failed
+
+
+def test_gate_passes_a_significant_drop_within_tolerance(tmp_path: Path) -> None:
+    baseline = load_baseline(write(tmp_path, {f"i{k}": True for k in range(20)}))
+    assert baseline is not None
+    current = {f"i{k}": k >= 8 for k in range(20)}
+    assert not gate(baseline, current, alpha=0.05, tolerance=0.5).failed
+
+
+def test_gate_ignores_items_the_baseline_never_saw(tmp_path: Path) -> None:
+    baseline = load_baseline(write(tmp_path, {"i1": True}))
+    assert baseline is not None
+    result = gate(baseline, {"i1": True, "new": False}, alpha=0.05, tolerance=0.0)
+    assert result.comparison.n == 1 and not result.failed

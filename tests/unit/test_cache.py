@@ -1,0 +1,120 @@
+"""The response cache: keyed by what changes an answer, safe under concurrent writers,
+and resumable after a kill."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rest_checks.cache import CachingModel, ResponseCache, request_key
+from rest_checks.models.base import Model, Response
+from rest_checks.prompts import Request
+
+
+def req(prompt: str, image: bytes | None = None, max_tokens: int = 1024) -> Request:
+    return Request("item-1", "image" if image else "text", prompt, image, max_tokens)
+
+
+class CountingModel(Model):
+    """Echoes the prompt; fails once it has answered ``fail_after`` requests."""
+
+    spec = "counting"
+
+    def __init__(self, fail_after: int | None = None, settings: dict[str, Any] | None = None):
+        self.seen: list[str] = []
+        self.fail_after = fail_after
+        self.settings = settings or {"temperature": 0}
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "counting", "settings": self.settings}
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        out = []
+        for request in requests:
+            if self.fail_after is not None and len(self.seen) >= self.fail_after:
+                raise KeyboardInterrupt("killed")
+            self.seen.append(request.prompt)
+            out.append(Response(f"echo {request.prompt}"))
+        return out
+
+
+def test_key_changes_with_identity_prompt_image_and_budget() -> None:
+    identity = {"backend": "x", "settings": {"temperature": 0}}
+    base = request_key(identity, req("p", b"png"))
+    assert request_key(identity, req("p", b"png")) == base
+    assert request_key({"backend": "x", "settings": {"temperature": 1}}, req("p", b"png")) != base
+    assert request_key(identity, req("q", b"png")) != base
+    assert request_key(identity, req("p", b"png2")) != base
+    assert request_key(identity, req("p", b"png", max_tokens=2048)) != base
+
+
+def test_key_ignores_item_id_and_modality() -> None:
+    identity = {"backend": "x"}
+    a = Request("item-1", "image", "p", b"png", 1024)
+    b = Request("item-2", "ocr", "p", b"png", 1024)
+    assert request_key(identity, a) == request_key(identity, b)
+
+
+def test_second_run_is_served_from_the_cache(tmp_path: Path) -> None:
+    requests = [req(f"prompt {i}") for i in range(10)]
+    first = CachingModel(CountingModel(), ResponseCache(tmp_path))
+    answers = first.generate(requests)
+    again = CachingModel(CountingModel(), ResponseCache(tmp_path))
+    assert again.generate(requests) == answers
+    assert again.counter.model_calls == 0 and again.counter.cache_hits == 10
+    assert again.model.seen == []  # type: ignore[attr-defined]
+
+
+def test_duplicate_requests_in_one_batch_are_asked_once(tmp_path: Path) -> None:
+    model = CountingModel()
+    caching = CachingModel(model, ResponseCache(tmp_path))
+    answers = caching.generate([req("same"), req("same"), req("other")])
+    assert model.seen == ["same", "other"]
+    assert answers[0] == answers[1]
+
+
+def test_a_killed_run_repeats_no_finished_call(tmp_path: Path) -> None:
+    requests = [req(f"prompt {i}") for i in range(10)]
+    dying = CachingModel(CountingModel(fail_after=7), ResponseCache(tmp_path), chunk_size=3)
+    with pytest.raises(KeyboardInterrupt):
+        dying.generate(requests)
+    # Two chunks of three finished and were stored before the kill.
+    resumed_model = CountingModel()
+    resumed = CachingModel(resumed_model, ResponseCache(tmp_path), chunk_size=3)
+    resumed.generate(requests)
+    assert resumed_model.seen == [f"prompt {i}" for i in range(6, 10)]
+
+
+def test_a_damaged_entry_is_a_miss(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path)
+    key = request_key({"backend": "x"}, req("p"))
+    cache.put(key, Response("fine"))
+    next(tmp_path.rglob("*.json")).write_text("{not json")
+    assert cache.get(key) is None
+
+
+def _hammer(directory: str, worker: int) -> None:
+    cache = ResponseCache(Path(directory))
+    for i in range(200):
+        key = request_key({"backend": "x"}, req(f"shared {i % 50}"))
+        cache.put(key, Response(f"answer {i % 50}", extra={"worker": worker}))
+        assert cache.get(key) is not None
+
+
+def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_hammer, args=(str(tmp_path), w)) for w in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    cache = ResponseCache(tmp_path)
+    for i in range(50):
+        response = cache.get(request_key({"backend": "x"}, req(f"shared {i}")))
+        assert response is not None and response.text == f"answer {i}"
+    assert not list(tmp_path.rglob(".tmp-*")), "no temporary file is left behind"

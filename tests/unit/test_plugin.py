@@ -1,0 +1,203 @@
+"""The plugin end to end, through pytester, under ``-n 0`` and ``-n 2``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rest_checks.items.suites import load_suite
+
+REPO = Path(__file__).resolve().parents[2]
+SUITE = (REPO / "tests" / "test_rest_suite.py").read_text(encoding="utf-8")
+HYPOTHESIS_CONFTEST = (REPO / "conftest.py").read_text(encoding="utf-8")
+
+# A registered model that breaks exactly two items (text-only on those, oracle elsewhere).
+BREAKING_CONFTEST = HYPOTHESIS_CONFTEST + '''
+from rest_checks.models.mock import MockModel
+from rest_checks.models.registry import register_model
+
+register_model(
+    "mock:breaks-two",
+    lambda options: MockModel("text-only", spec="mock:breaks-two",
+                              only_items={"soebench-0002", "arith-0001"}),
+)
+'''
+
+FAST = ["--rest-n", "2", "-p", "no:randomly", "-p", "no:cacheprovider"]
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(BREAKING_CONFTEST)
+    pytester.makepyfile(test_rest_suite=SUITE)
+    return pytester
+
+
+def run(pytester: pytest.Pytester, *args: str, workers: int = 0) -> pytest.RunResult:
+    dist = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
+    return pytester.runpytest_subprocess(*FAST, *dist, *args)
+
+
+def results(pytester: pytest.Pytester, name: str = "out.json") -> dict[str, Any]:
+    return json.loads((pytester.path / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_oracle_passes_with_full_rer(suite: pytest.Pytester, workers: int) -> None:
+    result = run(suite, "--model", "mock:oracle", "--rest-json", "out.json", workers=workers)
+    result.assert_outcomes(passed=6)
+    data = results(suite)
+    assert data["metrics"]["rer"]["value"] == 1.0
+    assert data["n_items"] == 6
+    expected_ids = {item.id for item in load_suite(("soebench", "arith", "mcq"), 2, 0)}
+    assert {item["id"] for item in data["items"]} == expected_ids
+    result.stdout.fnmatch_lines(["*rest-checks summary*", "*RER*100.0%*"])
+
+
+def test_text_only_fails_one_case_per_item(suite: pytest.Pytester) -> None:
+    result = run(suite, "--model", "mock:text-only", "--rest-json", "out.json")
+    result.assert_outcomes(failed=6)
+    assert results(suite)["metrics"]["rer"]["value"] == 0.0
+    # The failure message tells the whole story of a case.
+    result.stdout.fnmatch_lines(["*the final answers differ across modalities*",
+                                 "*expected:*", "*text*->*", "*raw image tail*",
+                                 "*image image: *.png*"])
+
+
+def test_header_names_what_makes_the_run_reproducible(suite: pytest.Pytester) -> None:
+    result = run(suite, "--model", "mock:oracle", "--rest-seed", "7", "--co")
+    result.stdout.fnmatch_lines([
+        "rest-checks: model=mock:oracle suite=soebench,arith,mcq n=2 seed=7 items=6",
+        'rest-checks: model identity {"backend": "mock", "name": "oracle"}',
+    ])
+
+
+def test_metrics_are_the_same_with_and_without_workers(suite: pytest.Pytester) -> None:
+    run(suite, "--model", "mock:breaks-two", "--rest-json", "serial.json", "--rest-no-cache")
+    run(suite, "--model", "mock:breaks-two", "--rest-json", "parallel.json", "--rest-no-cache",
+        workers=2)
+    serial, parallel = results(suite, "serial.json"), results(suite, "parallel.json")
+    assert serial["metrics"] == parallel["metrics"]
+    assert serial["cases"] == parallel["cases"]
+    assert serial["metrics"]["rer"]["k"] == 4
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_second_identical_run_makes_no_model_call(suite: pytest.Pytester, workers: int) -> None:
+    run(suite, "--model", "mock:oracle", "--rest-json", "first.json", workers=workers)
+    run(suite, "--model", "mock:oracle", "--rest-json", "second.json", workers=workers)
+    first, second = results(suite, "first.json"), results(suite, "second.json")
+    assert first["calls"]["model"] > 0
+    assert second["calls"]["model"] == 0
+    assert second["calls"]["cache"] == first["calls"]["model"] + first["calls"]["cache"]
+    assert second["metrics"] == first["metrics"]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_baseline_gate_names_exactly_the_broken_items(
+    suite: pytest.Pytester, workers: int
+) -> None:
+    update = run(suite, "--model", "mock:oracle", "--snapshot-update", workers=workers)
+    update.assert_outcomes(passed=6)
+    baseline = suite.path / "baselines" / "mock_oracle.json"
+    assert json.loads(baseline.read_text())["cases"]["soebench-0002"] is True
+
+    result = run(suite, "--model", "mock:breaks-two", "--rest-baseline", str(baseline),
+                 "--rest-json", "out.json", workers=workers)
+    result.assert_outcomes(passed=4, failed=2)
+    failed = sorted(line.split("::")[1].split(" ")[0] for line in result.outlines
+                    if line.startswith("FAILED"))
+    assert failed == ["test_cross_modal[arith-0001]", "test_cross_modal[soebench-0002]"]
+    result.stdout.fnmatch_lines(["*REGRESSION: arith-0001 was consistent in the baseline*"])
+    assert results(suite)["baseline"]["regressions"] == ["arith-0001", "soebench-0002"]
+
+
+def test_items_inconsistent_in_the_baseline_are_expected_failures(
+    suite: pytest.Pytester,
+) -> None:
+    run(suite, "--model", "mock:breaks-two", "--snapshot-update").assert_outcomes(
+        passed=4, xfailed=2
+    )
+    result = run(suite, "--model", "mock:breaks-two")
+    result.assert_outcomes(passed=4, xfailed=2)
+    assert result.ret == 0
+
+
+def test_significant_rer_drop_fails_the_session(suite: pytest.Pytester) -> None:
+    run(suite, "--model", "mock:oracle", "--rest-n", "4", "--snapshot-update")
+    baseline = str(suite.path / "baselines" / "mock_oracle.json")
+    # Every item breaks: 12 lost, none gained, exact McNemar p = 2 * 0.5**12.
+    result = run(suite, "--model", "mock:text-only", "--rest-n", "4", "--rest-baseline",
+                 baseline, "--rest-json", "out.json")
+    assert result.ret == 1
+    gate = results(suite)["baseline"]["gate"]
+    assert gate["failed"] is True
+    assert gate["lost"] == 12 and gate["gained"] == 0
+    result.stdout.fnmatch_lines(["*baseline gate FAILED*"])
+
+
+def test_unknown_model_is_a_usage_error_before_any_test(suite: pytest.Pytester) -> None:
+    result = run(suite, "--model", "no-such-model")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown model 'no-such-model'; known: reference, mock:oracle*"])
+    assert "passed" not in result.stdout.str()
+
+
+def test_bad_option_value_says_what_is_accepted(suite: pytest.Pytester) -> None:
+    result = run(suite, "--rest-n", "many")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--rest-n*'many' is not an integer*"])
+
+
+def test_environment_beats_ini_and_command_line_beats_environment(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite.makeini("[pytest]\nrest_model = mock:text-only\nrest_seed = 3\n")
+    result = run(suite, "--co")
+    result.stdout.fnmatch_lines(["rest-checks: model=mock:text-only * seed=3 *"])
+    monkeypatch.setenv("REST_MODEL", "mock:oracle")
+    result = run(suite, "--co")
+    result.stdout.fnmatch_lines(["rest-checks: model=mock:oracle * seed=3 *"])
+    result = run(suite, "--co", "--model", "mock:breaks-two", "--rest-seed", "5")
+    result.stdout.fnmatch_lines(["rest-checks: model=mock:breaks-two * seed=5 *"])
+
+
+def test_bad_environment_value_names_the_variable(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REST_SEED", "soon")
+    result = run(suite, "--co")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*environment variable REST_SEED='soon'*not an integer*"])
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_rest_plus_reports_rer_per_rendering(suite: pytest.Pytester, workers: int) -> None:
+    result = run(suite, "--model", "mock:oracle", "--rest-n", "1", "--rest-plus",
+                 "--rest-plus-n", "1", "--rest-json", "out.json", workers=workers)
+    data = results(suite)
+    # 3 items: one cross-modal case, the grid's variants and one Hypothesis case each.
+    n_variants = len(data["rest_plus"])
+    assert n_variants >= 10
+    result.assert_outcomes(passed=3 * (1 + n_variants + 1))
+    assert all(v["value"] == 1.0 and v["n"] == 3 for v in data["rest_plus"].values())
+    assert data["invariance"]["n_items"] == 3
+    result.stdout.fnmatch_lines(["*REST+ RER per rendering:*", "*dejavu-sans-50dpi*"])
+
+
+def test_rest_plus_failure_is_shrunk_and_reported_in_words(suite: pytest.Pytester) -> None:
+    result = run(suite, "--model", "mock:text-only", "--rest-n", "1", "--rest-plus",
+                 "--rest-plus-n", "1", "-k", "render_invariance and soebench")
+    result.assert_outcomes(failed=1)
+    # Shrinking leads to the simplest rendering: the default font, at some DPI, in words.
+    result.stdout.fnmatch_lines(["*differs from the text answer*when rendered in*DPI*"])
+
+
+def test_rest_plus_is_off_by_default(suite: pytest.Pytester) -> None:
+    result = run(suite, "--model", "mock:oracle", "--rest-n", "1")
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == 3
+    assert outcomes.get("deselected", 0) > 0
