@@ -1,0 +1,580 @@
+"""Any OpenAI-compatible Chat Completions server (OpenAI, vLLM, Ollama, llama.cpp, ...).
+
+One request becomes one user message. A text request sends the prompt as a string; a
+request with an image sends two content parts, the image first and then the prompt (the
+order of the vendors' own examples, and the one the paper's prompts read naturally in:
+"the question is shown in the image ..."). The image goes as a ``data:image/png;base64``
+URL of the request's exact PNG bytes: never resized or recompressed here.
+
+Retries are ours, not the SDK's (``max_retries=0``), so that they are bounded, logged and
+honour ``Retry-After``: 408/409/429, 5xx, timeouts, connection errors and malformed replies
+are retried with exponential backoff and full jitter; 401/403 stop the run at once.
+
+The API key never leaves the client: it is not in ``identity()``, ``repr()``, log records
+or error messages (server text is scrubbed of it before it is quoted).
+
+Settings (``rest_models.toml`` keys or ``settings=``), the first group part of the identity:
+
+- ``temperature`` (default 0; ``"omit"`` sends none, the default for gpt-5/o-series
+  models, which accept only their own), ``top_p``, ``seed``,
+- ``max_tokens``: one answer budget for every request instead of each request's own,
+- ``max_completion_tokens_param``: send ``max_completion_tokens`` instead of
+  ``max_tokens`` (default: true for gpt-5/o-series names),
+- ``image_detail``: OpenAI's ``"low" | "high" | "auto"``; not sent unless set;
+- ``max_retries`` (6), ``retry_base_delay`` (0.5 s), ``retry_max_delay`` (30 s),
+  ``retry_after_max`` (120 s: a longer Retry-After fails at once), ``timeout`` (180 s).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from rest_checks.models.base import Model, ModelAuthError, ModelError, Response
+from rest_checks.prompts import Request
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "OpenAIModel",
+    "backoff_delay",
+    "is_local_url",
+    "parse_retry_after",
+    "public_url",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# Sent to local servers that ignore the key (Ollama, vLLM, llama.cpp without --api-key).
+LOCAL_DUMMY_KEY = "not-needed"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Model families that reject a temperature other than their own and take
+# max_completion_tokens instead of max_tokens.
+REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
+RETRY_STATUSES = frozenset({408, 409, 429})
+EXCERPT_CHARS = 300
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Settings:
+    temperature: float | None
+    top_p: float | None
+    seed: int | None
+    max_tokens: int | None
+    max_completion_tokens_param: bool
+    image_detail: str | None
+    max_retries: int
+    retry_base_delay: float
+    retry_max_delay: float
+    retry_after_max: float
+    timeout: float
+
+
+class _Malformed(Exception):
+    """A 200 reply that is not a usable chat completion (retried like a server error)."""
+
+
+class _Cancelled(Exception):
+    """Another request of the batch failed for good; this one gives up quietly."""
+
+
+class _Retryable(Exception):
+    def __init__(self, failure: str, retry_after: float | None = None) -> None:
+        super().__init__(failure)
+        self.failure = failure
+        self.retry_after = retry_after
+
+
+def is_local_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (where servers usually need no key)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return (
+        host in ("localhost", "::1", "0.0.0.0")
+        or host.startswith("127.")
+        or host.endswith(".localhost")
+    )
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials, query or fragment, and without a trailing slash."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds a server asks us to wait: ``retry-after-ms``, or ``Retry-After`` as seconds
+    or an HTTP date. ``None`` when absent or unreadable."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            value = float(raw_ms) / 1000
+        except ValueError:
+            value = -1.0
+        if value >= 0:
+            return value
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+        return max(seconds, 0.0)
+    return seconds if seconds >= 0 else None
+
+
+def backoff_delay(
+    attempt: int,
+    base: float,
+    cap: float,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based).
+
+    Exponential backoff with full jitter; a server's ``Retry-After`` is honoured as a
+    floor, with jitter on top so that parallel requests do not return all at once.
+    """
+    rng = rng or random.Random()
+    if retry_after is not None:
+        return retry_after + rng.uniform(0, min(base, cap))
+    return rng.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+
+
+def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _settings_from(name: str, given: Mapping[str, Any]) -> _Settings:
+    reasoning = name.rsplit("/", 1)[-1].lower().startswith(REASONING_PREFIXES)
+    known = set(_Settings.__dataclass_fields__)
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ModelError(
+            f"openai model {name!r}: unknown setting(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+
+    def number(key: str, default: float | None, *, minimum: float = 0.0) -> float | None:
+        value = given.get(key, default)
+        if value is None or (key in ("temperature", "top_p") and value == "omit"):
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+            raise ModelError(
+                f"openai model {name!r}: setting {key!r} must be a number >= {minimum}, "
+                f"got {value!r}"
+            )
+        return float(value)
+
+    def integer(key: str, default: int | None, *, minimum: int = 0) -> int | None:
+        value = given.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ModelError(
+                f"openai model {name!r}: setting {key!r} must be an integer >= {minimum}, "
+                f"got {value!r}"
+            )
+        return value
+
+    param = given.get("max_completion_tokens_param", reasoning)
+    if not isinstance(param, bool):
+        raise ModelError(
+            f"openai model {name!r}: setting 'max_completion_tokens_param' must be true or "
+            f"false, got {param!r}"
+        )
+    detail = given.get("image_detail")
+    if detail is not None and detail not in ("low", "high", "auto"):
+        raise ModelError(
+            f"openai model {name!r}: setting 'image_detail' must be 'low', 'high' or 'auto', "
+            f"got {detail!r}"
+        )
+    max_retries = integer("max_retries", 6)
+    base = number("retry_base_delay", 0.5)
+    cap = number("retry_max_delay", 30.0)
+    after_max = number("retry_after_max", 120.0)
+    timeout = number("timeout", 180.0, minimum=0.001)
+    assert max_retries is not None and base is not None and cap is not None
+    assert after_max is not None and timeout is not None
+    return _Settings(
+        temperature=number("temperature", None if reasoning else 0.0),
+        top_p=number("top_p", None),
+        seed=integer("seed", None, minimum=-(2**63)),
+        max_tokens=integer("max_tokens", None, minimum=1),
+        max_completion_tokens_param=param,
+        image_detail=detail,
+        max_retries=max_retries,
+        retry_base_delay=base,
+        retry_max_delay=cap,
+        retry_after_max=after_max,
+        timeout=timeout,
+    )
+
+
+class OpenAIModel(Model):
+    """A model behind an OpenAI-compatible Chat Completions endpoint.
+
+    ``generate`` sends up to ``concurrency`` requests at once (threads sharing one
+    client) and returns the answers in request order. Concurrency does not change
+    answers, so it is not part of ``identity()``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        spec: str,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        api_key: str | None = None,
+        concurrency: int = 16,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ModelError(f"openai model {name!r}: concurrency must be at least 1")
+        self.name = name
+        self.spec = spec
+        self.concurrency = concurrency
+        self.api_key_env = api_key_env
+        self.settings = _settings_from(name, settings or {})
+        url = base_url or os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ModelError(
+                f"openai model {name!r}: base URL {public_url(url)!r} must start with "
+                "http:// or https://"
+            )
+        self._url = url
+        self.base_url = public_url(url)
+
+        key = api_key or os.environ.get(api_key_env, "").strip() or None
+        if key is None:
+            if not is_local_url(url):
+                raise ModelAuthError(
+                    f"openai model {name!r}: no API key for {self.base_url}; set the "
+                    f"environment variable {api_key_env}"
+                )
+            key = LOCAL_DUMMY_KEY
+        # Kept only to scrub it from server text we quote; short dummy keys are no secret.
+        self._secret = key if len(key) >= 4 and key != LOCAL_DUMMY_KEY else None
+
+        try:
+            import openai
+        except ImportError as exc:  # pragma: no cover - openai is a dev dependency
+            raise ModelError(
+                "the openai backend needs the openai package: pip install 'rest-checks[openai]'"
+            ) from exc
+        self._client = openai.OpenAI(
+            base_url=url, api_key=key, max_retries=0, timeout=self.settings.timeout
+        )
+        self._rng = random.Random()
+        self._announced = False
+        self._lock = threading.Lock()
+
+    # -- the Model interface -------------------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "backend": "openai",
+            "name": self.name,
+            "base_url": self.base_url,
+            "settings": {
+                "temperature": s.temperature,
+                "top_p": s.top_p,
+                "seed": s.seed,
+                "max_tokens": s.max_tokens if s.max_tokens is not None else "per-request",
+                "max_tokens_param": (
+                    "max_completion_tokens" if s.max_completion_tokens_param else "max_tokens"
+                ),
+                "image_detail": s.image_detail,
+                "image_position": "before-text",
+            },
+        }
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        requests = list(requests)
+        if not requests:
+            return []
+        self._announce(len(requests))
+        payloads = [self._payload(r) for r in requests]
+        stop = threading.Event()
+        if len(requests) == 1:
+            return [self._complete(requests[0], payloads[0], stop)]
+
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.concurrency, len(requests)),
+            thread_name_prefix="rest-checks-openai",
+        )
+        clean = False
+        try:
+            futures = [
+                pool.submit(self._complete, r, p, stop)
+                for r, p in zip(requests, payloads, strict=True)
+            ]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in futures if f in done and f.exception() is not None]
+            if failed:
+                stop.set()
+                raise self._first_error(failed)
+            clean = True
+            return [f.result() for f in futures]
+        finally:
+            # After a failure or an interrupt, queued requests are dropped and waiting
+            # retries wake up and quit; calls already on the wire finish in the background.
+            stop.set()
+            pool.shutdown(wait=clean, cancel_futures=True)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def warmup(self) -> list[str]:
+        """List the server's models (a cheap check of address and key); no generation.
+
+        Returns the model ids, or ``[]`` where the server has no model list. Logs a
+        warning when ``name`` is not among them.
+        """
+        import openai
+
+        self._announce(0)
+
+        def list_models() -> list[str]:
+            try:
+                return [m.id for m in self._client.models.list().data]
+            except openai.NotFoundError:
+                return []
+
+        ids = self._with_retries(list_models, "listing models", threading.Event())
+        if ids and self.name not in ids:
+            log.warning(
+                "%s does not list model %r (it lists %d)", self.base_url, self.name, len(ids)
+            )
+        return ids
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAIModel(name={self.name!r}, spec={self.spec!r}, base_url={self.base_url!r}, "
+            f"api_key_env={self.api_key_env!r}, api_key=<hidden>, concurrency={self.concurrency})"
+        )
+
+    # -- internals -----------------------------------------------------------------------
+    def _announce(self, n: int) -> None:
+        with self._lock:
+            if self._announced:
+                return
+            self._announced = True
+        log.info(
+            "contacting %s for model %r (%d requests, up to %d at once)",
+            self.base_url,
+            self.name,
+            n,
+            self.concurrency,
+        )
+
+    def _payload(self, request: Request) -> dict[str, Any]:
+        s = self.settings
+        content: str | list[dict[str, Any]]
+        if request.image_png is None:
+            content = request.prompt
+        else:
+            if not request.image_png.startswith(PNG_SIGNATURE):
+                raise ModelError(
+                    f"request {request.item_id} ({request.modality}): image is not PNG data"
+                )
+            image_url: dict[str, Any] = {
+                "url": "data:image/png;base64," + base64.b64encode(request.image_png).decode()
+            }
+            if s.image_detail is not None:
+                image_url["detail"] = s.image_detail
+            content = [
+                {"type": "image_url", "image_url": image_url},
+                {"type": "text", "text": request.prompt},
+            ]
+        payload: dict[str, Any] = {
+            "model": self.name,
+            "messages": [{"role": "user", "content": content}],
+        }
+        if s.temperature is not None:
+            payload["temperature"] = s.temperature
+        if s.top_p is not None:
+            payload["top_p"] = s.top_p
+        if s.seed is not None:
+            payload["seed"] = s.seed
+        budget = s.max_tokens if s.max_tokens is not None else request.max_tokens
+        payload["max_completion_tokens" if s.max_completion_tokens_param else "max_tokens"] = budget
+        return payload
+
+    def _complete(
+        self, request: Request, payload: dict[str, Any], stop: threading.Event
+    ) -> Response:
+        def call() -> Response:
+            raw = self._client.chat.completions.with_raw_response.create(**payload)
+            return self._parse(raw.text)
+
+        what = f"request {request.item_id} ({request.modality})"
+        return self._with_retries(call, what, stop)
+
+    def _with_retries(self, call: Callable[[], T], what: str, stop: threading.Event) -> T:
+        s = self.settings
+        attempt = 0
+        while True:
+            if stop.is_set():
+                raise _Cancelled
+            try:
+                return self._classify(call)
+            except _Retryable as exc:
+                failure, retry_after = exc.failure, exc.retry_after
+            attempt += 1
+            if attempt > s.max_retries:
+                raise ModelError(
+                    self._scrub(
+                        f"{self.name} at {self.base_url}: {what} failed after {attempt} "
+                        f"attempt(s); last error: {failure}"
+                    )
+                ) from None
+            if retry_after is not None and retry_after > s.retry_after_max:
+                raise ModelError(
+                    self._scrub(
+                        f"{self.name} at {self.base_url}: {what}: the server asks to wait "
+                        f"{retry_after:.0f} s (more than retry_after_max = "
+                        f"{s.retry_after_max:.0f} s); last error: {failure}"
+                    )
+                ) from None
+            delay = backoff_delay(
+                attempt, s.retry_base_delay, s.retry_max_delay, retry_after, self._rng
+            )
+            log.info(
+                "%s: %s; retry %d of %d in %.2f s",
+                what,
+                self._scrub(failure),
+                attempt,
+                s.max_retries,
+                delay,
+            )
+            if stop.wait(delay):
+                raise _Cancelled
+
+    def _classify(self, call: Callable[[], T]) -> T:
+        """Run one attempt; turn the SDK's exceptions into final errors or ``_Retryable``."""
+        import openai
+
+        try:
+            return call()
+        except _Malformed as exc:
+            raise _Retryable(f"malformed reply: {exc}") from None
+        except openai.APITimeoutError:
+            raise _Retryable(f"no reply within {self.settings.timeout:g} s") from None
+        except openai.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            raise _Retryable(f"connection failed ({type(cause).__name__}: {cause})") from None
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            body = self._scrub(_excerpt(_response_text(exc)))
+            if status in (401, 403):
+                raise ModelAuthError(
+                    f"{self.base_url} refused the API key for model {self.name!r} (HTTP "
+                    f"{status}); check the environment variable {self.api_key_env}. "
+                    f"Server said: {body}"
+                ) from None
+            if status == 429 and exc.code == "insufficient_quota":
+                raise ModelError(
+                    f"{self.base_url}: the account's quota is exhausted (HTTP 429 "
+                    f"insufficient_quota); retrying cannot help. Server said: {body}"
+                ) from None
+            if status in RETRY_STATUSES or status >= 500:
+                retry_after = parse_retry_after(exc.response.headers)
+                raise _Retryable(f"HTTP {status}: {body}", retry_after) from None
+            raise ModelError(
+                f"{self.base_url} rejected a request for model {self.name!r} (HTTP {status}): "
+                f"{body}{self._hint(status, body)}"
+            ) from None
+        except openai.OpenAIError as exc:
+            raise ModelError(
+                self._scrub(f"{self.base_url}: {type(exc).__name__}: {_excerpt(str(exc))}")
+            ) from None
+
+    def _hint(self, status: int, body: str) -> str:
+        lowered = body.lower()
+        if status == 404:
+            return f" (is {self.name!r} a model this server serves?)"
+        if "max_completion_tokens" in lowered and not self.settings.max_completion_tokens_param:
+            return " (hint: set max_completion_tokens_param = true for this model)"
+        if "temperature" in lowered and self.settings.temperature is not None:
+            return ' (hint: set temperature = "omit" for this model)'
+        return ""
+
+    def _parse(self, body: str) -> Response:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise _Malformed(f"body is not JSON: {_excerpt(body, 120)!r}") from None
+        if not isinstance(data, dict):
+            raise _Malformed(f"body is not a JSON object: {_excerpt(body, 120)!r}")
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            error = data.get("error")
+            said = f" (error: {_excerpt(json.dumps(error), 200)})" if error else ""
+            raise _Malformed(f"reply has no choices{said}")
+        choice = choices[0]
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            raise _Malformed("first choice has no message")
+        content = message.get("content")
+        if isinstance(content, list):  # some servers return content parts
+            content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        if content is None:
+            content = ""  # a refusal or an answer cut off before any text: no answer
+        if not isinstance(content, str):
+            raise _Malformed(f"message content is {type(content).__name__}, not text")
+        extra: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
+        if isinstance(data.get("model"), str):
+            extra["served_model"] = data["model"]
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            extra["usage"] = {
+                k: usage[k]
+                for k in ("prompt_tokens", "completion_tokens")
+                if isinstance(usage.get(k), int)
+            }
+        if message.get("refusal"):
+            extra["refusal"] = str(message["refusal"])
+        return Response(content, None, extra)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def _first_error(self, failed: list[Future[Response]]) -> BaseException:
+        errors = [e for f in failed if (e := f.exception()) is not None]
+        real = [e for e in errors if not isinstance(e, _Cancelled)]
+        auth = [e for e in real if isinstance(e, ModelAuthError)]
+        return (auth or real or errors)[0]
+
+
+def _response_text(exc: Any) -> str:
+    try:
+        return str(exc.response.text)
+    except Exception:  # the body could not be read: quote the SDK's message instead
+        return str(getattr(exc, "message", exc))
