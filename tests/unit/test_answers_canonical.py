@@ -1,0 +1,316 @@
+"""Canonical forms of answers as models write them (rest_checks.answers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rest_checks.answers import (
+    MAX_DIGITS,
+    canonicalize,
+    extract_final_answer,
+    format_answer,
+    same_answer,
+)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "B",
+        "b",
+        "(B)",
+        "[B]",
+        "B.",
+        "B)",
+        "b)",
+        "Option B",
+        "option (b)",
+        "Choice: B",
+        "The answer is B",
+        "The correct answer is (B).",
+        "B. Paris",
+        "B) Paris",
+        "(B) Paris",
+        "B: Paris",
+        "B - Paris",
+        "B – Paris",
+        "B (Paris)",
+        "B is correct",
+        "**B**",
+        "*B*",
+        "`B`",
+        "\\boxed{B}",
+        "$\\text{B}$",
+        "Ｂ",  # full-width letter
+    ],
+)
+def test_choice_forms_name_the_option_letter(written: str) -> None:
+    assert canonicalize(written, "choice") == "B"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "A or B",
+        "A, B",
+        "A and C",
+        "A/B",
+        "(A) or (B)",
+        "B, C",
+        "A & B",
+    ],
+)
+def test_two_option_letters_are_ambiguous(written: str) -> None:
+    assert canonicalize(written, "choice") is None
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "",
+        "K",  # outside A-J
+        "Z)",
+        "Paris",
+        "Berlin",  # starts with B, but is a word
+        "I think it is B",  # "I" followed by a word is a pronoun, not option I
+        "a city in France",
+        "(B",
+        "None of the above",
+        "42",
+    ],
+)
+def test_not_a_choice(written: str) -> None:
+    assert canonicalize(written, "choice") is None
+
+
+def test_option_letters_run_from_a_to_j() -> None:
+    assert canonicalize("J", "choice") == "J"
+    assert canonicalize("j)", "choice") == "J"
+    assert canonicalize("I.", "choice") == "I"
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("42", "42"),
+        ("+42", "42"),
+        ("-7", "-7"),
+        ("−7", "-7"),  # unicode minus
+        ("–7", "-7"),  # en dash used as a minus
+        ("-0", "0"),
+        ("2.5", "5/2"),
+        ("2.50", "5/2"),
+        ("5/2", "5/2"),
+        ("10/4", "5/2"),  # reduced
+        ("5 / 2", "5/2"),
+        ("-3/4", "-3/4"),
+        ("3/-4", "-3/4"),
+        ("0.75", "3/4"),
+        (".5", "1/2"),
+        ("4/2", "2"),
+        ("1 1/2", "3/2"),  # mixed number
+        ("-1 1/2", "-3/2"),
+        ("½", "1/2"),
+        ("1,234", "1234"),
+        ("1,234,567", "1234567"),
+        ("1 234", "1234"),
+        ("1\u202f234", "1234"),  # narrow no-break space as thousands separator
+        ("1,234.5", "2469/2"),
+        ("$12", "12"),
+        ("-$12", "-12"),
+        ("$12.50", "25/2"),
+        ("12.50 dollars", "25/2"),
+        ("€3", "3"),
+        ("12 apples", "12"),
+        ("45%", "45"),
+        ("1.5e3", "1500"),
+        ("2E-2", "1/50"),
+        ("x = 12", "12"),
+        ("x=-12", "-12"),
+        ("12 + 3 = 15", "15"),
+        ("15 (since 12 + 3 = 15)", "15"),
+        ("x ≈ 3.5", "7/2"),
+        ("The total is 42.", "42"),
+        ("42 (forty-two)", "42"),
+        ("42, i.e. 42", "42"),  # the same value twice is one answer
+        ("**42**", "42"),
+        ("\\boxed{42}", "42"),
+        ("$\\frac{3}{4}$", "3/4"),
+        ("-\\dfrac{3}{4}", "-3/4"),
+        ("\\frac{-3}{4}", "-3/4"),
+        ("１２", "12"),  # full-width digits
+    ],
+)
+def test_number_forms(written: str, canonical: str) -> None:
+    assert canonicalize(written, "number") == canonical
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "",
+        "twelve",
+        "12 or 13",
+        "3 hours 20 minutes",
+        "5-3",  # two numbers, not a negative
+        "2*3",
+        "1,5",  # European decimal comma: two numbers
+        "x =",
+        "3/0",
+        "1 1/0",
+        "\\frac{1+2}{3}",
+        "1" * (MAX_DIGITS + 1),
+        "0." + "0" * MAX_DIGITS + "1",
+        "1e999",
+        "1e-999",
+    ],
+)
+def test_not_a_number(written: str) -> None:
+    assert canonicalize(written, "number") is None
+
+
+def test_equal_values_written_differently_share_one_canonical_form() -> None:
+    forms = {canonicalize(w, "number") for w in ("2.5", "2.50", "5/2", "10/4", "2 1/2", "$2.50")}
+    assert forms == {"5/2"}
+
+
+def test_number_at_the_digit_limit_is_kept() -> None:
+    assert canonicalize("9" * MAX_DIGITS, "number") == "9" * MAX_DIGITS
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("A = 1, B = -2", "A=1, B=-2"),
+        ("A=1,B=-2", "A=1, B=-2"),
+        ("B = -2, A = 1", "A=1, B=-2"),
+        ("B=-2; A=1", "A=1, B=-2"),
+        ("A = 1 and B = -2", "A=1, B=-2"),
+        ("A = 1 & B = -2", "A=1, B=-2"),
+        ("A = 1\nB = -2", "A=1, B=-2"),
+        ("A = 1 B = -2", "A=1, B=-2"),
+        ("a = 1, b = -2", "A=1, B=-2"),  # variable names are folded to upper case
+        ("A = 0.5, B = 3/2", "A=1/2, B=3/2"),
+        ("A = −2", "A=-2"),
+        ("A = (-2)", "A=-2"),
+        ("A = 1 (from the first equation), B = 2", "A=1, B=2"),
+        ("The solution is A = 1, B = 2.", "A=1, B=2"),
+        ("Solution: A = 1, B = 2", "A=1, B=2"),
+        ("(A, B) = (1, -2)", "A=1, B=-2"),
+        ("(A, B, C) = (1, -2, 3/4).", "A=1, B=-2, C=3/4"),
+        ("**A = 1**, **B = 2**", "A=1, B=2"),
+        ("$A = \\frac{1}{2}$, $B = -3$", "A=1/2, B=-3"),
+        ("\\boxed{A = 1, B = 2}", "A=1, B=2"),
+        ("A = 1, A = 1", "A=1"),  # a repeated, agreeing value is fine
+        ("x1 = 3, x2 = 4", "X1=3, X2=4"),
+        ("E = 5, D = 4, C = 3, B = 2, A = 1", "A=1, B=2, C=3, D=4, E=5"),
+    ],
+)
+def test_solution_forms(written: str, canonical: str) -> None:
+    assert canonicalize(written, "solution") == canonical
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "",
+        "no idea",
+        "A = 1, A = 2",  # one variable, two values
+        "2A + B = 7",  # an equation, not a solution
+        "x + y = 3",
+        "A = 2B + 1",
+        "A = B = 1",
+        "A = 1, 2",  # a bare number
+        "A = one",
+        "A = 1/0",
+        "(A, B) = (1, 2, 3)",  # counts differ
+        "A = " + "9" * (MAX_DIGITS + 1),
+    ],
+)
+def test_not_a_solution(written: str) -> None:
+    assert canonicalize(written, "solution") is None
+
+
+def test_unknown_answer_type_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown answer type 'essay'"):
+        canonicalize("B", "essay")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("answer_type", ["choice", "number", "solution"])
+def test_over_long_answers_are_no_answer(answer_type: str) -> None:
+    assert canonicalize("A = 1, " * 200, answer_type) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("canonical", "answer_type", "written"),
+    [
+        ("B", "choice", "B"),
+        ("42", "number", "42"),
+        ("-3/2", "number", "-3/2"),
+        ("A=1, B=-2", "solution", "A = 1, B = -2"),
+        ("A=1/2", "solution", "A = 1/2"),
+    ],
+)
+def test_format_answer_writes_as_a_model_would(
+    canonical: str, answer_type: str, written: str
+) -> None:
+    assert format_answer(canonical, answer_type) == written  # type: ignore[arg-type]
+
+
+def test_format_answer_rejects_what_is_not_an_answer() -> None:
+    with pytest.raises(ValueError, match="not a valid number answer: 'twelve'"):
+        format_answer("twelve", "number")
+
+
+def test_same_answer_needs_two_answers() -> None:
+    assert same_answer("B", "B")
+    assert not same_answer("B", "C")
+    assert not same_answer(None, "B")
+    assert not same_answer("B", None)
+    assert not same_answer(None, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer_type", "expected"),
+    [
+        ("Let me think.\nANSWER: B", "choice", "B"),
+        ("Let me think.\nanswer: b", "choice", "B"),
+        ("**Answer:** B", "choice", "B"),
+        ("**Answer**: B", "choice", "B"),
+        ("### Final Answer: (C)", "choice", "C"),
+        ("Final answer: 12 apples", "number", "12"),
+        ("Therefore ANSWER: 7", "number", "7"),
+        ("ANSWER: 3\nOn second thought...\nANSWER: 5", "number", "5"),
+        ("ANSWER:\n\n   42\n", "number", "42"),
+        ("**Final Answer:**\n\\boxed{12}", "number", "12"),
+        ("ANSWER:\r\n**\r\n7\r\n", "number", "7"),
+        ("ANSWER: A = 1, B = 2\n\nI hope this helps!", "solution", "A=1, B=2"),
+        ("ANSWER：Ｂ", "choice", "B"),  # full-width colon and letter
+        # \boxed{} only when no marker exists at all.
+        ("So the result is \\boxed{\\frac{3}{4}}.", "number", "3/4"),
+        ("\\boxed{1} then \\boxed{2}", "number", "2"),
+        ("ANSWER: 4 and \\boxed{5}", "number", None),  # the marker wins; "4 and 5" is ambiguous
+        ("\\boxed{A = 1, B = {2}}", "solution", "A=1, B=2"),
+    ],
+)
+def test_extract_final_answer(raw: str, answer_type: str, expected: str | None) -> None:
+    assert extract_final_answer(raw, answer_type) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "I am not sure.",
+        "The answer is B",  # no colon: not the required format
+        "ANSWER:",
+        "ANSWER:   \n   \n",
+        "ANSWER: B\nANSWER: <answer>",  # the last marker wins, even when it does not parse
+        "ANSWER: A or B",
+        "Unanswerable: B",  # "answer" inside a longer word
+        "\\boxed{B",  # unbalanced
+        "\\boxed B",
+    ],
+)
+def test_no_final_answer(raw: str) -> None:
+    assert extract_final_answer(raw, "choice") is None
