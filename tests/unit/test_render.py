@@ -1,0 +1,349 @@
+"""Specification of the renderer: deterministic PNGs, text that is never clipped, pages that
+scale with DPI, validated colours and the REST+ grid."""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageChops
+
+from rest_checks.fonts import font_names, load_font
+from rest_checks.render import (
+    DEFAULT_SPEC,
+    REST_PLUS_GRID,
+    RenderSpec,
+    clear_render_cache,
+    contrast_ratio,
+    describe_spec,
+    font_size_px,
+    line_width,
+    parse_colour,
+    render_image,
+    render_png,
+    spec_label,
+    text_width_px,
+    wrap_lines,
+)
+from rest_checks.strategies import page_texts, render_specs
+
+# Letters with neither ascenders nor descenders in any of the fonts: lines of them never
+# touch, so the lines in an image can be counted.
+FLAT_LETTERS = "acemnorsuvwx"
+
+SYSTEM = "2A + 3B - C = 7\nA - B + 4C = 11\n3A + 2B - 2C = 0"
+PROPERTY = settings(max_examples=25, deadline=None)
+
+
+def png_chunks(png: bytes) -> list[bytes]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, i = [], 8
+    while i < len(png):
+        length = int.from_bytes(png[i : i + 4], "big")
+        chunks.append(png[i + 4 : i + 8])
+        i += 12 + length
+    return chunks
+
+
+def ink_rows(image: Image.Image, bg: str) -> list[bool]:
+    """For each row, whether any pixel differs from the background in any channel."""
+    diff = ImageChops.difference(image, Image.new("RGB", image.size, parse_colour(bg)))
+    red, green, blue = diff.split()
+    data = ImageChops.lighter(ImageChops.lighter(red, green), blue).tobytes()
+    width = image.size[0]
+    return [data[y * width : (y + 1) * width].count(0) != width for y in range(image.size[1])]
+
+
+def is_plain(image: Image.Image, box: tuple[int, int, int, int], colour: str) -> bool:
+    region = image.crop(box)
+    if region.size[0] == 0 or region.size[1] == 0:
+        return True
+    colours = region.getcolors(maxcolors=1 << 20)
+    assert colours is not None
+    return [rgb for _, rgb in colours] == [parse_colour(colour)]
+
+
+# --- determinism -------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(text=page_texts(), spec=render_specs())
+def test_same_text_and_spec_give_identical_bytes(text: str, spec: RenderSpec) -> None:
+    first = render_png(text, spec)
+    clear_render_cache()  # fonts reloaded and the page drawn again from scratch
+    second = render_png(text, spec)
+    assert first == second
+
+
+def test_png_holds_only_the_pixels() -> None:
+    assert png_chunks(render_png(SYSTEM)) == [b"IHDR", b"IDAT", b"IEND"]
+
+
+def test_png_decodes_to_the_rendered_image() -> None:
+    decoded = Image.open(io.BytesIO(render_png(SYSTEM)))
+    assert decoded.mode == "RGB"
+    assert decoded.tobytes() == render_image(SYSTEM).tobytes()
+
+
+def test_png_idat_is_a_valid_zlib_stream() -> None:
+    png = render_png(SYSTEM)
+    start = png.index(b"IDAT") + 4
+    length = int.from_bytes(png[start - 8 : start - 4], "big")
+    raw = zlib.decompress(png[start : start + length])
+    width, height = render_image(SYSTEM).size
+    assert len(raw) == height * (1 + 3 * width)  # one filter byte per row, RGB
+
+
+# --- wrapping ----------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(text=page_texts(), spec=render_specs())
+def test_wrapped_lines_fit_the_text_width(text: str, spec: RenderSpec) -> None:
+    font = load_font(spec.font, font_size_px(spec))
+    width = text_width_px(spec)
+    for line in wrap_lines(text, font, width):
+        assert line_width(font, line) <= width or len(line.strip()) == 1
+
+
+@PROPERTY
+@given(text=page_texts(), spec=render_specs())
+def test_wrapping_keeps_every_character_in_order(text: str, spec: RenderSpec) -> None:
+    font = load_font(spec.font, font_size_px(spec))
+    lines = wrap_lines(text, font, text_width_px(spec))
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "").replace("\n", "")
+
+
+def test_explicit_newlines_and_blank_lines_are_kept() -> None:
+    font = load_font("dejavu-sans", 20)
+    assert wrap_lines("a\n\nb\n", font, 500) == ["a", "", "b", ""]
+    assert wrap_lines("a\r\nb\rc", font, 500) == ["a", "b", "c"]
+
+
+def test_indent_is_kept_and_trailing_spaces_dropped() -> None:
+    font = load_font("dejavu-sans", 20)
+    assert wrap_lines("    x = 1   ", font, 500) == ["    x = 1"]
+
+
+def test_long_line_wraps_at_spaces() -> None:
+    font = load_font("dejavu-sans", 20)
+    text = "alpha beta gamma delta epsilon zeta eta theta"
+    width = font.getlength("alpha beta gamma")
+    lines = wrap_lines(text, font, width)
+    assert len(lines) > 1
+    assert " ".join(lines) == text
+    assert all(line == line.strip() for line in lines)
+
+
+def test_word_longer_than_a_line_is_broken_between_characters() -> None:
+    font = load_font("liberation-mono", 20)
+    word = "x" * 50
+    width = font.getlength("x" * 12)
+    lines = wrap_lines(f"ab {word} cd", font, width)
+    assert lines[0] == "ab"
+    assert "".join(lines[1:]).replace(" ", "") == word + "cd"
+    assert all(line_width(font, line) <= width for line in lines)
+    assert max(len(line) for line in lines) == 12
+
+
+def test_wrap_width_counts_ink_beyond_the_advance() -> None:
+    # Cursive "f" reaches past its advance width; a line that fits by advance alone
+    # would push ink into the right margin.
+    font = load_font("dancing-script", 40)
+    assert font.getbbox("of")[2] > font.getlength("of")
+    width = font.getlength("of of")
+    lines = wrap_lines("of of of of", font, width)
+    assert lines == ["of"] * 4
+    assert all(font.getbbox(line, anchor="la")[2] <= width for line in lines)
+
+
+def test_combining_mark_stays_with_its_letter() -> None:
+    font = load_font("dejavu-sans", 20)
+    word = "e\u0301" * 30
+    for line in wrap_lines(word, font, font.getlength("e" * 7)):
+        assert not line.startswith("\u0301")
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(text=page_texts(), spec=render_specs())
+def test_margins_are_background_and_the_text_area_has_ink(text: str, spec: RenderSpec) -> None:
+    image = render_image(text, spec)
+    width, height = image.size
+    margin = round(spec.margin_in * spec.dpi)
+    assert width == round(spec.page_width_in * spec.dpi)
+    assert is_plain(image, (0, 0, width, margin), spec.bg)  # top
+    assert is_plain(image, (0, height - margin, width, height), spec.bg)  # bottom
+    assert is_plain(image, (0, 0, margin, height), spec.bg)  # left
+    assert is_plain(image, (width - margin, 0, width, height), spec.bg)  # right
+    text_area = (margin, margin, width - margin, height - margin)
+    assert is_plain(image, text_area, spec.bg) == (not text.strip())
+
+
+@PROPERTY
+@given(
+    lines=st.lists(
+        st.lists(st.text(FLAT_LETTERS, min_size=1, max_size=30), max_size=8).map(" ".join),
+        min_size=1,
+        max_size=6,
+    ),
+    spec=render_specs(),
+)
+def test_every_line_is_drawn(lines: list[str], spec: RenderSpec) -> None:
+    text = "\n".join(lines)
+    font = load_font(spec.font, font_size_px(spec))
+    wrapped = wrap_lines(text, font, text_width_px(spec))
+    rows = ink_rows(render_image(text, spec), spec.bg)
+    bands = sum(1 for above, row in zip([False, *rows], rows, strict=False) if row and not above)
+    assert bands == sum(1 for line in wrapped if line.strip())
+
+
+def test_page_grows_with_the_number_of_lines() -> None:
+    heights = [render_image("\n".join(["x"] * n)).size[1] for n in (1, 2, 10)]
+    assert heights[0] < heights[1] < heights[2]
+    assert render_image("").size == render_image("x").size
+
+
+@pytest.mark.parametrize("font", font_names())
+def test_image_size_scales_with_dpi(font: str) -> None:
+    low = render_image(SYSTEM, RenderSpec(font=font, dpi=50)).size
+    high = render_image(SYSTEM, RenderSpec(font=font, dpi=200)).size
+    assert high[0] == 4 * low[0]
+    assert high[1] / low[1] == pytest.approx(4, rel=0.05)
+
+
+def test_text_is_drawn_in_the_foreground_colour() -> None:
+    image = render_image("HELLO", RenderSpec(fg="#ff0000", bg="#0000ff"))
+    colours = {rgb for _, rgb in image.getcolors(maxcolors=1 << 20) or []}
+    assert (255, 0, 0) in colours
+    assert (0, 0, 255) in colours
+    assert all(isinstance(rgb, tuple) and rgb[1] == 0 for rgb in colours)  # red-blue blends
+
+
+@settings(max_examples=15, deadline=None)
+@given(text=st.text(max_size=40))
+def test_any_unicode_text_renders(text: str) -> None:
+    png = render_png(text, RenderSpec(dpi=50))
+    assert Image.open(io.BytesIO(png)).size[0] == round(6.5 * 50)
+
+
+def test_lone_surrogate_is_refused() -> None:
+    with pytest.raises(ValueError, match="surrogate"):
+        render_png("x\ud800y")
+
+
+def test_repeated_render_is_served_from_the_cache() -> None:
+    clear_render_cache()
+    assert render_png(SYSTEM) is render_png(SYSTEM)
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("colour", ["red", "#fff", "#gggggg", "000000", "#0000000", ""])
+def test_malformed_colour_is_refused_naming_the_field(colour: str) -> None:
+    with pytest.raises(ValueError, match=r"RenderSpec\.fg: colour .* '#rrggbb'"):
+        render_png("x", RenderSpec(fg=colour))
+    with pytest.raises(ValueError, match=r"RenderSpec\.bg"):
+        render_png("x", RenderSpec(bg=colour))
+
+
+def test_colour_is_parsed_in_either_case() -> None:
+    assert parse_colour("#FFa500") == (255, 165, 0)
+
+
+def test_unknown_font_error_lists_the_known_fonts() -> None:
+    with pytest.raises(ValueError, match=r"unknown font 'comic-sans'.*dejavu-sans"):
+        render_png("x", RenderSpec(font="comic-sans"))
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        (RenderSpec(dpi=0), "dpi"),
+        (RenderSpec(dpi=200.0), "dpi"),  # type: ignore[arg-type]
+        (RenderSpec(font_size_pt=0), "font_size_pt"),
+        (RenderSpec(line_spacing=-1), "line_spacing"),
+        (RenderSpec(margin_in=-0.1), "margin_in"),
+        (RenderSpec(page_width_in=1, margin_in=0.5), "no room"),
+    ],
+)
+def test_unrenderable_spec_is_refused(spec: RenderSpec, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        render_png("x", spec)
+
+
+def test_oversized_page_is_refused() -> None:
+    with pytest.raises(ValueError, match="over the limit"):
+        render_png("x\n" * 2000, RenderSpec(dpi=2000))
+
+
+# --- colours -----------------------------------------------------------------------------
+
+
+def test_contrast_ratio_of_black_on_white_is_21() -> None:
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+
+
+@given(rgb=st.tuples(*[st.integers(0, 255)] * 3))
+@settings(max_examples=25)
+def test_contrast_ratio_of_a_colour_with_itself_is_1(rgb: tuple[int, int, int]) -> None:
+    assert contrast_ratio(rgb, rgb) == pytest.approx(1.0)
+
+
+def test_contrast_ratio_matches_known_wcag_values() -> None:
+    # Published WCAG figures: red on white 4.0, blue on white 8.6, #767676 on white 4.54.
+    assert contrast_ratio("#ff0000", "#ffffff") == pytest.approx(4.0, abs=0.01)
+    assert contrast_ratio("#0000ff", "#ffffff") == pytest.approx(8.59, abs=0.01)
+    assert contrast_ratio("#767676", "#ffffff") == pytest.approx(4.54, abs=0.01)
+    assert contrast_ratio("#ffffff", "#ff0000") == contrast_ratio("#ff0000", "#ffffff")
+
+
+# --- REST+ grid, descriptions and labels -------------------------------------------------
+
+
+def test_rest_plus_grid_has_three_fonts_by_three_resolutions_and_colours() -> None:
+    black_on_white = {n: s for n, s in REST_PLUS_GRID.items() if s.fg == "#000000"}
+    assert {(s.font, s.dpi) for s in black_on_white.values()} == {
+        (font, dpi) for font in font_names() for dpi in (50, 100, 200)
+    }
+    assert set(REST_PLUS_GRID) - set(black_on_white) == {
+        "red-text",
+        "yellow-text",
+        "green-text",
+        "blue-text",
+    }
+    assert REST_PLUS_GRID["dejavu-sans-200dpi"] == DEFAULT_SPEC
+    assert REST_PLUS_GRID["red-text"] == RenderSpec(fg="#ff0000")
+
+
+def test_black_on_white_grid_variants_are_labelled_by_their_names() -> None:
+    for name, spec in REST_PLUS_GRID.items():
+        if spec.fg == "#000000":
+            assert spec_label(spec) == name
+
+
+def test_describe_spec_in_words() -> None:
+    spec = RenderSpec(font="liberation-mono", dpi=50, fg="#ff0000")
+    assert describe_spec(spec) == "Courier-like mono (Liberation Mono), 50 DPI, red on white"
+    odd = RenderSpec(font="dancing-script", fg="#123456", bg="#fefefe", font_size_pt=10)
+    assert describe_spec(odd) == "cursive (Dancing Script), 200 DPI, #123456 on #fefefe, 10 pt"
+
+
+def test_spec_label_example() -> None:
+    spec = RenderSpec(font="dancing-script", dpi=50, fg="#FF0000")
+    assert spec_label(spec) == "dancing-script-50dpi-ff0000-on-ffffff"
+
+
+@PROPERTY
+@given(a=render_specs(), b=render_specs())
+def test_spec_labels_are_id_safe_and_tell_specs_apart(a: RenderSpec, b: RenderSpec) -> None:
+    for spec in (a, b):
+        assert re.fullmatch(r"[a-z0-9.-]+", spec_label(spec))
+    assert (spec_label(a) == spec_label(b)) == (a == b)
