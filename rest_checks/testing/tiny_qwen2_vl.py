@@ -40,24 +40,25 @@ DEFAULT_MAX_PIXELS = 1280 * 28 * 28
 # A compact template of our own that emits the Qwen2-VL chat format: a default system
 # turn, images as <|vision_start|><|image_pad|><|vision_end|> (the processor expands the pad
 # token to one token per merged patch), and the assistant header as the generation prompt.
+# No whitespace control: the template has no incidental whitespace, only the format's newlines.
 CHAT_TEMPLATE = (
-    "{%- for message in messages -%}"
-    "{%- if loop.first and message['role'] != 'system' -%}"
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}"
     "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-    "{%- endif -%}"
+    "{% endif %}"
     "<|im_start|>{{ message['role'] }}\n"
-    "{%- if message['content'] is string -%}{{ message['content'] }}"
-    "{%- else -%}{%- for part in message['content'] -%}"
-    "{%- if part['type'] == 'image' or 'image' in part -%}"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' or 'image' in part %}"
     "<|vision_start|><|image_pad|><|vision_end|>"
-    "{%- elif part['type'] == 'video' or 'video' in part -%}"
+    "{% elif part['type'] == 'video' or 'video' in part %}"
     "<|vision_start|><|video_pad|><|vision_end|>"
-    "{%- elif 'text' in part -%}{{ part['text'] }}"
-    "{%- endif -%}"
-    "{%- endfor -%}{%- endif -%}"
+    "{% elif 'text' in part %}{{ part['text'] }}"
+    "{% endif %}"
+    "{% endfor %}{% endif %}"
     "<|im_end|>\n"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}<|im_start|>assistant\n{%- endif -%}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
 TINY_TEXT_CONFIG: dict[str, Any] = {
