@@ -382,7 +382,8 @@ def _render_png_cached(text: str, spec: RenderSpec) -> bytes:
     return encode_png(render_image(text, spec))
 
 
-def clear_render_cache() -> None:
-    """Forget cached renderings and loaded fonts."""
+def clear_render_cache(*, fonts: bool = True) -> None:
+    """Forget cached renderings and, unless ``fonts=False``, the loaded fonts."""
     _render_png_cached.cache_clear()
-    clear_font_cache()
+    if fonts:
+        clear_font_cache()
