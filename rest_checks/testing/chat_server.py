@@ -384,9 +384,14 @@ class _Handler(BaseHTTPRequestHandler):
                     state.serving += 1
                     state.max_serving = max(state.max_serving, state.serving)
                 try:
-                    reply = owner._next_reply(request_json)
+                    try:
+                        reply = owner._next_reply(request_json)
+                    except Exception as exc:
+                        # A broken responder shows up in the client's error, not as a hang.
+                        reply = Reply.error(500, f"respond() raised {exc!r}")
                     wait = owner.latency + reply.delay
                     if wait > 0 and owner._stopping.wait(wait):
+                        self.close_connection = True  # shutting down: drop the request
                         return
                 finally:
                     with state.lock:

@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from rest_checks.models.openai_api import (
     parse_retry_after,
     public_url,
 )
+from rest_checks.models.registry import ModelOptions, load, resolve
 from rest_checks.prompts import Request
 from rest_checks.testing import ChatCompletionsServer, Reply, ServerState, request_text
 
@@ -249,6 +251,17 @@ def test_openai_model_batch_failure_stops_the_other_requests(
     assert len(server.state.completions) == 2
 
 
+def test_chat_server_reports_a_failing_responder_as_a_server_error(
+    server: ChatCompletionsServer,
+) -> None:
+    def broken(request_json: Any, state: ServerState) -> str:
+        raise KeyError("no such item")
+
+    server.respond = broken
+    with pytest.raises(ModelError, match=r"HTTP 500.*respond\(\) raised KeyError"):
+        make_model(server, max_retries=0).generate([text_request(1)])
+
+
 # -- credentials --------------------------------------------------------------------------------
 def test_openai_model_wrong_key_stops_at_once(server: ChatCompletionsServer) -> None:
     model = make_model(server, key="sk-wrong-0123456789abcdef", concurrency=1)
@@ -377,6 +390,24 @@ def test_openai_model_rejects_unknown_settings(server: ChatCompletionsServer) ->
 def test_openai_model_warmup_lists_models(server: ChatCompletionsServer) -> None:
     assert make_model(server).warmup() == ["test-model"]
     assert server.state.completions == []
+
+
+def test_openai_model_loads_through_the_registry_with_user_settings(
+    server: ChatCompletionsServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    models_file = tmp_path / "rest_models.toml"
+    models_file.write_text(
+        '[models.local]\nbackend = "openai"\nname = "test-model"\nseed = 5\n'
+        'api_key_env = "REST_TEST_KEY"\n'
+    )
+    monkeypatch.setenv("REST_TEST_KEY", KEY)
+    options = ModelOptions(base_url=server.base_url, concurrency=4, models_file=models_file)
+
+    model = load(resolve("local", options), options)
+
+    assert isinstance(model, OpenAIModel) and model.concurrency == 4
+    assert model.generate([text_request(8)])[0].text.endswith("ANSWER: 8")
+    assert server.state.completions[0].json["seed"] == 5
 
 
 # -- helpers --------------------------------------------------------------------------------------
