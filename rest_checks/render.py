@@ -213,7 +213,7 @@ def _grid() -> dict[str, RenderSpec]:
 
 
 # REST+ (PAPER.md): 3 fonts x {50, 100, 200} DPI in black on white, plus coloured text.
-REST_PLUS_GRID: MappingProxyType[str, RenderSpec] = MappingProxyType(_grid())
+REST_PLUS_GRID: dict[str, RenderSpec] = _grid()
 
 
 # --- layout ------------------------------------------------------------------------------
