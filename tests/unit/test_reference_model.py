@@ -1,0 +1,203 @@
+"""The reference model end to end: real OCR (RapidOCR) on real renderings, then the reader.
+
+OCR costs about a second per image on one core, so the real-OCR tests share one model
+(module scope) and read few images: three items at the REST default rendering, one
+unreadable rendering and one small image for the cache.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from rest_checks.answers import extract_final_answer
+from rest_checks.items import builtin_mcq, generate_arith, generate_soebench
+from rest_checks.items.base import Item
+from rest_checks.metrics import character_error_rate
+from rest_checks.models.base import ModelError
+from rest_checks.models.reference import (
+    READER_VERSION,
+    ReferenceModel,
+    TextBox,
+    load_rapidocr,
+    prompt_content,
+    reading_order_text,
+)
+from rest_checks.prompts import (
+    ANSWER_MODALITIES,
+    build_requests,
+    image_request,
+    ocr_request,
+    text_request,
+)
+from rest_checks.render import DEFAULT_SPEC, RenderSpec
+
+pytest.importorskip("rapidocr_onnxruntime")
+
+
+class SpyEngine:
+    """Wraps an OCR engine and counts the images it is asked to read."""
+
+    def __init__(self, load: Callable[[], Callable[[bytes], Any]]) -> None:
+        self._load = load
+        self._engine: Callable[[bytes], Any] | None = None
+        self.calls = 0
+
+    def factory(self) -> Callable[[bytes], Any]:
+        self._engine = self._load()
+        return self
+
+    def __call__(self, png: bytes) -> Any:
+        assert self._engine is not None
+        self.calls += 1
+        return self._engine(png)
+
+
+def _no_ocr() -> Callable[[bytes], Any]:
+    raise AssertionError("OCR must not be loaded for text requests")
+
+
+def _items() -> list[Item]:
+    return [generate_soebench(1, seed=5)[0], generate_arith(1, seed=5)[0], builtin_mcq()[1]]
+
+
+def _answer(text: str, item: Item) -> str | None:
+    return extract_final_answer(text, item.answer_type)
+
+
+@pytest.fixture(scope="module")
+def spy() -> SpyEngine:
+    return SpyEngine(load_rapidocr)
+
+
+@pytest.fixture(scope="module")
+def model(spy: SpyEngine) -> ReferenceModel:
+    return ReferenceModel(engine_factory=spy.factory)
+
+
+# -- without OCR -------------------------------------------------------------------------
+
+
+def test_text_answers_are_right_without_loading_ocr() -> None:
+    items = [
+        *generate_soebench(5, seed=1),
+        *generate_arith(5, seed=1),
+        *builtin_mcq()[:10],
+    ]
+    model = ReferenceModel(engine_factory=_no_ocr)
+    responses = model.generate([text_request(item) for item in items])
+    assert [_answer(r.text, item) for r, item in zip(responses, items)] == [
+        item.expected for item in items
+    ]
+    assert not model.ocr_loaded
+
+
+def test_identity_names_the_ocr_engine_and_reader_without_loading_ocr() -> None:
+    model = ReferenceModel(engine_factory=_no_ocr)
+    identity = model.identity()
+    assert identity["backend"] == "reference"
+    assert identity["name"] == "reference"
+    assert re.fullmatch(r"rapidocr-onnxruntime \d+(\.\d+)+", identity["ocr"])
+    assert identity["reader"] == READER_VERSION
+    assert not model.ocr_loaded
+
+
+def test_image_without_text_gives_no_answer() -> None:
+    model = ReferenceModel(engine_factory=lambda: lambda png: None)
+    item = generate_soebench(1, seed=2)[0]
+    response = model.generate([replace(image_request(item), image_png=b"blank")])[0]
+    assert "could not read" in response.text
+    assert "ANSWER" not in response.text
+    assert _answer(response.text, item) is None
+
+
+def test_loading_the_ocr_is_announced_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    model = ReferenceModel(engine_factory=lambda: lambda png: None)
+    model.transcribe(b"one")
+    model.transcribe(b"two")
+    assert capsys.readouterr().err.count("loading the reference model's OCR") == 1
+
+
+def test_a_visual_request_without_an_image_is_an_error() -> None:
+    model = ReferenceModel(engine_factory=_no_ocr)
+    request = replace(ocr_request(generate_soebench(1, seed=2)[0]), image_png=None)
+    with pytest.raises(ModelError, match="soebench-0001: the ocr request carries no image"):
+        model.generate([request])
+
+
+def test_bad_thread_setting_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REST_REFERENCE_OCR_THREADS", "two")
+    with pytest.raises(ModelError, match="REST_REFERENCE_OCR_THREADS='two'"):
+        ReferenceModel()
+
+
+def test_prompt_content_drops_the_instruction_with_its_example_answers() -> None:
+    item = generate_soebench(1, seed=2)[0]
+    content = prompt_content(text_request(item).prompt)
+    assert content == item.full_text()
+    assert "ANSWER" not in content
+
+
+def test_reading_order_groups_boxes_into_lines() -> None:
+    boxes = [
+        TextBox("world", 120, 12, 200, 30),
+        TextBox("second line", 10, 50, 150, 70),
+        TextBox("hello", 10, 10, 100, 31),
+        TextBox("third", 10, 90, 80, 108),
+        TextBox("!", 210, 14, 220, 29),
+    ]
+    assert reading_order_text(boxes) == "hello world !\nsecond line\nthird"
+
+
+def test_reading_order_of_nothing_is_empty() -> None:
+    assert reading_order_text([]) == ""
+
+
+# -- with real OCR -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("item", _items(), ids=lambda item: item.task)
+def test_rendered_item_is_answered_right_in_every_modality(
+    model: ReferenceModel, spy: SpyEngine, item: Item
+) -> None:
+    requests = build_requests(item, DEFAULT_SPEC)
+    calls_before = spy.calls
+    responses = dict(zip(requests, model.generate(list(requests.values()))))
+    answers = {m: _answer(responses[m].text, item) for m in ANSWER_MODALITIES}
+    assert answers == dict.fromkeys(ANSWER_MODALITIES, item.expected), responses
+    # The image and OCR requests show the same PNG: it is read once.
+    assert spy.calls - calls_before == 2
+    transcription = responses["ocr"].text
+    # RapidOCR often drops the spaces of a line ("2A+3B-C=7"); what it read must match.
+    squashed = character_error_rate(
+        re.sub(r"\s", "", item.full_text()), re.sub(r"\s", "", transcription)
+    )
+    assert squashed <= 0.05, transcription
+    assert len(transcription.splitlines()) >= len(item.full_text().split("\n\n"))
+
+
+def test_ocr_is_cached_by_image_hash(model: ReferenceModel, spy: SpyEngine) -> None:
+    item = generate_soebench(1, seed=9)[0]
+    small = RenderSpec(dpi=100)
+    image, ocr = image_request(item, small), ocr_request(item, small)
+    assert image.image_png == ocr.image_png
+    calls_before = spy.calls
+    first = model.generate([image, ocr])
+    assert spy.calls - calls_before == 1
+    # Equal bytes in a new object hit the cache too.
+    again = model.generate([replace(ocr, image_png=bytes(bytearray(ocr.image_png or b"")))])
+    assert spy.calls - calls_before == 1
+    assert again[0].text == first[1].text
+
+
+def test_unreadable_rendering_gives_no_right_answer(model: ReferenceModel) -> None:
+    item = generate_soebench(1, seed=5)[0]
+    # 20 DPI: a 12 pt line is about 4 pixels high.
+    tiny = image_request(item, RenderSpec(dpi=20))
+    text, image = model.generate([text_request(item), tiny])
+    assert _answer(text.text, item) == item.expected
+    assert _answer(image.text, item) != item.expected
