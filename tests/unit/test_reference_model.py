@@ -90,7 +90,7 @@ def test_text_answers_are_right_without_loading_ocr() -> None:
     ]
     model = ReferenceModel(engine_factory=_no_ocr)
     responses = model.generate([text_request(item) for item in items])
-    assert [_answer(r.text, item) for r, item in zip(responses, items)] == [
+    assert [_answer(r.text, item) for r, item in zip(responses, items, strict=True)] == [
         item.expected for item in items
     ]
     assert not model.ocr_loaded
@@ -166,7 +166,7 @@ def test_rendered_item_is_answered_right_in_every_modality(
 ) -> None:
     requests = build_requests(item, DEFAULT_SPEC)
     calls_before = spy.calls
-    responses = dict(zip(requests, model.generate(list(requests.values()))))
+    responses = dict(zip(requests, model.generate(list(requests.values())), strict=True))
     answers = {m: _answer(responses[m].text, item) for m in ANSWER_MODALITIES}
     assert answers == dict.fromkeys(ANSWER_MODALITIES, item.expected), responses
     # The image and OCR requests show the same PNG: it is read once.
