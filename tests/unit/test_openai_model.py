@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import random
 import re
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from rest_checks.items.base import Item
 from rest_checks.models.base import ModelAuthError, ModelError, identity_key
 from rest_checks.models.openai_api import (
     OpenAIModel,
@@ -23,29 +23,14 @@ from rest_checks.models.openai_api import (
     public_url,
 )
 from rest_checks.models.registry import ModelOptions, load, resolve
-from rest_checks.prompts import Request
+from rest_checks.prompts import Request, build_requests
+from rest_checks.render import render_png
 from rest_checks.testing import ChatCompletionsServer, Reply, ServerState, request_text
 
 pytest.importorskip("openai")
 
 KEY = "sk-test-5f3a9c1e7b2d4068"
 FAST = {"retry_base_delay": 0.01, "retry_max_delay": 0.05, "timeout": 5.0}
-
-
-def png_bytes(text: str) -> bytes:
-    """Real PNG bytes of ``text``: the project's renderer where it exists."""
-    from rest_checks.render import render_png
-
-    try:
-        return render_png(text)
-    except NotImplementedError:
-        from PIL import Image, ImageDraw
-
-        image = Image.new("RGB", (240, 60), "white")
-        ImageDraw.Draw(image).text((8, 20), text, fill="black")
-        out = io.BytesIO()
-        image.save(out, format="PNG")
-        return out.getvalue()
 
 
 def echo_number(request_json: Any, state: ServerState) -> str:
@@ -98,7 +83,7 @@ def test_openai_model_text_request_is_one_user_message(server: ChatCompletionsSe
 def test_openai_model_image_request_sends_exact_png_then_text(
     server: ChatCompletionsServer,
 ) -> None:
-    png = png_bytes("2A + 3B = 7\nA - B = 1")
+    png = render_png("2A + 3B = 7\nA - B = 1")
     request = Request("soebench-0001", "image", "Solve question 3.", png, 2048)
 
     [response] = make_model(server).generate([request])
@@ -112,6 +97,30 @@ def test_openai_model_image_request_sends_exact_png_then_text(
     assert parts[0]["image_url"]["url"].startswith("data:image/png;base64,")
     assert parts[1]["text"] == "Solve question 3."
     assert received.json["max_tokens"] == 2048
+
+
+def test_openai_model_sends_an_items_three_modalities_as_built(
+    server: ChatCompletionsServer,
+) -> None:
+    item = Item(
+        "soebench-0009",
+        "soebench",
+        "A + B = 3\nA - B = 1",
+        "Solve for A and B.",
+        "A=2, B=1",
+        "solution",
+    )
+    requests = build_requests(item, with_ocr=False)
+
+    # One at a time, so the server sees them in order.
+    make_model(server, concurrency=1).generate(list(requests.values()))
+
+    text, image, mixed = server.state.completions
+    assert text.images == [] and text.json["messages"][0]["content"] == requests["text"].prompt
+    assert image.images == [render_png(item.full_text())]
+    assert mixed.images == [render_png(item.context)]
+    assert "Solve for A and B." in request_text(mixed.json)
+    assert {r.json["max_tokens"] for r in (text, image, mixed)} == {2048}
 
 
 def test_openai_model_rejects_image_that_is_not_png(server: ChatCompletionsServer) -> None:
