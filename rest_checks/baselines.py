@@ -134,7 +134,7 @@ class GateResult:
         verdict = "FAILED" if self.failed else "passed"
         return (
             f"baseline gate {verdict}: RER {c.rer_baseline:.3f} -> {c.rer_current:.3f} on "
-            f"{c.n} shared items (lost {c.lost}, gained {c.gained}; exact McNemar "
+            f"{c.n_common} shared items (lost {c.lost}, gained {c.gained}; exact McNemar "
             f"p={c.p_value:.4g}, alpha={self.alpha}, tolerance={self.tolerance})"
         )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from rest_checks.baselines import Baseline, GateResult, baseline_document
 from rest_checks.config import RestSettings
-from rest_checks.metrics import rer, summarize, wilson_interval
+from rest_checks.metrics import summarize, wilson_interval
 from rest_checks.prompts import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
 
@@ -41,6 +41,7 @@ def _rate(successes: int, n: int) -> dict[str, Any]:
     return {"value": successes / n if n else None, "k": successes, "n": n, "ci95": [low, high]}
 
 
+
 def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
     """RER per REST+ rendering variant, over the items that were perturbed."""
     by_variant: dict[str, list[CaseRecord]] = defaultdict(list)
@@ -52,7 +53,6 @@ def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
         rows = by_variant[variant]
         k = sum(r.consistent for r in rows)
         table[variant] = {
-            "rer": rer([r.outcome() for r in rows]),
             **_rate(k, len(rows)),
             "rendering": rows[0].detail,
             "inconsistent": sorted(r.item_id for r in rows if not r.consistent),
@@ -150,20 +150,25 @@ def format_summary(results: dict[str, Any]) -> list[str]:
         f"calls {results['calls']['model']} (cached {results['calls']['cache']})",
     ]
 
-    def row(name: str, stat: dict[str, Any]) -> str:
-        low, high = stat.get("ci95") or (None, None)
-        ci = f"[{_pct(low)}, {_pct(high)}]" if low is not None else ""
-        return f"  {name:<16}{_pct(stat.get('value'))}  {ci}  ({stat.get('k')}/{stat.get('n')})"
+    def row(name: str, key: str, sub: str | None = None) -> str:
+        value, counts, interval = m[key], m["counts"][key], m["intervals"][key]
+        if sub is not None:
+            value, counts, interval = value[sub], counts[sub], interval[sub]
+        low, high = interval
+        return (f"  {name:<18}{_pct(value)}  [{_pct(low)}, {_pct(high)}]  "
+                f"({counts[0]}/{counts[1]})")
 
-    lines.append(row("RER", m["rer"]))
-    lines.append(row("CFR", m["cfr"]))
-    lines.append(row("MMC", m["mmc"]))
+    lines.append(row("RER", "rer"))
+    lines.append(row("CFR", "cfr"))
+    lines.append(row("MMC", "mmc"))
     for modality in ANSWER_MODALITIES:
-        lines.append(row(f"accuracy {modality}", m["accuracy"][modality]))
+        lines.append(row(f"accuracy {modality}", "accuracy", modality))
+    for pair in m["agreement"]:
+        lines.append(row(f"agree {pair}", "agreement", pair))
     if m.get("ocr_cer") is not None:
         lines.append(
-            f"  OCR              mean CER {m['ocr_cer']:.3f}, OCR-perfect "
-            f"{m['n_ocr_perfect']}/{results['n_items']}, RER there {_pct(m.get('rer_ocr_perfect'))}"
+            f"  OCR control       mean CER {m['ocr_cer']:.3f}; OCR-perfect "
+            f"{m['n_ocr_perfect']}/{m['n_ocr']} items, RER on them {_pct(m['rer_ocr_perfect'])}"
         )
     if results["rest_plus"]:
         lines.append("  REST+ RER per rendering:")
@@ -185,7 +190,7 @@ def format_summary(results: dict[str, Any]) -> list[str]:
         verdict = "FAILED" if g["failed"] else "passed"
         lines.append(
             f"  baseline gate {verdict}: RER {_pct(g['rer_baseline'])} -> {_pct(g['rer_current'])}"
-            f" on {g['n']} shared items, lost {g['lost']}, gained {g['gained']}, "
+            f" on {g['n_common']} shared items, lost {g['lost']}, gained {g['gained']}, "
             f"exact McNemar p={g['p_value']:.4g} (alpha {g['alpha']}, tolerance {g['tolerance']})"
         )
     elif not base["present"]:

@@ -84,4 +84,4 @@ def test_gate_ignores_items_the_baseline_never_saw(tmp_path: Path) -> None:
     baseline = load_baseline(write(tmp_path, {"i1": True}))
     assert baseline is not None
     result = gate(baseline, {"i1": True, "new": False}, alpha=0.05, tolerance=0.0)
-    assert result.comparison.n == 1 and not result.failed
+    assert result.comparison.n_common == 1 and not result.failed
