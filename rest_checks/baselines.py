@@ -123,11 +123,7 @@ class GateResult:
     @property
     def failed(self) -> bool:
         c = self.comparison
-        return (
-            not math.isnan(c.p_value)
-            and c.p_value < self.alpha
-            and c.rer_drop > self.tolerance
-        )
+        return not math.isnan(c.p_value) and c.p_value < self.alpha and c.rer_drop > self.tolerance
 
     def describe(self) -> str:
         c = self.comparison

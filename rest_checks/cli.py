@@ -1,7 +1,7 @@
 """``rest-checks``: look at the items and at the images a model would see.
 
-    rest-checks items --suite soebench -n 5 [--seed S] [--json]
-    rest-checks render ITEM_ID [--font F --dpi D --fg C --bg C] -o out.png [--modality image|mixed]
+rest-checks items --suite soebench -n 5 [--seed S] [--json]
+rest-checks render ITEM_ID [--font F --dpi D --fg C --bg C] -o out.png [--modality image|mixed]
 """
 
 from __future__ import annotations
@@ -75,8 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     items = sub.add_parser("items", help="list benchmark items")
-    items.add_argument("--suite", type=suite_list, default=DEFAULT_SUITE,
-                       help="comma list: soebench, arith, mcq or item-file paths")
+    items.add_argument(
+        "--suite",
+        type=suite_list,
+        default=DEFAULT_SUITE,
+        help="comma list: soebench, arith, mcq or item-file paths",
+    )
     items.add_argument("-n", type=positive_int, default=5, help="items per source (0: all)")
     items.add_argument("--seed", type=seed_int, default=0)
     items.add_argument("--json", action="store_true", help="JSON lines instead of text")

@@ -4,7 +4,6 @@ environment and as an ini key, with precedence CLI > environment > ini > default
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,60 +103,183 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("rest_model", "--model", "REST_MODEL", text_value, "reference",
-           "model under test (default: the embedded reference model)"),
-    Option("rest_suite", "--rest-suite", "REST_SUITE", suite_list, DEFAULT_SUITE,
-           "comma list of task sources: soebench, arith, mcq, or item-file paths"),
-    Option("rest_n", "--rest-n", "REST_N", positive_int, DEFAULT_N,
-           "items per task source (0: all of a file or the built-in set)"),
+    Option(
+        "rest_model",
+        "--model",
+        "REST_MODEL",
+        text_value,
+        "reference",
+        "model under test (default: the embedded reference model)",
+    ),
+    Option(
+        "rest_suite",
+        "--rest-suite",
+        "REST_SUITE",
+        suite_list,
+        DEFAULT_SUITE,
+        "comma list of task sources: soebench, arith, mcq, or item-file paths",
+    ),
+    Option(
+        "rest_n",
+        "--rest-n",
+        "REST_N",
+        positive_int,
+        DEFAULT_N,
+        "items per task source (0: all of a file or the built-in set)",
+    ),
     Option("rest_seed", "--rest-seed", "REST_SEED", seed_int, 0, "seed of the item generators"),
-    Option("rest_json", "--rest-json", "REST_JSON", text_value, None,
-           "write the run's results as JSON to this path"),
-    Option("rest_cache", "--rest-cache", "REST_CACHE", text_value, ".rest-cache",
-           "response cache directory (relative to the rootdir)"),
-    Option("rest_no_cache", "--rest-no-cache", "REST_NO_CACHE", boolean, False,
-           "bypass the response cache", is_flag=True),
-    Option("rest_plus", "--rest-plus", "REST_PLUS", boolean, False,
-           "also run REST+: the fixed render grid and Hypothesis render perturbations",
-           is_flag=True),
-    Option("rest_plus_n", "--rest-plus-n", "REST_PLUS_N", positive_int, DEFAULT_PLUS_N,
-           "items per task source that REST+ perturbs (0: all)"),
-    Option("rest_require_correct", "--rest-require-correct", "REST_REQUIRE_CORRECT", boolean,
-           False, "fail an item unless all three answers are also correct", is_flag=True),
-    Option("rest_baseline", "--rest-baseline", "REST_BASELINE", text_value, None,
-           "baseline file (default: baselines/<model>.json under the rootdir)"),
-    Option("rest_alpha", "--rest-alpha", "REST_ALPHA", probability, 0.05,
-           "significance level of the paired McNemar test on RER against the baseline"),
-    Option("rest_tolerance", "--rest-tolerance", "REST_TOLERANCE", probability, 0.02,
-           "RER drop against the baseline (absolute) that is tolerated"),
-    Option("rest_models_file", "--rest-models-file", "REST_MODELS_FILE", text_value,
-           "rest_models.toml", "file of user-defined models (relative to the rootdir)"),
-    Option("model_base_url", "--model-base-url", "REST_MODEL_BASE_URL", text_value, None,
-           "base URL of an OpenAI-compatible server (else OPENAI_BASE_URL)"),
-    Option("rest_api_key_env", "--rest-api-key-env", "REST_API_KEY_ENV", text_value,
-           "OPENAI_API_KEY", "name of the environment variable holding the API key"),
-    Option("rest_concurrency", "--rest-concurrency", "REST_CONCURRENCY", positive_int, 16,
-           "requests in flight at once for API models"),
-    Option("rest_device", "--rest-device", "REST_DEVICE", text_value, None,
-           "device of a local model: cpu, cuda, cuda:1, auto"),
-    Option("rest_dtype", "--rest-dtype", "REST_DTYPE", dtype_name, None,
-           "dtype of a local model: auto, float32, bfloat16, float16"),
-    Option("rest_batch_size", "--rest-batch-size", "REST_BATCH_SIZE", positive_int, 8,
-           "batch size of a local model"),
-    Option("rest_probe", "--rest-probe", "REST_PROBE", boolean, False,
-           "record the image/text representation probe of local models", is_flag=True),
+    Option(
+        "rest_json",
+        "--rest-json",
+        "REST_JSON",
+        text_value,
+        None,
+        "write the run's results as JSON to this path",
+    ),
+    Option(
+        "rest_cache",
+        "--rest-cache",
+        "REST_CACHE",
+        text_value,
+        ".rest-cache",
+        "response cache directory (relative to the rootdir)",
+    ),
+    Option(
+        "rest_no_cache",
+        "--rest-no-cache",
+        "REST_NO_CACHE",
+        boolean,
+        False,
+        "bypass the response cache",
+        is_flag=True,
+    ),
+    Option(
+        "rest_plus",
+        "--rest-plus",
+        "REST_PLUS",
+        boolean,
+        False,
+        "also run REST+: the fixed render grid and Hypothesis render perturbations",
+        is_flag=True,
+    ),
+    Option(
+        "rest_plus_n",
+        "--rest-plus-n",
+        "REST_PLUS_N",
+        positive_int,
+        DEFAULT_PLUS_N,
+        "items per task source that REST+ perturbs (0: all)",
+    ),
+    Option(
+        "rest_require_correct",
+        "--rest-require-correct",
+        "REST_REQUIRE_CORRECT",
+        boolean,
+        False,
+        "fail an item unless all three answers are also correct",
+        is_flag=True,
+    ),
+    Option(
+        "rest_baseline",
+        "--rest-baseline",
+        "REST_BASELINE",
+        text_value,
+        None,
+        "baseline file (default: baselines/<model>.json under the rootdir)",
+    ),
+    Option(
+        "rest_alpha",
+        "--rest-alpha",
+        "REST_ALPHA",
+        probability,
+        0.05,
+        "significance level of the paired McNemar test on RER against the baseline",
+    ),
+    Option(
+        "rest_tolerance",
+        "--rest-tolerance",
+        "REST_TOLERANCE",
+        probability,
+        0.02,
+        "RER drop against the baseline (absolute) that is tolerated",
+    ),
+    Option(
+        "rest_models_file",
+        "--rest-models-file",
+        "REST_MODELS_FILE",
+        text_value,
+        "rest_models.toml",
+        "file of user-defined models (relative to the rootdir)",
+    ),
+    Option(
+        "model_base_url",
+        "--model-base-url",
+        "REST_MODEL_BASE_URL",
+        text_value,
+        None,
+        "base URL of an OpenAI-compatible server (else OPENAI_BASE_URL)",
+    ),
+    Option(
+        "rest_api_key_env",
+        "--rest-api-key-env",
+        "REST_API_KEY_ENV",
+        text_value,
+        "OPENAI_API_KEY",
+        "name of the environment variable holding the API key",
+    ),
+    Option(
+        "rest_concurrency",
+        "--rest-concurrency",
+        "REST_CONCURRENCY",
+        positive_int,
+        16,
+        "requests in flight at once for API models",
+    ),
+    Option(
+        "rest_device",
+        "--rest-device",
+        "REST_DEVICE",
+        text_value,
+        None,
+        "device of a local model: cpu, cuda, cuda:1, auto",
+    ),
+    Option(
+        "rest_dtype",
+        "--rest-dtype",
+        "REST_DTYPE",
+        dtype_name,
+        None,
+        "dtype of a local model: auto, float32, bfloat16, float16",
+    ),
+    Option(
+        "rest_batch_size",
+        "--rest-batch-size",
+        "REST_BATCH_SIZE",
+        positive_int,
+        8,
+        "batch size of a local model",
+    ),
+    Option(
+        "rest_probe",
+        "--rest-probe",
+        "REST_PROBE",
+        boolean,
+        False,
+        "record the image/text representation probe of local models",
+        is_flag=True,
+    ),
 )
 OPTIONS_BY_DEST = {option.dest: option for option in OPTIONS}
 
 
-def resolve_option(
-    option: Option, cli_value: Any, environ: dict[str, str], ini_value: Any
-) -> Any:
+def resolve_option(option: Option, cli_value: Any, environ: dict[str, str], ini_value: Any) -> Any:
     """CLI > environment > ini > default; env and ini values are parsed and checked here."""
     if cli_value is not None and cli_value is not False:
         return cli_value
-    for origin, raw in ((f"environment variable {option.env}", environ.get(option.env)),
-                        (f"ini key {option.ini}", ini_value)):
+    for origin, raw in (
+        (f"environment variable {option.env}", environ.get(option.env)),
+        (f"ini key {option.ini}", ini_value),
+    ):
         if raw is None or str(raw).strip() == "":
             continue  # an empty value means "not set here"
 

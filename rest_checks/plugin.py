@@ -18,8 +18,8 @@ from rest_checks.config import OPTIONS, RestSettings, SettingError, resolve_opti
 from rest_checks.items.mcq import ItemFileError
 from rest_checks.models.base import ModelError, UnknownModelError
 from rest_checks.models.registry import ModelOptions, load, resolve
-from rest_checks.render import REST_PLUS_GRID
 from rest_checks.records import CaseRecord
+from rest_checks.render import REST_PLUS_GRID
 from rest_checks.session import RestSession
 
 SETTINGS_KEY = pytest.StashKey[RestSettings]()
@@ -53,11 +53,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option in OPTIONS:
         help_text = f"{option.help} [env {option.env}, ini {option.ini}]"
         if option.is_flag:
-            group.addoption(option.flag, action="store_true", dest=option.dest, default=None,
-                            help=help_text)
+            group.addoption(
+                option.flag, action="store_true", dest=option.dest, default=None, help=help_text
+            )
         else:
-            group.addoption(option.flag, dest=option.dest, default=None, type=option.parse,
-                            help=help_text)
+            group.addoption(
+                option.flag, dest=option.dest, default=None, type=option.parse, help=help_text
+            )
         parser.addini(option.ini, help=option.help, default=None)
 
 
@@ -136,8 +138,11 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
-    return (not _is_worker(config)) and bool(getattr(config.option, "numprocesses", None)) \
+    return (
+        (not _is_worker(config))
+        and bool(getattr(config.option, "numprocesses", None))
         and getattr(config.option, "dist", "no") != "no"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -211,7 +216,7 @@ def rest(request: pytest.FixtureRequest) -> RestSession:
         state.prefetched = True
         items, variants = {}, set()
         for node in state.planned:
-            params = node.callspec.params  # type: ignore[attr-defined]
+            params = node.callspec.params
             for arg in (ITEM_ARG, PLUS_ITEM_ARG):
                 if arg in params:
                     items[params[arg].id] = params[arg]

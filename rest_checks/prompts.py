@@ -32,7 +32,9 @@ _REASONING = (
 
 TEXT_TEMPLATE = "{reasoning}\n\n{content}"
 IMAGE_TEMPLATE = "The question is shown in the image. {reasoning}"
-MIXED_TEMPLATE = "Part of the question is shown in the image; the rest follows. {reasoning}\n\n{content}"
+MIXED_TEMPLATE = (
+    "Part of the question is shown in the image; the rest follows. {reasoning}\n\n{content}"
+)
 OCR_TEMPLATE = (
     "Transcribe all the text in the image exactly as written, line by line. "
     "Output only the transcription."

@@ -41,7 +41,6 @@ def _rate(successes: int, n: int) -> dict[str, Any]:
     return {"value": successes / n if n else None, "k": successes, "n": n, "ci95": [low, high]}
 
 
-
 def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
     """RER per REST+ rendering variant, over the items that were perturbed."""
     by_variant: dict[str, list[CaseRecord]] = defaultdict(list)
@@ -155,8 +154,7 @@ def format_summary(results: dict[str, Any]) -> list[str]:
         if sub is not None:
             value, counts, interval = value[sub], counts[sub], interval[sub]
         low, high = interval
-        return (f"  {name:<18}{_pct(value)}  [{_pct(low)}, {_pct(high)}]  "
-                f"({counts[0]}/{counts[1]})")
+        return f"  {name:<18}{_pct(value)}  [{_pct(low)}, {_pct(high)}]  ({counts[0]}/{counts[1]})"
 
     lines.append(row("RER", "rer"))
     lines.append(row("CFR", "cfr"))

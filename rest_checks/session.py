@@ -7,9 +7,8 @@ into metrics, the baseline gate and the report.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from rest_checks.prompts import (
 from rest_checks.records import CaseKind, CaseRecord, case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
 from rest_checks.verdicts import InconsistentAnswers, Verdict, enforce, judge
+
 
 def plus_items(items: Sequence[Item], per_task: int) -> list[Item]:
     """The first ``per_task`` items of each task source: the ones REST+ perturbs."""
@@ -118,9 +118,8 @@ class RestSession:
         requests = _variant_requests(item, spec, variant, with_ocr=self.with_ocr)
         modalities = list(requests)
         responses = dict(zip(modalities, self.ask(list(requests.values())), strict=True))
-        answers = {
-            m: extract_final_answer(responses[m].text, item.answer_type)
-            for m in ANSWER_MODALITIES
+        answers: dict[str, str | None] = {
+            m: extract_final_answer(responses[m].text, item.answer_type) for m in ANSWER_MODALITIES
         }
         consistent = consistent_answers(answers)
         cer = None
@@ -170,8 +169,9 @@ class RestSession:
             yield
         except InconsistentAnswers:
             spec, image_answer = self._last_rendering[item.id]
-            record = self._record_invariance(item, False, describe_spec(spec), text_answer,
-                                             image_answer)
+            record = self._record_invariance(
+                item, False, describe_spec(spec), text_answer, image_answer
+            )
             verdict = self.verdict(record)
             if verdict.status == "xfail":
                 enforce(Verdict("xfail", f"{verdict.message}: {record.detail}"))
@@ -198,8 +198,9 @@ class RestSession:
 
     def verdict(self, record: CaseRecord) -> Verdict:
         baseline_state = self.baseline.consistent(record.key) if self.baseline else None
-        return judge(record, baseline_state, require_correct=self.require_correct,
-                     updating=self.updating)
+        return judge(
+            record, baseline_state, require_correct=self.require_correct, updating=self.updating
+        )
 
     def conclude(self, record: CaseRecord) -> None:
         """Pass, fail with the full story, or xfail when the baseline had it inconsistent."""
@@ -210,7 +211,7 @@ class RestSession:
     ) -> dict[str, str]:
         """Write what the model saw, so a failure can be looked at."""
         self.image_dir.mkdir(parents=True, exist_ok=True)
-        paths = {}
+        paths: dict[str, str] = {}
         for modality, request in requests.items():
             if request.image_png is None or modality == "ocr":
                 continue
@@ -237,7 +238,7 @@ def _with_variant(request: Request, variant: str) -> Request:
     return replace(request, variant=variant)
 
 
-def consistent_answers(answers: dict[str, str | None]) -> bool:
+def consistent_answers(answers: Mapping[str, str | None]) -> bool:
     """The same final answer in every modality; no answer differs from everything."""
     first, *others = (answers.get(m) for m in ANSWER_MODALITIES)
     return all(same_answer(first, other) for other in others)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rest_checks.prompts import ANSWER_MODALITIES
 import pytest
 
+from rest_checks.prompts import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
 
 TAIL_CHARS = 200
@@ -37,8 +37,9 @@ def judge(
     new case). While the baseline is being rewritten, every failure is expected: it is
     what the new baseline records.
     """
-    wrong = [m for m in ANSWER_MODALITIES if m in record.answers and
-             record.answers[m] != record.expected]
+    wrong: list[str] = [
+        m for m in ANSWER_MODALITIES if m in record.answers and record.answers[m] != record.expected
+    ]
     ok = record.consistent and not (require_correct and wrong)
     if ok:
         return Verdict("pass")
@@ -50,9 +51,7 @@ def judge(
     return Verdict("fail", message)
 
 
-def failure_message(
-    record: CaseRecord, baseline_consistent: bool | None, wrong: list[str]
-) -> str:
+def failure_message(record: CaseRecord, baseline_consistent: bool | None, wrong: list[str]) -> str:
     lines = []
     if baseline_consistent is True:
         lines.append(f"REGRESSION: {record.key} was consistent in the baseline and is not now")

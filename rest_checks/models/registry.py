@@ -4,9 +4,9 @@ loading imports the backend lazily, so torch, transformers and openai stay optio
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from rest_checks.models.base import Model, UnknownModelError
@@ -129,8 +129,9 @@ def resolve(spec: str, options: ModelOptions | None = None) -> ResolvedModel:
         if prefix == "openai":
             return ResolvedModel(spec, "openai", rest)
         if prefix == "ollama":
-            return ResolvedModel(spec, "openai", rest, {"base_url": OLLAMA_BASE_URL,
-                                                        "api_key": "ollama"})
+            return ResolvedModel(
+                spec, "openai", rest, {"base_url": OLLAMA_BASE_URL, "api_key": "ollama"}
+            )
         if prefix == "hf":
             return ResolvedModel(spec, "hf", rest)
     known = ", ".join(known_specs(options))

@@ -18,9 +18,17 @@ from rest_checks.baselines import (
 
 def write(tmp_path: Path, cases: dict[str, bool]) -> Path:
     path = tmp_path / "baselines" / "m.json"
-    write_baseline(path, baseline_document(model="m", model_identity={"backend": "mock"},
-                                           suite=("soebench",), seed=0, metrics={},
-                                           cases=cases))
+    write_baseline(
+        path,
+        baseline_document(
+            model="m",
+            model_identity={"backend": "mock"},
+            suite=("soebench",),
+            seed=0,
+            metrics={},
+            cases=cases,
+        ),
+    )
     return path
 
 

@@ -38,7 +38,8 @@ def test_flags_can_be_switched_on_from_the_environment() -> None:
 
 
 def test_bad_env_value_names_the_variable_and_what_is_accepted() -> None:
-    with pytest.raises(SettingError, match=r"environment variable REST_ALPHA='2'.*outside \[0, 1\]"):
+    expected = r"environment variable REST_ALPHA='2'.*outside \[0, 1\]"
+    with pytest.raises(SettingError, match=expected):
         resolve_option(OPTIONS_BY_DEST["rest_alpha"], None, {"REST_ALPHA": "2"}, None)
     with pytest.raises(SettingError, match="ini key rest_n='x'"):
         resolve_option(OPTIONS_BY_DEST["rest_n"], None, {}, "x")

@@ -15,7 +15,9 @@ SUITE = (REPO / "tests" / "test_rest_suite.py").read_text(encoding="utf-8")
 HYPOTHESIS_CONFTEST = (REPO / "conftest.py").read_text(encoding="utf-8")
 
 # A registered model that breaks exactly two items (text-only on those, oracle elsewhere).
-BREAKING_CONFTEST = HYPOTHESIS_CONFTEST + '''
+BREAKING_CONFTEST = (
+    HYPOTHESIS_CONFTEST
+    + """
 from rest_checks.models.mock import MockModel
 from rest_checks.models.registry import register_model
 
@@ -24,7 +26,8 @@ register_model(
     lambda options: MockModel("text-only", spec="mock:breaks-two",
                               only_items={"soebench-0002", "arith-0001"}),
 )
-'''
+"""
+)
 
 FAST = ["--rest-n", "2", "-p", "no:randomly", "-p", "no:cacheprovider"]
 
@@ -62,23 +65,38 @@ def test_text_only_fails_one_case_per_item(suite: pytest.Pytester) -> None:
     result.assert_outcomes(failed=6)
     assert results(suite)["metrics"]["rer"] == 0.0
     # The failure message tells the whole story of a case.
-    result.stdout.fnmatch_lines(["*the final answers differ across modalities*",
-                                 "*expected:*", "*text*->*", "*raw image tail*",
-                                 "*image image: *.png*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*the final answers differ across modalities*",
+            "*expected:*",
+            "*text*->*",
+            "*raw image tail*",
+            "*image image: *.png*",
+        ]
+    )
 
 
 def test_header_names_what_makes_the_run_reproducible(suite: pytest.Pytester) -> None:
     result = run(suite, "--model", "mock:oracle", "--rest-seed", "7", "--co")
-    result.stdout.fnmatch_lines([
-        "rest-checks: model=mock:oracle suite=soebench,arith,mcq n=2 seed=7 items=6",
-        'rest-checks: model identity {"backend": "mock", "name": "oracle"}',
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "rest-checks: model=mock:oracle suite=soebench,arith,mcq n=2 seed=7 items=6",
+            'rest-checks: model identity {"backend": "mock", "name": "oracle"}',
+        ]
+    )
 
 
 def test_metrics_are_the_same_with_and_without_workers(suite: pytest.Pytester) -> None:
     run(suite, "--model", "mock:breaks-two", "--rest-json", "serial.json", "--rest-no-cache")
-    run(suite, "--model", "mock:breaks-two", "--rest-json", "parallel.json", "--rest-no-cache",
-        workers=2)
+    run(
+        suite,
+        "--model",
+        "mock:breaks-two",
+        "--rest-json",
+        "parallel.json",
+        "--rest-no-cache",
+        workers=2,
+    )
     serial, parallel = results(suite, "serial.json"), results(suite, "parallel.json")
     assert serial["metrics"] == parallel["metrics"]
     assert serial["cases"] == parallel["cases"]
@@ -97,19 +115,26 @@ def test_second_identical_run_makes_no_model_call(suite: pytest.Pytester, worker
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_baseline_gate_names_exactly_the_broken_items(
-    suite: pytest.Pytester, workers: int
-) -> None:
+def test_baseline_gate_names_exactly_the_broken_items(suite: pytest.Pytester, workers: int) -> None:
     update = run(suite, "--model", "mock:oracle", "--snapshot-update", workers=workers)
     update.assert_outcomes(passed=6)
     baseline = suite.path / "baselines" / "mock_oracle.json"
     assert json.loads(baseline.read_text())["cases"]["soebench-0002"] is True
 
-    result = run(suite, "--model", "mock:breaks-two", "--rest-baseline", str(baseline),
-                 "--rest-json", "out.json", workers=workers)
+    result = run(
+        suite,
+        "--model",
+        "mock:breaks-two",
+        "--rest-baseline",
+        str(baseline),
+        "--rest-json",
+        "out.json",
+        workers=workers,
+    )
     result.assert_outcomes(passed=4, failed=2)
-    failed = sorted(line.split("::")[1].split(" ")[0] for line in result.outlines
-                    if line.startswith("FAILED"))
+    failed = sorted(
+        line.split("::")[1].split(" ")[0] for line in result.outlines if line.startswith("FAILED")
+    )
     assert failed == ["test_cross_modal[arith-0001]", "test_cross_modal[soebench-0002]"]
     result.stdout.fnmatch_lines(["*REGRESSION: arith-0001 was consistent in the baseline*"])
     assert results(suite)["baseline"]["regressions"] == ["arith-0001", "soebench-0002"]
@@ -130,8 +155,17 @@ def test_significant_rer_drop_fails_the_session(suite: pytest.Pytester) -> None:
     run(suite, "--model", "mock:oracle", "--rest-n", "4", "--snapshot-update")
     baseline = str(suite.path / "baselines" / "mock_oracle.json")
     # Every item breaks: 12 lost, none gained, exact McNemar p = 2 * 0.5**12.
-    result = run(suite, "--model", "mock:text-only", "--rest-n", "4", "--rest-baseline",
-                 baseline, "--rest-json", "out.json")
+    result = run(
+        suite,
+        "--model",
+        "mock:text-only",
+        "--rest-n",
+        "4",
+        "--rest-baseline",
+        baseline,
+        "--rest-json",
+        "out.json",
+    )
     assert result.ret == 1
     gate = results(suite)["baseline"]["gate"]
     assert gate["failed"] is True
@@ -176,8 +210,19 @@ def test_bad_environment_value_names_the_variable(
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_rest_plus_reports_rer_per_rendering(suite: pytest.Pytester, workers: int) -> None:
-    result = run(suite, "--model", "mock:oracle", "--rest-n", "1", "--rest-plus",
-                 "--rest-plus-n", "1", "--rest-json", "out.json", workers=workers)
+    result = run(
+        suite,
+        "--model",
+        "mock:oracle",
+        "--rest-n",
+        "1",
+        "--rest-plus",
+        "--rest-plus-n",
+        "1",
+        "--rest-json",
+        "out.json",
+        workers=workers,
+    )
     data = results(suite)
     # 3 items: one cross-modal case, the grid's variants and one Hypothesis case each.
     n_variants = len(data["rest_plus"])
@@ -189,8 +234,18 @@ def test_rest_plus_reports_rer_per_rendering(suite: pytest.Pytester, workers: in
 
 
 def test_rest_plus_failure_is_shrunk_and_reported_in_words(suite: pytest.Pytester) -> None:
-    result = run(suite, "--model", "mock:text-only", "--rest-n", "1", "--rest-plus",
-                 "--rest-plus-n", "1", "-k", "render_invariance and soebench")
+    result = run(
+        suite,
+        "--model",
+        "mock:text-only",
+        "--rest-n",
+        "1",
+        "--rest-plus",
+        "--rest-plus-n",
+        "1",
+        "-k",
+        "render_invariance and soebench",
+    )
     result.assert_outcomes(failed=1)
     # Shrinking leads to the simplest rendering: the default font, at some DPI, in words.
     result.stdout.fnmatch_lines(["*differs from the text answer*when rendered in*DPI*"])

@@ -43,8 +43,11 @@ def test_ollama_points_at_the_local_port() -> None:
 
 
 def test_unknown_spec_lists_what_is_known() -> None:
-    with pytest.raises(UnknownModelError, match=r"unknown model 'gpt-9'; known: reference, "
-                                                r"mock:oracle, mock:text-only, openai:NAME"):
+    with pytest.raises(
+        UnknownModelError,
+        match=r"unknown model 'gpt-9'; known: reference, "
+        r"mock:oracle, mock:text-only, openai:NAME",
+    ):
         resolve("gpt-9")
 
 
