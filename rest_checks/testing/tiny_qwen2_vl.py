@@ -210,7 +210,6 @@ def build_qwen2_vl(
         tokenizer_object=train_tokenizer(vocab_size),
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
-        extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
         model_max_length=32768,
     )
     ids = {token: _token_id(tokenizer, token) for token in SPECIAL_TOKENS}
