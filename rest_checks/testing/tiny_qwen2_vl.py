@@ -17,6 +17,7 @@ has the sizes of Qwen2-VL-2B (about 2.2 B parameters) and is meant for a GPU mac
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,11 +141,11 @@ def tokenizer_corpus() -> list[str]:
     return lines
 
 
-def train_tokenizer(vocab_size: int) -> Any:
+def train_tokenizer(vocab_size: int, special_tokens: Sequence[str] = SPECIAL_TOKENS) -> Any:
     """A byte-level BPE ``tokenizers.Tokenizer`` of exactly ``vocab_size`` ids.
 
-    The special tokens come first (ids 0-6); the learned vocabulary is padded with filler
-    entries that no merge produces, so encoding is unaffected and every id decodes.
+    The special tokens come first (ids 0, 1, ...); the learned vocabulary is padded with
+    filler entries that no merge produces, so encoding is unaffected and every id decodes.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -153,7 +154,7 @@ def train_tokenizer(vocab_size: int) -> Any:
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=min(vocab_size, 1024),
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=list(special_tokens),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )

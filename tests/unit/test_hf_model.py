@@ -311,3 +311,47 @@ def test_bad_options_are_model_errors(tiny_dir: Path, kwargs: dict, message: str
 def test_missing_checkpoint_is_a_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="cannot read the config"):
         HFModel(str(tmp_path / "nowhere"), spec="hf:nowhere")
+
+
+# -- a second architecture: LLaVA-1.5 style (fixed square crop, BOS-adding tokenizer) --
+
+
+@pytest.fixture(scope="module")
+def llava_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from rest_checks.testing.tiny_llava import build_tiny_llava
+
+    return build_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
+
+
+def test_llava_generates_through_the_same_auto_classes(llava_dir: Path, items: list[Item]) -> None:
+    from rest_checks.testing.tiny_llava import IMAGE_SIZE
+
+    settings = {"max_new_tokens": NEW_TOKENS}
+    batched = HFModel(str(llava_dir), spec="hf:llava", batch_size=4, probe=True, settings=settings)
+    single = HFModel(str(llava_dir), spec="hf:llava", batch_size=1, settings=settings)
+    requests = requests_for(items)
+    out = batched.generate(requests)
+    assert type(batched._model).__name__ == "LlavaForConditionalGeneration"
+    assert [r.text for r in out] == [r.text for r in single.generate(requests)]
+    # CLIP crops every page to one square: the visual token count does not follow the DPI.
+    patches = (IMAGE_SIZE // 14) ** 2
+    assert [r.n_visual_tokens for r in out] == [
+        None if r.image_png is None else patches for r in requests
+    ]
+    assert batched.identity()["min_pixels"] is None
+    image = out[1]
+    assert len(image.extra["probe"]["layer_cosine"]) == 3
+    # The tokenizer puts a BOS first; the probe's text span must still be the content.
+    pools = batched.text_pools(items[0])
+    rendered = batched.chat_text(requests[0].prompt, with_image=False)
+    encoded = batched._processor.tokenizer(rendered)
+    assert encoded["input_ids"][0] == batched._processor.tokenizer.bos_token_id
+    n_content = len(
+        batched._processor.tokenizer(items[0].full_text(), add_special_tokens=False)["input_ids"]
+    )
+    assert abs(pools["full_text"][1] - n_content) <= 1
+
+
+def test_pixel_budget_is_refused_for_models_without_one(llava_dir: Path) -> None:
+    with pytest.raises(ModelError, match="Qwen2-VL-family models only"):
+        HFModel(str(llava_dir), spec="hf:llava", settings={"max_pixels": 100_000})
