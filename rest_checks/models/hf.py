@@ -117,6 +117,14 @@ class HFModel(Model):
     ``settings`` may hold ``min_pixels``/``max_pixels`` (Qwen2-VL family; pinned to the
     registry's Qwen defaults when absent), ``revision``, ``max_new_tokens`` (a cap on every
     request's own budget) and ``attn_implementation``.
+
+    Every response's ``extra`` holds ``prompt_tokens``, ``new_tokens`` and ``finish_reason``
+    (``"stop"`` or ``"length"``). With ``probe=True``, image and mixed responses also hold
+    ``extra["probe"]``: ``layer_cosine`` (one cosine per layer, embeddings first, between the
+    mean hidden state over the image tokens and over the text tokens of the same content in
+    the item's text prompt; see ``hf_probe``), ``image_tokens``, ``text_tokens`` and
+    ``text_span``. The text side is computed with one extra forward pass per item, whether or
+    not the item's text request is in the same call, and kept for the next calls.
     """
 
     def __init__(
@@ -433,12 +441,11 @@ class HFModel(Model):
             text = self._processor.tokenizer.decode(
                 kept, skip_special_tokens=True, clean_up_tokenization_spaces=False
             )
+            n_visual = visual[row] if p.image is not None else None
             results.append(
                 Response(
                     text=text,
-                    n_visual_tokens=int(visual[row])
-                    if p.image is not None and visual[row] is not None
-                    else None,
+                    n_visual_tokens=None if n_visual is None else int(n_visual),
                     extra={
                         "prompt_tokens": int(prompt_tokens[row]),
                         "new_tokens": len(kept),
