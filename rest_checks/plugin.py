@@ -117,6 +117,9 @@ def pytest_configure(config: pytest.Config) -> None:
         plus_n=settings.plus_n,
         require_correct=settings.require_correct,
         updating=settings.update_baseline,
+        # Big enough that a wave of API calls rarely waits on the slowest of a chunk,
+        # small enough that a killed run loses little.
+        chunk_size=max(128, 4 * settings.concurrency),
     )
     try:
         session.items()  # load now: a bad item file is a usage error, before any test

@@ -62,8 +62,11 @@ class RestSession:
         with_ocr: bool = True,
         require_correct: bool = False,
         updating: bool = False,
+        chunk_size: int = 128,
     ) -> None:
-        self.model = CachingModel(model, ResponseCache(cache_dir) if cache_dir else None)
+        self.model = CachingModel(
+            model, ResponseCache(cache_dir) if cache_dir else None, chunk_size=chunk_size
+        )
         self.identity = self.model.identity
         self.suite = suite
         self.n = n
@@ -124,7 +127,11 @@ class RestSession:
         consistent = consistent_answers(answers)
         cer = None
         if "ocr" in responses:
-            cer = character_error_rate(item.full_text(), responses["ocr"].text)
+            try:
+                cer = character_error_rate(item.full_text(), responses["ocr"].text)
+            except ValueError:
+                cer = 1.0  # a runaway transcription, too long to align: as bad as none
+
         kind: CaseKind = "cross_modal" if variant == "default" else "rest_plus"
         record = CaseRecord(
             key=case_key(item.id, None if kind == "cross_modal" else variant),

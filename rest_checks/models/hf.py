@@ -214,7 +214,7 @@ class HFModel(Model):
         else:
             name = self.name
             revision = self._commit or self.revision
-        return {
+        identity: dict[str, Any] = {
             "backend": "hf",
             "name": name,
             "revision": revision,
@@ -232,6 +232,11 @@ class HFModel(Model):
             ),
             "attn_implementation": self.attn_implementation,
         }
+        if self.probe:
+            # Probe values live in the cached responses: a probing run must not be served
+            # answers cached without them.
+            identity["probe"] = True
+        return identity
 
     # -- loading -----------------------------------------------------------------------
 
