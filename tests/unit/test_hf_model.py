@@ -286,11 +286,17 @@ def test_identity_holds_what_changes_answers(model: HFModel, tiny_dir: Path) -> 
     )
     assert identity["max_new_tokens"] == f"min(request, {NEW_TOKENS})"
     json.dumps(identity)
+    # The fixture's model probes, and probing runs are cached apart from plain ones.
+    assert identity["probe"] is True
     other = HFModel(str(tiny_dir), spec="hf:tiny", batch_size=16, settings=PIXELS)
     assert other.identity()["batch_size"] == 16
-    assert {**other.identity(), "batch_size": 4, "max_new_tokens": identity["max_new_tokens"]} == (
-        identity
-    )
+    assert "probe" not in other.identity()
+    assert {
+        **other.identity(),
+        "batch_size": 4,
+        "max_new_tokens": identity["max_new_tokens"],
+        "probe": True,
+    } == identity
 
 
 @pytest.mark.parametrize(
