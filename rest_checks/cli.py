@@ -18,6 +18,8 @@ from rest_checks.items.base import Item
 from rest_checks.items.suites import load_suite
 from rest_checks.render import DEFAULT_SPEC, RenderSpec, describe_spec, render_png
 
+GENERATED = ("soebench", "arith")
+
 
 def _item_json(item: Item) -> dict[str, object]:
     return {
@@ -42,10 +44,15 @@ def cmd_items(args: argparse.Namespace) -> int:
 
 
 def find_item(item_id: str, suite: Sequence[str], seed: int) -> Item:
-    """Regenerate enough of the suite to reach ``item_id`` (ids end in their index)."""
+    """Regenerate enough of the suite to reach ``item_id``.
+
+    Generated ids end in their index, so a generator runs just that far; the built-in
+    multiple-choice set and item files are small and read whole.
+    """
     match = re.search(r"(\d+)$", item_id)
-    n = int(match.group(1)) if match else 0
+    index = int(match.group(1)) if match else 0
     for source in suite:
+        n = index if source in GENERATED and index > 0 else 0
         for item in load_suite((source,), n, seed):
             if item.id == item_id:
                 return item
