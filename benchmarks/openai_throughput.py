@@ -8,14 +8,24 @@ preparation and is timed separately.
 
     python benchmarks/openai_throughput.py                 # 150 items x 3 modalities
     python benchmarks/openai_throughput.py --concurrency 8 16 32 64
+
+A second table runs the whole suite (``pytest tests/test_rest_suite.py --model
+openai:test-model``) against the same kind of server: 150 items, each asked in text, image
+and mixed form plus the OCR request. Its "calls span" runs from the first request the
+server received to the last one's reply; pytest start-up and rendering come before it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from rest_checks.items.base import Item
 from rest_checks.models.openai_api import OpenAIModel
@@ -106,6 +116,77 @@ def measure_throughput(
         )
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """One run of the pytest suite against the loopback server."""
+
+    items: int
+    calls: int
+    total_s: float
+    span_s: float
+    ideal_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.span_s / self.ideal_s
+
+
+def measure_suite(
+    per_source: int = 50,
+    *,
+    concurrency: int = 32,
+    latency: float = 0.2,
+    server_concurrency: int = 32,
+) -> SuiteRun:
+    """Run the REST suite (no xdist, no cache) against a fresh loopback server."""
+    with (
+        ChatCompletionsServer(latency=latency, max_concurrent=server_concurrency) as server,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        env = {**os.environ, "OPENAI_API_KEY": server.api_key}
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(REPO / "tests" / "test_rest_suite.py"),
+            "-q",
+            "-p",
+            "no:xdist",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            tmp,
+            "--model",
+            "openai:test-model",
+            "--model-base-url",
+            server.base_url,
+            "--rest-n",
+            str(per_source),
+            "--rest-no-cache",
+            "--rest-concurrency",
+            str(concurrency),
+            "--rest-baseline",
+            f"{tmp}/none.json",
+        ]
+        started = time.perf_counter()
+        subprocess.run(command, env=env, cwd=tmp, capture_output=True, check=False)
+        total = time.perf_counter() - started
+        received = sorted(r.received_at for r in server.state.requests)
+        if not received:
+            raise RuntimeError("the suite made no request")
+        calls = len(received)
+        return SuiteRun(
+            items=calls // 4,
+            calls=calls,
+            total_s=total,
+            span_s=received[-1] - received[0] + latency,
+            ideal_s=calls * latency / server_concurrency,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=150)
@@ -113,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--server-concurrency", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--no-suite", action="store_true", help="skip the whole-suite table")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -144,6 +226,23 @@ def main(argv: list[str] | None = None) -> int:
                 f"{result.calls:>6} {result.concurrency:>12} {result.wall_s:>8.2f} "
                 f"{result.ideal_s:>8.2f} {result.ratio:>5.2f}x {result.server_max_in_flight:>13}"
             )
+    if args.no_suite:
+        return 0
+    print("\nthe whole suite (pytest, no xdist, no cache), client concurrency 32:")
+    print(
+        f"{'items':>6} {'calls':>6} {'pytest s':>9} {'calls span s':>13} {'ideal s':>8} "
+        f"{'ratio':>6}"
+    )
+    for _ in range(args.repeat):
+        run = measure_suite(
+            max(1, args.items // len(SOURCES)),
+            latency=args.latency,
+            server_concurrency=args.server_concurrency,
+        )
+        print(
+            f"{run.items:>6} {run.calls:>6} {run.total_s:>9.2f} {run.span_s:>13.2f} "
+            f"{run.ideal_s:>8.2f} {run.ratio:>5.2f}x"
+        )
     return 0
 
 

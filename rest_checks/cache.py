@@ -93,7 +93,8 @@ class CachingModel:
     """Serves requests from the cache and sends only the misses to the model.
 
     Misses go to the model in chunks and each chunk is stored as soon as it returns, so a
-    killed run loses at most one chunk of work.
+    killed run loses at most one chunk of work. Responses of this process are also kept in
+    memory, so a batch asked ahead of the tests serves them even without a disk cache.
     """
 
     def __init__(self, model: Model, cache: ResponseCache | None, chunk_size: int = 64) -> None:
@@ -102,13 +103,16 @@ class CachingModel:
         self.chunk_size = max(1, chunk_size)
         self.counter = CallCounter()
         self.identity = model.identity()
+        self._memory: dict[str, Response] = {}
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
         results: list[Response | None] = [None] * len(requests)
         keys = [request_key(self.identity, r) for r in requests]
         missing: dict[str, list[int]] = {}
         for index, key in enumerate(keys):
-            cached = self.cache.get(key) if self.cache else None
+            cached = self._memory.get(key)
+            if cached is None and self.cache is not None:
+                cached = self.cache.get(key)
             if cached is not None:
                 results[index] = cached
                 self.counter.cache_hits += 1
@@ -121,7 +125,8 @@ class CachingModel:
             responses = self.model.generate([requests[indexes[0]] for _, indexes in chunk])
             self.counter.model_calls += len(chunk)
             for (key, indexes), response in zip(chunk, responses, strict=True):
-                if self.cache:
+                self._memory[key] = response
+                if self.cache is not None:
                     self.cache.put(key, response)
                 for index in indexes:
                     results[index] = response

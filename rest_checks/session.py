@@ -110,7 +110,7 @@ class RestSession:
                 requests.extend(
                     r for m, r in _variant_requests(item, spec, variant).items() if m != "text"
                 )
-        if requests and self.model.cache is not None:
+        if requests:
             self.ask(requests)
 
     # --- cases -----------------------------------------------------------------------------

@@ -118,3 +118,13 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         response = cache.get(request_key({"backend": "x"}, req(f"shared {i}")))
         assert response is not None and response.text == f"answer {i}"
     assert not list(tmp_path.rglob(".tmp-*")), "no temporary file is left behind"
+
+
+def test_without_a_disk_cache_a_batch_asked_ahead_still_serves_the_tests() -> None:
+    model = CountingModel()
+    caching = CachingModel(model, None)
+    requests = [req(f"prompt {i}") for i in range(4)]
+    caching.generate(requests)
+    caching.generate(requests[:2])
+    assert len(model.seen) == 4
+    assert caching.counter.cache_hits == 2
