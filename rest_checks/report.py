@@ -51,9 +51,13 @@ def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
     for variant in sorted(by_variant):
         rows = by_variant[variant]
         k = sum(r.consistent for r in rows)
+        cers = [r.ocr_cer for r in rows if r.ocr_cer is not None]
         table[variant] = {
             **_rate(k, len(rows)),
             "rendering": rows[0].detail,
+            # How legible the variant was: the OCR control's view of it.
+            "ocr_cer": sum(cers) / len(cers) if cers else None,
+            "n_ocr_perfect": sum(c == 0 for c in cers),
             "inconsistent": sorted(r.item_id for r in rows if not r.consistent),
         }
     return table
@@ -169,9 +173,12 @@ def format_summary(results: dict[str, Any]) -> list[str]:
             f"{m['n_ocr_perfect']}/{m['n_ocr']} items, RER on them {_pct(m['rer_ocr_perfect'])}"
         )
     if results["rest_plus"]:
-        lines.append("  REST+ RER per rendering:")
+        lines.append("  REST+ RER per rendering:                       OCR CER")
         for variant, stat in results["rest_plus"].items():
-            lines.append(f"    {variant:<24}{_pct(stat['value'])}  ({stat['k']}/{stat['n']})")
+            cer = "  n/a" if stat["ocr_cer"] is None else f"{stat['ocr_cer']:.3f}"
+            lines.append(
+                f"    {variant:<24}{_pct(stat['value'])}  ({stat['k']}/{stat['n']}){'':>10}{cer}"
+            )
     inv = results["invariance"]
     if inv["n_items"]:
         lines.append(
