@@ -20,6 +20,7 @@ from rest_checks.items.base import Item
 from rest_checks.metrics import character_error_rate
 from rest_checks.models.base import ModelError
 from rest_checks.models.reference import (
+    OCR_SETTINGS,
     READER_VERSION,
     ReferenceModel,
     TextBox,
@@ -103,6 +104,7 @@ def test_identity_names_the_ocr_engine_and_reader_without_loading_ocr() -> None:
     assert identity["name"] == "reference"
     assert re.fullmatch(r"rapidocr-onnxruntime \d+(\.\d+)+", identity["ocr"])
     assert identity["reader"] == READER_VERSION
+    assert identity["ocr_settings"] == OCR_SETTINGS
     assert not model.ocr_loaded
 
 
