@@ -50,8 +50,14 @@ THREADS_ENV = "REST_REFERENCE_OCR_THREADS"
 #: Measured on 24 items x 4 renderings (DejaVu Sans at 50/100/200 DPI, Liberation Mono at
 #: 50 DPI), items read right / CPU s per image: defaults 71/96 at 1.2 s; 736 with 2.0
 #: 81/96 at 1.1 s; 480 with 1.6 77/96 at 0.8 s; 480 with 2.0 84/96 at 0.7 s. The larger
-#: ratio stops the detector from cutting off the minus sign that starts a line.
-OCR_SETTINGS: dict[str, Any] = {"det_limit_side_len": 480, "det_unclip_ratio": 2.0}
+#: ratio stops the detector from cutting off the minus sign that starts a line. The
+#: text-direction classifier is off: rendered text is always upright, and the classifier
+#: turned a correctly detected line upside down (multiple-choice item mcq-0031 at 200 DPI).
+OCR_SETTINGS: dict[str, Any] = {
+    "det_limit_side_len": 480,
+    "det_unclip_ratio": 2.0,
+    "use_cls": False,
+}
 
 #: Two boxes are on one line when their vertical overlap is at least this share of the
 #: shorter box's height.
