@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from fractions import Fraction
 
+from rest_checks.items.arith import solve_arith_text
 from rest_checks.items.base import OPTION_LETTERS, AnswerType, Item
 from rest_checks.items.soebench import parse_system, solve_system
 
@@ -147,8 +148,6 @@ def read_solution(text: str) -> Reading:
 
 def read_number(text: str) -> Reading:
     """Recover and compute the arithmetic problem written in ``text``."""
-    from rest_checks.items.arith import solve_arith_text
-
     answer = solve_arith_text(text)
     if answer is None:
         return Reading(None, "Could not read the arithmetic problem.")
