@@ -24,9 +24,10 @@ Decisions
     * Correctness compares canonical strings: ``answer == expected``; ``None`` is wrong.
     * ``agreement_matrix`` puts on its diagonal the share of items with any answer in that
       modality (a modality agrees with itself wherever it answered).
-    * CER normalisation: both strings are NFC-normalised, runs of whitespace (line breaks
-      included) become one space, and the ends are stripped, so a transcription is not
-      penalised for its line layout. Case and punctuation count. An empty reference gives
+    * CER normalisation: both strings are NFC-normalised and all whitespace (spaces, line
+      breaks) is removed: spacing and line breaks are layout, not content, and OCR engines
+      often drop the spaces of a line ("2A+3B-C=7"), which must not make a perfect reading
+      imperfect. Case and punctuation count. An empty reference gives
       0.0 for an empty hypothesis and 1.0 otherwise. CER can exceed 1 (a hypothesis much
       longer than the reference). Levenshtein distance uses unit costs, O(n*m) time and
       O(min(n, m)) memory after stripping the common prefix and suffix; inputs needing
@@ -269,8 +270,8 @@ def agreement_matrix(rows: Iterable[ItemOutcome]) -> dict[str, dict[str, float]]
 
 
 def normalize_transcription(text: str) -> str:
-    """NFC, whitespace runs (line breaks included) as one space, ends stripped."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    """NFC, all whitespace (spaces, tabs, line breaks) removed."""
+    return "".join(unicodedata.normalize("NFC", text).split())
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -312,9 +313,8 @@ def character_error_rate(reference: str, hypothesis: str) -> float:
     """Levenshtein distance between the normalised strings over the normalised reference's
     length.
 
-    Normalisation: ``normalize_transcription`` (NFC, whitespace runs as one space,
-    stripped). An empty reference gives 0.0 when the hypothesis is empty too, else 1.0.
-    The value can exceed 1 when the hypothesis is much longer than the reference.
+    Normalisation: ``normalize_transcription`` (NFC, whitespace removed). An empty
+    reference gives 0.0 when the hypothesis is empty too, else 1.0. The value can exceed 1 when the hypothesis is much longer than the reference.
     """
     ref = normalize_transcription(reference)
     hyp = normalize_transcription(hypothesis)

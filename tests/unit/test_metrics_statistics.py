@@ -58,7 +58,9 @@ def test_levenshtein_long_but_similar_strings_are_cheap() -> None:
         ("abc", "", 1.0),  # three deletions over three characters
         ("ab", "abcdef", 2.0),  # four insertions over two: CER can exceed 1
         ("A", "a", 1.0),  # case counts
-        ("a  b\n\nc", " a b c ", 0.0),  # whitespace runs and ends are normalised
+        ("a  b\n\nc", " a b c ", 0.0),  # whitespace is layout, not content
+        ("2A + 3B = 7", "2A+3B=7", 0.0),  # an OCR engine dropping spaces reads perfectly
+        ("2A + 3B = 7", "2A+38=7", 1 / 7),  # a misread character counts
         ("line one\nline two", "line one line two", 0.0),
         ("caf\u00e9", "cafe\u0301", 0.0),  # NFC: composed and decomposed é are equal
         ("", "", 0.0),
@@ -71,7 +73,7 @@ def test_character_error_rate(reference: str, hypothesis: str, cer: float) -> No
 
 
 def test_normalize_transcription() -> None:
-    assert normalize_transcription("  2A +\t3B\n= 7 \n") == "2A + 3B = 7"
+    assert normalize_transcription("  2A +\t3B\n= 7 \n") == "2A+3B=7"
 
 
 # --- Wilson ----------------------------------------------------------------------------
