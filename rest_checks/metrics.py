@@ -314,7 +314,8 @@ def character_error_rate(reference: str, hypothesis: str) -> float:
     length.
 
     Normalisation: ``normalize_transcription`` (NFC, whitespace removed). An empty
-    reference gives 0.0 when the hypothesis is empty too, else 1.0. The value can exceed 1 when the hypothesis is much longer than the reference.
+    reference gives 0.0 when the hypothesis is empty too, else 1.0. The value can exceed 1
+    when the hypothesis is much longer than the reference.
     """
     ref = normalize_transcription(reference)
     hyp = normalize_transcription(hypothesis)
