@@ -23,7 +23,7 @@ _COMMON = {
 # dev: a few random examples; the example database replays earlier failures first.
 settings.register_profile("dev", max_examples=8, **_COMMON)
 # ci: the same examples every run, nothing remembered between runs.
-settings.register_profile("ci", max_examples=4, derandomize=True, database=None, **_COMMON)
+settings.register_profile("ci", max_examples=6, derandomize=True, database=None, **_COMMON)
 # thorough: for a nightly job or a release decision.
 settings.register_profile("thorough", max_examples=100, **_COMMON)
 
