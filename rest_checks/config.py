@@ -12,7 +12,7 @@ from typing import Any
 
 DEFAULT_SUITE = ("soebench", "arith", "mcq")
 DEFAULT_N = 10
-DEFAULT_PLUS_N = 3
+DEFAULT_PLUS_N = 2
 
 
 class SettingError(ValueError):
