@@ -6,7 +6,9 @@ judgements from ``verdicts``, numbers from ``report`` and the gate from ``baseli
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from rest_checks.config import OPTIONS, RestSettings, SettingError, resolve_opti
 from rest_checks.items.mcq import ItemFileError
 from rest_checks.models.base import ModelError, UnknownModelError
 from rest_checks.models.registry import ModelOptions, load, resolve
+from rest_checks.progress import say
 from rest_checks.records import CaseRecord
 from rest_checks.render import REST_PLUS_GRID
 from rest_checks.session import RestSession
@@ -225,10 +228,20 @@ def rest(request: pytest.FixtureRequest) -> RestSession:
                     items[params[arg].id] = params[arg]
             if VARIANT_ARG in params:
                 variants.add(params[VARIANT_ARG])
-        try:
-            session.prefetch(items.values(), sorted(variants))
-        except ModelError as exc:
-            pytest.exit(f"rest-checks: the model failed: {exc}", returncode=3)
+        capture = config.pluginmanager.getplugin("capturemanager")
+        # Loading a model or reaching a server can take minutes: let its progress through.
+        quiet = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+        with quiet:
+            sys.stderr.write("\n")  # off the line of test progress dots
+            try:
+                asked = session.prefetch(items.values(), sorted(variants))
+            except ModelError as exc:
+                pytest.exit(f"rest-checks: the model failed: {exc}", returncode=3)
+            counter = session.model.counter
+            say(
+                f"asked ahead: {asked} requests for {len(items)} items, "
+                f"{counter.cache_hits} from the cache, {counter.model_calls} to the model"
+            )
     return session
 
 

@@ -98,9 +98,10 @@ class RestSession:
     def ask(self, requests: Sequence[Request]) -> list[Response]:
         return self.model.generate(requests)
 
-    def prefetch(self, items: Iterable[Item], variants: Iterable[str] = ()) -> None:
+    def prefetch(self, items: Iterable[Item], variants: Iterable[str] = ()) -> int:
         """Ask for everything these cases will need in one batch, so backends can batch
-        or parallelise; later asks are then served from the cache."""
+        or parallelise; later asks are then served from the cache. Returns the number of
+        requests asked."""
         requests: list[Request] = []
         variant_list = list(variants)
         for item in items:
@@ -112,6 +113,7 @@ class RestSession:
                 )
         if requests:
             self.ask(requests)
+        return len(requests)
 
     # --- cases -----------------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from rest_checks.items.base import Item
 from rest_checks.models import hf_probe
 from rest_checks.models.base import Model, ModelError, Response
+from rest_checks.progress import say
 from rest_checks.prompts import Request, text_request
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ def default_qwen_pixels() -> dict[str, int]:
 
 
 def _progress(message: str) -> None:
-    # Loading a large model takes minutes: say what is happening, on stderr.
-    print(f"rest-checks hf: {message}", file=sys.stderr, flush=True)
+    # Loading a large model takes minutes: say what is happening.
+    say(f"hf: {message}")
 
 
 def resolve_device(device: str | None) -> str:

@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from rest_checks.models.base import Model, ModelAuthError, ModelError, Response
+from rest_checks.progress import say
 from rest_checks.prompts import Request
 
 __all__ = [
@@ -386,13 +387,12 @@ class OpenAIModel(Model):
             if self._announced:
                 return
             self._announced = True
-        log.info(
-            "contacting %s for model %r (%d requests, up to %d at once)",
-            self.base_url,
-            self.name,
-            n,
-            self.concurrency,
+        message = (
+            f"contacting {self.base_url} for model {self.name!r} "
+            f"({n} requests, up to {self.concurrency} at once)"
         )
+        log.info(message)
+        say(message)
 
     def _payload(self, request: Request) -> dict[str, Any]:
         s = self.settings

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from typing import Any
 
 from rest_checks.answers import format_answer
 from rest_checks.models.base import Model, ModelError, Response
+from rest_checks.progress import say
 from rest_checks.prompts import FINAL_ANSWER_PREFIX, Request
 from rest_checks.reader import READER_VERSION, Reading, read_text
 
@@ -212,11 +212,7 @@ class ReferenceModel(Model):
     def _get_engine(self) -> OcrEngine:
         if self._engine is None:
             threads = self._threads if self._threads is not None else "default"
-            print(
-                f"rest-checks: loading the reference model's OCR ({ocr_version()}, "
-                f"{threads} thread(s))",
-                file=sys.stderr,
-            )
+            say(f"loading the reference model's OCR ({ocr_version()}, {threads} thread(s))")
             self._engine = self._engine_factory()
         return self._engine
 
