@@ -27,11 +27,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from fractions import Fraction
 
 from rest_checks.items.arith import solve_arith_text
 from rest_checks.items.base import OPTION_LETTERS, AnswerType, Item
-from rest_checks.items.soebench import parse_system, solve_system
+from rest_checks.items.soebench import format_solution, parse_system, solve_system
 
 #: Changes whenever the reader could answer differently; part of the model identity.
 READER_VERSION = "exact-reader/1"
@@ -118,11 +117,6 @@ def read_text(text: str, item: Item | None, *, answer_type: AnswerType | None = 
     if number.answer is not None:
         return number
     return Reading(None, "Could not read a question that can be answered.")
-
-
-def format_solution(solution: dict[str, Fraction]) -> str:
-    """Canonical solution string, sorted by variable: ``"A=1, B=-2, C=3/2"``."""
-    return ", ".join(f"{v}={solution[v]}" for v in sorted(solution))
 
 
 def read_solution(text: str) -> Reading:
