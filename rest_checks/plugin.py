@@ -160,6 +160,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"{settings.header()} items={len(session.items())}",
         f"rest-checks: model identity {json.dumps(session.identity, sort_keys=True)}",
     ]
+    lines.extend(f"rest-checks: {note}" for note in session.item_notes)
     baseline = session.baseline
     lines.append(
         f"rest-checks: baseline {settings.baseline_path}"

@@ -82,12 +82,14 @@ class RestSession:
         # simplest failing one.
         self._last_rendering: dict[str, tuple[RenderSpec, str | None]] = {}
         self._items: list[Item] | None = None
+        # What loading the items had to say (item files: kept and dropped, and why).
+        self.item_notes: list[str] = []
 
     # --- items ---------------------------------------------------------------------------
 
     def items(self) -> list[Item]:
         if self._items is None:
-            self._items = load_suite(self.suite, self.n, self.seed)
+            self._items = load_suite(self.suite, self.n, self.seed, self.item_notes)
         return self._items
 
     def plus_items(self) -> list[Item]:

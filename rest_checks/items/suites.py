@@ -36,8 +36,12 @@ def _builtin_sample(n: int, seed: int) -> list[Item]:
     return sorted(order[:n], key=lambda item: item.id)
 
 
-def load_source(source: str, n: int, seed: int) -> list[Item]:
-    """The items of one task source (a suite name or a file path)."""
+def load_source(source: str, n: int, seed: int, notes: list[str] | None = None) -> list[Item]:
+    """The items of one task source (a suite name or a file path).
+
+    For an item file, a line saying how many items were kept and dropped (and why) is
+    appended to ``notes``.
+    """
     name = source.strip()
     if name == "soebench":
         return generate_soebench(n if n > 0 else DEFAULT_GENERATED_N, seed)
@@ -52,12 +56,16 @@ def load_source(source: str, n: int, seed: int) -> list[Item]:
             "or the path of an existing item file (MMLU .csv, ARC or our .jsonl)"
         )
     result = load_mcq_file(path)
+    if notes is not None:
+        notes.append(result.message)
     if not result.items:
         raise ValueError(f"item file {path} gave no items ({result.message})")
     return result.items if n <= 0 else result.items[:n]
 
 
-def load_suite(sources: Sequence[str], n: int, seed: int) -> list[Item]:
+def load_suite(
+    sources: Sequence[str], n: int, seed: int, notes: list[str] | None = None
+) -> list[Item]:
     """The items of every source in order; ``n`` items per source (see the module doc).
 
     Raises ``ValueError`` for an unknown source and for an item id that two sources (or
@@ -68,7 +76,7 @@ def load_suite(sources: Sequence[str], n: int, seed: int) -> list[Item]:
     items: list[Item] = []
     origin: dict[str, str] = {}
     for source in sources:
-        for item in load_source(source, n, seed):
+        for item in load_source(source, n, seed, notes):
             if item.id in origin:
                 raise ValueError(
                     f"duplicate item id {item.id!r}: from source {origin[item.id]!r} and "

@@ -256,3 +256,38 @@ def test_rest_plus_is_off_by_default(suite: pytest.Pytester) -> None:
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == 3
     assert outcomes.get("deselected", 0) > 0
+
+
+def test_item_file_reports_what_was_dropped(suite: pytest.Pytester) -> None:
+    rows = [
+        {
+            "id": "q1",
+            "question": "Which planet is largest?",
+            "options": ["Mars", "Jupiter"],
+            "answer": "B",
+        },
+        {
+            "id": "q2",
+            "question": "What is $\\frac{1}{2}$ of 4?",
+            "options": ["1", "2"],
+            "answer": "B",
+        },
+    ]
+    items = suite.path / "mine.jsonl"
+    items.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    result = run(suite, "--model", "mock:oracle", "--rest-suite", "mine.jsonl")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["rest-checks: mine.jsonl: kept 1 item(s), dropped 1 (latex: 1)"])
+
+
+def test_malformed_item_file_stops_the_run_naming_file_and_line(
+    suite: pytest.Pytester,
+) -> None:
+    items = suite.path / "bad.jsonl"
+    items.write_text(
+        '{"id": "q1", "question": "Q?", "options": ["a", "b"], "answer": "A"}\n'
+        '{"id": "q2", "question": "Q2?", "options": ["a", "b"], "answer": "Z"}\n'
+    )
+    result = run(suite, "--model", "mock:oracle", "--rest-suite", "bad.jsonl")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*bad.jsonl:2:*"])
