@@ -194,6 +194,7 @@ def _is_plus_test(item: pytest.Item) -> bool:
     return PLUS_ITEM_ARG in names or item.get_closest_marker("rest_plus") is not None
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m, so only what will run is asked ahead
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
@@ -278,11 +279,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not state.records:
         return
-    _finish_run(session, config.stash[SETTINGS_KEY], rest_session, state)
+    _finish_run(session, config.stash[SETTINGS_KEY], rest_session, state, exitstatus)
 
 
 def _finish_run(
-    session: pytest.Session, settings: RestSettings, rest_session: RestSession, state: RunState
+    session: pytest.Session,
+    settings: RestSettings,
+    rest_session: RestSession,
+    state: RunState,
+    exitstatus: int,
 ) -> None:
     records = sorted(state.records, key=lambda r: r.key)
     identity = state.identity
@@ -306,8 +311,13 @@ def _finish_run(
         report.write_results(settings.json_path, results)
         state.lines.append(f"results written to {settings.json_path}")
     if settings.update_baseline:
-        write_baseline(settings.baseline_path, report.baseline_from_results(results))
-        state.lines.append(f"baseline written to {settings.baseline_path}")
+        if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+            state.lines.append("baseline NOT written: the run did not finish")
+        else:
+            # Cases this run did not ask about (-k, a smaller --rest-n) keep their record.
+            document = report.baseline_from_results(results, previous=baseline)
+            write_baseline(settings.baseline_path, document)
+            state.lines.append(f"baseline written to {settings.baseline_path}")
     if gate_result is not None and gate_result.failed:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

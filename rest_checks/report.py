@@ -119,14 +119,18 @@ def build_results(
     return results
 
 
-def baseline_from_results(results: dict[str, Any]) -> dict[str, Any]:
+def baseline_from_results(
+    results: dict[str, Any], previous: Baseline | None = None
+) -> dict[str, Any]:
+    """The baseline a run writes: its metrics, and its cases over the previous ones."""
+    cases = {**(previous.cases if previous else {}), **results["cases"]}
     return baseline_document(
         model=results["model"],
         model_identity=results["model_identity"],
         suite=tuple(results["suite"]),
         seed=results["seed"],
         metrics=results["metrics"],
-        cases=results["cases"],
+        cases=cases,
     )
 
 

@@ -291,3 +291,27 @@ def test_malformed_item_file_stops_the_run_naming_file_and_line(
     result = run(suite, "--model", "mock:oracle", "--rest-suite", "bad.jsonl")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*bad.jsonl:2:*"])
+
+
+def test_updating_part_of_the_suite_keeps_the_other_cases(suite: pytest.Pytester) -> None:
+    run(suite, "--model", "mock:oracle", "--snapshot-update")
+    baseline = suite.path / "baselines" / "mock_oracle.json"
+    before = json.loads(baseline.read_text())["cases"]
+    run(suite, "--model", "mock:oracle", "--snapshot-update", "-k", "soebench")
+    after = json.loads(baseline.read_text())["cases"]
+    assert after == before and len(after) == 6
+
+
+def test_only_selected_cases_are_asked_ahead(suite: pytest.Pytester) -> None:
+    result = run(
+        suite,
+        "--model",
+        "mock:oracle",
+        "--rest-no-cache",
+        "--rest-json",
+        "out.json",
+        "-k",
+        "soebench-0001",
+    )
+    result.assert_outcomes(passed=1)
+    assert results(suite)["calls"]["model"] == 4
