@@ -214,36 +214,55 @@ def pytest_collection_modifyitems(
 # --- fixtures ------------------------------------------------------------------------------
 
 
+def _planned_cases(nodes: list[Any]) -> list[tuple[Any, str | None]]:
+    """The (item, rendering variant) of every selected REST test, in collection order."""
+    cases: dict[tuple[str, str | None], tuple[Any, str | None]] = {}
+    for node in nodes:
+        params = node.callspec.params
+        if ITEM_ARG in params:
+            item, variant = params[ITEM_ARG], "default"
+        elif PLUS_ITEM_ARG in params:
+            item, variant = params[PLUS_ITEM_ARG], params.get(VARIANT_ARG)
+        else:
+            continue
+        cases.setdefault((item.id, variant), (item, variant))
+    return list(cases.values())
+
+
+def _ask_ahead(config: pytest.Config, session: RestSession, cases: list[Any]) -> None:
+    capture = config.pluginmanager.getplugin("capturemanager")
+    # Loading a model or reaching a server can take minutes: let its progress through.
+    quiet = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+    with quiet:
+        sys.stderr.write("\n")  # off the line of test progress dots
+        try:
+            asked = session.prefetch(cases)
+        except ModelError as exc:
+            pytest.exit(f"rest-checks: the model failed: {exc}", returncode=3)
+        counter = session.model.counter
+        say(
+            f"asked ahead: {asked} requests for {len(cases)} cases, "
+            f"{counter.cache_hits} from the cache, {counter.model_calls} to the model"
+        )
+
+
 @pytest.fixture(scope="session")
 def rest(request: pytest.FixtureRequest) -> RestSession:
     """The REST session: ask the model about items and keep the cases."""
     config = request.config
     session = _session(config)
     state = config.stash[STATE_KEY]
-    if not state.prefetched and not _is_worker(config):
+    if not state.prefetched:
         state.prefetched = True
-        items, variants = {}, set()
-        for node in state.planned:
-            params = node.callspec.params
-            for arg in (ITEM_ARG, PLUS_ITEM_ARG):
-                if arg in params:
-                    items[params[arg].id] = params[arg]
-            if VARIANT_ARG in params:
-                variants.add(params[VARIANT_ARG])
-        capture = config.pluginmanager.getplugin("capturemanager")
-        # Loading a model or reaching a server can take minutes: let its progress through.
-        quiet = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
-        with quiet:
-            sys.stderr.write("\n")  # off the line of test progress dots
-            try:
-                asked = session.prefetch(items.values(), sorted(variants))
-            except ModelError as exc:
-                pytest.exit(f"rest-checks: the model failed: {exc}", returncode=3)
-            counter = session.model.counter
-            say(
-                f"asked ahead: {asked} requests for {len(items)} items, "
-                f"{counter.cache_hits} from the cache, {counter.model_calls} to the model"
-            )
+        cases = _planned_cases(state.planned)
+        if _is_worker(config):
+            # Each worker asks ahead for its own share of the run and finds the rest in the
+            # shared disk cache; without one, sharing is impossible and each asks as it goes.
+            worker = config.workerinput  # type: ignore[attr-defined]
+            index, count = int(worker["workerid"].lstrip("gw")), int(worker["workercount"])
+            cases = cases[index::count] if session.model.cache is not None else []
+        if cases:
+            _ask_ahead(config, session, cases)
     return session
 
 

@@ -100,19 +100,20 @@ class RestSession:
     def ask(self, requests: Sequence[Request]) -> list[Response]:
         return self.model.generate(requests)
 
-    def prefetch(self, items: Iterable[Item], variants: Iterable[str] = ()) -> int:
+    def requests_for(self, item: Item, variant: str | None) -> list[Request]:
+        """What one case will ask: a rendering's requests, or (``None``) the text one."""
+        if variant is None:
+            return [text_request(item)]
+        spec = DEFAULT_SPEC if variant == "default" else REST_PLUS_GRID[variant]
+        return list(_variant_requests(item, spec, variant, with_ocr=self.with_ocr).values())
+
+    def prefetch(self, cases: Iterable[tuple[Item, str | None]]) -> int:
         """Ask for everything these cases will need in one batch, so backends can batch
-        or parallelise; later asks are then served from the cache. Returns the number of
-        requests asked."""
-        requests: list[Request] = []
-        variant_list = list(variants)
-        for item in items:
-            requests.extend(build_requests(item, with_ocr=self.with_ocr).values())
-            for variant in variant_list:
-                spec = REST_PLUS_GRID[variant]
-                requests.extend(
-                    r for m, r in _variant_requests(item, spec, variant).items() if m != "text"
-                )
+        or parallelise; the tests are then served from the cache. A case is an item and a
+        rendering variant (``"default"`` or a REST+ grid name), or ``None`` for a case
+        that needs only the text answer ahead (the Hypothesis check). Returns the number
+        of requests asked."""
+        requests = [r for item, variant in cases for r in self.requests_for(item, variant)]
         if requests:
             self.ask(requests)
         return len(requests)

@@ -315,3 +315,30 @@ def test_only_selected_cases_are_asked_ahead(suite: pytest.Pytester) -> None:
     )
     result.assert_outcomes(passed=1)
     assert results(suite)["calls"]["model"] == 4
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_each_case_asks_only_for_its_own_renderings(suite: pytest.Pytester, workers: int) -> None:
+    # 6 items x 4 requests, and for the 3 perturbed items 12 grid variants beyond the
+    # default x 3 rendered requests (their text request is the default one): 132.
+    result = run(
+        suite,
+        "--model",
+        "mock:oracle",
+        "--rest-plus",
+        "--rest-plus-n",
+        "1",
+        "-k",
+        "not invariance",
+        "--rest-json",
+        "out.json",
+        workers=workers,
+    )
+    result.assert_outcomes(passed=6 + 3 * 13)
+    calls = results(suite)["calls"]["model"]
+    if workers == 0:
+        assert calls == 132
+    else:
+        # Workers share the disk cache; one may ask for a case of the other's share
+        # before that share is in, never for renderings no case needs.
+        assert 132 <= calls < 150
