@@ -42,7 +42,6 @@ class RunState:
         self.model_calls = 0
         self.cache_hits = 0
         self.identity: dict[str, Any] = {}
-        self.results: dict[str, Any] | None = None
         self.lines: list[str] = []
         self.planned: list[Any] = []
         self.prefetched = False
@@ -141,14 +140,6 @@ def _session(config: pytest.Config) -> RestSession:
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
-
-
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    return (
-        (not _is_worker(config))
-        and bool(getattr(config.option, "numprocesses", None))
-        and getattr(config.option, "dist", "no") != "no"
-    )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -324,7 +315,6 @@ def _finish_run(
         baseline=baseline,
         gate_result=gate_result,
     )
-    state.results = results
     state.lines = report.format_summary(results)
     if settings.json_path is not None:
         report.write_results(settings.json_path, results)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,3 @@ def load(resolved: ResolvedModel, options: ModelOptions | None = None) -> Model:
             settings=params,
         )
     raise UnknownModelError(f"model {resolved.spec!r} names unknown backend {resolved.backend!r}")
-
-
-def with_params(resolved: ResolvedModel, **params: Any) -> ResolvedModel:
-    return replace(resolved, params={**resolved.params, **params})
