@@ -33,7 +33,7 @@ from rest_checks.items.base import OPTION_LETTERS, AnswerType, Item
 from rest_checks.items.soebench import format_solution, parse_system, solve_system
 
 #: Changes whenever the reader could answer differently; part of the model identity.
-READER_VERSION = "exact-reader/1"
+READER_VERSION = "exact-reader/2"
 
 #: Share of the question's characters (spaces ignored) that must be found, in order, in the
 #: text before a multiple-choice item counts as recognised.
@@ -140,9 +140,24 @@ def read_solution(text: str) -> Reading:
     )
 
 
+# A token of digits in which a letter shaped like a digit stands (OCR reads "14" as
+# "l4", "200" as "2o0"): a careful reader of a word problem reads it as the number.
+_DIGIT_LIKE = str.maketrans({"l": "1", "I": "1", "|": "1", "o": "0", "O": "0"})
+_NUMBER_TOKEN = re.compile(r"(?<![A-Za-z0-9])[0-9lIoO|]*[0-9][0-9lIoO|]*(?![A-Za-z0-9])")
+
+
+def read_digits(text: str) -> str:
+    """Letters shaped like digits, inside tokens that hold a digit, read as digits.
+
+    Only tokens made of digits and such letters change, so words ("lo", "One") and the
+    variables of an equation system stay as they are.
+    """
+    return _NUMBER_TOKEN.sub(lambda m: m.group(0).translate(_DIGIT_LIKE), text)
+
+
 def read_number(text: str) -> Reading:
     """Recover and compute the arithmetic problem written in ``text``."""
-    answer = solve_arith_text(text)
+    answer = solve_arith_text(read_digits(text))
     if answer is None:
         return Reading(None, "Could not read the arithmetic problem.")
     return Reading(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from rest_checks.items.arith import generate_arith
 from rest_checks.items.base import Item
 from rest_checks.reader import (
     Reading,
     answer_from_text,
     normalise_text,
+    read_digits,
     read_text,
     stem_coverage,
 )
@@ -232,3 +236,27 @@ def test_normalise_text_is_light() -> None:
 def test_stem_coverage_ignores_spaces_and_case() -> None:
     assert stem_coverage("What is the capital?", "WHATISTHECAPITAL?\nA. x") == 1.0
     assert stem_coverage("What is the capital?", "entirely different") < 0.5
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        ("pack l4 parcels", "pack 14 parcels"),
+        ("costs 2o0 dollars", "costs 200 dollars"),
+        ("4l and 1O0", "41 and 100"),
+        ("lo apples and 0ne pear", "lo apples and 0ne pear"),  # words stay words
+        ("2A + l = B", "2A + l = B"),  # no digit in the token: left alone
+    ],
+)
+def test_digits_read_as_letters_inside_numbers_are_read_as_digits(read: str, meant: str) -> None:
+    assert read_digits(read) == meant
+
+
+def test_an_arithmetic_problem_with_a_misread_digit_is_still_answered() -> None:
+    item = next(i for i in generate_arith(20, seed=0) if re.search(r"\b\d*[10]\d*\b", i.context))
+    number = re.search(r"\b\d*[10]\d*\b", item.context)
+    assert number is not None
+    misread_number = number.group(0).replace("1", "l").replace("0", "o")
+    misread = item.full_text().replace(number.group(0), misread_number, 1)
+    assert misread != item.full_text()
+    assert answer_from_text(misread, item) == item.expected
