@@ -435,7 +435,13 @@ class OpenAIModel(Model):
             return self._parse(raw.text)
 
         what = f"request {request.item_id} ({request.modality})"
-        return self._with_retries(call, what, stop)
+        try:
+            return self._with_retries(call, what, stop)
+        except ModelError:
+            # Stop the batch from this thread, before the pool can start another request;
+            # waiting for the caller to notice would let queued requests slip out.
+            stop.set()
+            raise
 
     def _with_retries(self, call: Callable[[], T], what: str, stop: threading.Event) -> T:
         s = self.settings
