@@ -18,7 +18,7 @@ from rest_checks import report
 from rest_checks.baselines import BaselineError, gate, load_baseline, write_baseline
 from rest_checks.config import OPTIONS, RestSettings, SettingError, resolve_option
 from rest_checks.items.mcq import ItemFileError
-from rest_checks.models.base import ModelError, UnknownModelError
+from rest_checks.models.base import ModelAuthError, ModelError, UnknownModelError
 from rest_checks.models.registry import ModelOptions, load, resolve
 from rest_checks.progress import say
 from rest_checks.records import CaseRecord
@@ -261,6 +261,15 @@ def rest(request: pytest.FixtureRequest) -> RestSession:
 def rest_settings(request: pytest.FixtureRequest) -> RestSettings:
     """The run's resolved settings."""
     return request.config.stash[SETTINGS_KEY]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(ModelAuthError):
+        # Retrying with the same credentials cannot help: stop instead of failing every case.
+        item.session.shouldstop = f"rest-checks: {call.excinfo.value}"
+    return report
 
 
 # --- the end of the run --------------------------------------------------------------------

@@ -21,6 +21,13 @@ BREAKING_CONFTEST = (
 from rest_checks.models.mock import MockModel
 from rest_checks.models.registry import register_model
 
+class RefusedKey(MockModel):
+    def generate(self, requests):
+        from rest_checks.models.base import ModelAuthError
+        raise ModelAuthError("the server refused the API key; check OPENAI_API_KEY")
+
+
+register_model("mock:refused", lambda options: RefusedKey("oracle", spec="mock:refused"))
 register_model(
     "mock:breaks-two",
     lambda options: MockModel("text-only", spec="mock:breaks-two",
@@ -342,3 +349,13 @@ def test_each_case_asks_only_for_its_own_renderings(suite: pytest.Pytester, work
         # Workers share the disk cache; one may ask for a case of the other's share
         # before that share is in, never for renderings no case needs.
         assert 132 <= calls < 150
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_refused_key_stops_the_run_at_once(suite: pytest.Pytester, workers: int) -> None:
+    # Without a disk cache, workers ask case by case: the key fails inside a test there.
+    result = run(suite, "--model", "mock:refused", "--rest-no-cache", workers=workers)
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*refused the API key*"])
+    assert "passed" not in result.stdout.str()
+    assert result.stdout.str().count("FAILED") <= workers + 1
