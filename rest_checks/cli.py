@@ -32,7 +32,10 @@ def _item_json(item: Item) -> dict[str, object]:
 
 
 def cmd_items(args: argparse.Namespace) -> int:
-    items = load_suite(args.suite, args.n, args.seed)
+    notes: list[str] = []
+    items = load_suite(args.suite, args.n, args.seed, notes)
+    for note in notes:  # item files: how many were kept and dropped, and why
+        print(note, file=sys.stderr)
     for item in items:
         if args.json:
             print(json.dumps(_item_json(item), ensure_ascii=False))

@@ -86,3 +86,14 @@ def test_unknown_item_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFix
 def test_bad_colour_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["render", "soebench-0001", "--fg", "red", "-o", str(tmp_path / "x.png")]) == 2
     assert "red" in capsys.readouterr().err
+
+
+def test_items_from_a_file_say_what_was_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mmlu.csv"
+    path.write_text('What is 2+2?,3,4,5,6,B\n"Area, $\\pi r^2$?",a,b,c,d,A\n')
+    assert main(["items", "--suite", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1
+    assert "mmlu.csv: kept 1 item(s), dropped 1 (latex: 1)" in captured.err
