@@ -29,7 +29,8 @@ from pathlib import Path
 
 from rest_checks.items.base import Item
 from rest_checks.models.openai_api import OpenAIModel
-from rest_checks.prompts import ANSWER_MODALITIES, Request, build_requests
+from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.prompts import Request, build_requests
 from rest_checks.testing import ChatCompletionsServer
 
 SOURCES = ("soebench", "arith", "mcq")

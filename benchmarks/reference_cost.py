@@ -46,7 +46,8 @@ from rest_checks.models.reference import (
     ocr_version,
     reading_order_text,
 )
-from rest_checks.prompts import ANSWER_MODALITIES, build_requests
+from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.prompts import build_requests
 from rest_checks.render import REST_PLUS_GRID, RenderSpec, render_png
 
 TASKS = ("soebench", "arith", "mcq")

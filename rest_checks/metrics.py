@@ -52,7 +52,7 @@ from itertools import combinations
 from statistics import NormalDist
 from typing import Any, Literal
 
-from rest_checks.prompts import ANSWER_MODALITIES
+from rest_checks.modalities import ANSWER_MODALITIES
 
 __all__ = [
     "MAX_LEVENSHTEIN_CELLS",

@@ -8,14 +8,10 @@ options as text) and ``ocr`` (the same image as ``image``, asking for a transcri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from rest_checks.items.base import Item
+from rest_checks.modalities import ANSWER_MODALITIES, Modality
 from rest_checks.render import DEFAULT_SPEC, RenderSpec, render_png
-
-Modality = Literal["text", "image", "mixed", "ocr"]
-ANSWER_MODALITIES: tuple[Modality, ...] = ("text", "image", "mixed")
-ALL_MODALITIES: tuple[Modality, ...] = ("text", "image", "mixed", "ocr")
 
 FINAL_ANSWER_PREFIX = "ANSWER:"
 

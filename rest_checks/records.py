@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from rest_checks.metrics import ItemOutcome
-from rest_checks.prompts import ANSWER_MODALITIES
+from rest_checks.modalities import ANSWER_MODALITIES
 
 CaseKind = Literal["cross_modal", "rest_plus", "invariance"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from rest_checks.baselines import Baseline, GateResult, baseline_document
 from rest_checks.config import RestSettings
 from rest_checks.metrics import summarize, wilson_interval
-from rest_checks.prompts import ANSWER_MODALITIES
+from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
 
 RESULTS_FORMAT = 1

@@ -19,14 +19,8 @@ from rest_checks.items.base import Item
 from rest_checks.items.suites import load_suite
 from rest_checks.metrics import character_error_rate
 from rest_checks.models.base import Model, Response
-from rest_checks.prompts import (
-    ANSWER_MODALITIES,
-    Modality,
-    Request,
-    build_requests,
-    image_request,
-    text_request,
-)
+from rest_checks.modalities import ANSWER_MODALITIES, Modality
+from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
 from rest_checks.verdicts import InconsistentAnswers, Verdict, enforce, judge

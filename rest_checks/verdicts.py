@@ -8,7 +8,7 @@ from typing import Literal
 
 import pytest
 
-from rest_checks.prompts import ANSWER_MODALITIES
+from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
 
 TAIL_CHARS = 200

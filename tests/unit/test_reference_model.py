@@ -28,8 +28,8 @@ from rest_checks.models.reference import (
     prompt_content,
     reading_order_text,
 )
+from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.prompts import (
-    ANSWER_MODALITIES,
     build_requests,
     image_request,
     ocr_request,
