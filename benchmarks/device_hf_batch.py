@@ -5,7 +5,7 @@ temporary directory, loads it back through ``HFModel`` (the real ``from_pretrain
 times greedy generation of SoEBench image requests rendered at 200 DPI, first one request
 at a time, then ``--batch`` at a time. Prints s per request, new tokens per second, the
 throughput ratio, and how many answers of the requests run both ways agree (in bfloat16 on
-a GPU, batch composition can change greedy answers: DESIGN.md).
+a GPU, batch composition can change greedy answers: docs/gpu.md).
 
     PYTHONUNBUFFERED=1 python3 benchmarks/device_hf_batch.py              # one GPU, < 8 min
     python benchmarks/device_hf_batch.py --tiny                           # CPU smoke run
@@ -26,7 +26,8 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-# Run from a checkout without installing the package (the GPU machine has a bare python3).
+# Run from a checkout without installing the package (the GPU machine has a bare python3);
+# the checkpoint builders are imported from tests/tiny_models.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rest_checks.items.soebench import generate_soebench
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from rest_checks.testing.tiny_qwen2_vl import build_qwen2_vl_2b_sized, build_tiny_qwen2_vl
+    from tests.tiny_models.qwen2_vl import build_qwen2_vl_2b_sized, build_tiny_qwen2_vl
 
     tiny = args.tiny
     n_batch = args.requests or (4 if tiny else 16)

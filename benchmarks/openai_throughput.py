@@ -8,6 +8,11 @@ preparation and is timed separately.
 
     python benchmarks/openai_throughput.py                 # 150 items x 3 modalities
     python benchmarks/openai_throughput.py --concurrency 8 16 32 64
+    python benchmarks/openai_throughput.py --items 30 --batch 3 --no-suite
+
+``--batch N`` calls ``generate`` once per N requests (3: one case at a time, as a run does
+for the requests its cache lacks), which shows the fixed cost of each call; a batch then
+ideally takes ``latency`` (more when it is larger than the server's concurrency).
 
 A second table runs the whole suite (``pytest tests/test_rest_suite.py --model
 openai:test-model``) against the same kind of server: 150 items, each asked in text, image
@@ -28,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rest_checks.items.base import Item
-from rest_checks.models.openai_api import OpenAIModel
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.models.openai_api import OpenAIModel
 from rest_checks.prompts import Request, build_requests
 from rest_checks.testing import ChatCompletionsServer
 
@@ -42,6 +47,7 @@ class Throughput:
 
     calls: int
     concurrency: int
+    batch: int
     wall_s: float
     ideal_s: float
     server_max_in_flight: int
@@ -88,8 +94,12 @@ def measure_throughput(
     concurrency: int = 32,
     latency: float = 0.2,
     server_concurrency: int = 32,
+    batch: int | None = None,
 ) -> Throughput:
-    """Send ``requests`` through ``OpenAIModel.generate`` to a fresh loopback server."""
+    """Send ``requests`` through ``OpenAIModel.generate`` to a fresh loopback server,
+    ``batch`` at a time (all at once by default)."""
+    size = batch or len(requests)
+    batches = [requests[i : i + size] for i in range(0, len(requests), size)]
     with ChatCompletionsServer(
         latency=latency, max_concurrent=server_concurrency, record=False
     ) as server:
@@ -102,17 +112,20 @@ def measure_throughput(
         )
         try:
             started = time.perf_counter()
-            responses = model.generate(requests)
+            responses = [r for b in batches for r in model.generate(b)]
             wall = time.perf_counter() - started
         finally:
             model.close()
-        if len(responses) != len(requests) or not all(r.text for r in responses):
+        if len(responses) != len(requests) or not all(
+            r.text and r.error is None for r in responses
+        ):
             raise RuntimeError("the server did not answer every request")
         return Throughput(
             calls=len(requests),
             concurrency=concurrency,
+            batch=size,
             wall_s=wall,
-            ideal_s=len(requests) * latency / server_concurrency,
+            ideal_s=sum(latency * max(1.0, len(b) / server_concurrency) for b in batches),
             server_max_in_flight=server.state.max_in_flight,
         )
 
@@ -147,7 +160,7 @@ def measure_suite(
         ChatCompletionsServer(latency=latency, max_concurrent=server_concurrency) as server,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        env = {**os.environ, "OPENAI_API_KEY": server.api_key}
+        env = {**os.environ, "OPENAI_API_KEY": server.api_key or ""}
         command = [
             sys.executable,
             "-m",
@@ -195,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--server-concurrency", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--batch", type=int, default=None, help="requests per generate call (default: all)"
+    )
     parser.add_argument("--no-suite", action="store_true", help="skip the whole-suite table")
     args = parser.parse_args(argv)
 
@@ -212,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.server_concurrency} served at once\n"
     )
     print(
-        f"{'calls':>6} {'client conc.':>12} {'wall s':>8} {'ideal s':>8} {'ratio':>6} "
-        f"{'max in flight':>13}"
+        f"{'calls':>6} {'batch':>6} {'client conc.':>12} {'wall s':>8} {'ideal s':>8} "
+        f"{'ratio':>6} {'max in flight':>13}"
     )
     for concurrency in args.concurrency:
         for _ in range(args.repeat):
@@ -222,10 +238,12 @@ def main(argv: list[str] | None = None) -> int:
                 concurrency=concurrency,
                 latency=args.latency,
                 server_concurrency=args.server_concurrency,
+                batch=args.batch,
             )
             print(
-                f"{result.calls:>6} {result.concurrency:>12} {result.wall_s:>8.2f} "
-                f"{result.ideal_s:>8.2f} {result.ratio:>5.2f}x {result.server_max_in_flight:>13}"
+                f"{result.calls:>6} {result.batch:>6} {result.concurrency:>12} "
+                f"{result.wall_s:>8.2f} {result.ideal_s:>8.2f} {result.ratio:>5.2f}x "
+                f"{result.server_max_in_flight:>13}"
             )
     if args.no_suite:
         return 0

@@ -1,10 +1,49 @@
 """Final-answer extraction and canonicalisation. Pure: no I/O, no model knowledge.
 
 Models are asked to finish with one line ``ANSWER: <answer>`` (``FINAL_ANSWER_PREFIX``).
-``extract_final_answer`` finds that line and ``canonicalize`` turns what it says into a
-canonical string, so that two answers are the same answer exactly when their canonical
-strings are equal. ``None`` means "no answer": the output could not be parsed. The metrics
-count ``None`` as wrong and as different from every other answer, ``None`` included.
+``extract_answer`` finds the final answer in a reply and says which rule found it;
+``canonicalize`` turns what an answer says into a canonical string, so that two answers are
+the same answer exactly when their canonical strings are equal. ``None`` means "no answer":
+the reply could not be read. The metrics count ``None`` as wrong and as different from
+every other answer, ``None`` included. A badly formatted answer counts as wrong, as in the
+paper, so the rules below are strict and each is tried only when the one before found
+nothing.
+
+Extraction order (``extract_answer``; ``Extraction.rule`` names the rule that answered)
+    1. ``answer_line``: the last answer marker and the answer block after it.
+        A marker is the word ``answer`` followed by a colon, with markdown tolerated
+        around it (``ANSWER: B``, ``**Answer:** B``, ``### Final Answer: B``), or a line
+        holding nothing but a heading such as ``## Final Answer`` or ``**Answer**``.
+        ``ANSWER:`` and ``Answer:`` count anywhere in a line (``Therefore ANSWER: 7``);
+        in any other case (``answer:``), and as a heading, the word counts only where a
+        line or a sentence starts, after markdown and a few lead words (``the``, ``my``,
+        ``final``, ``correct``, ``so``, ``thus``, ``therefore``, ``hence``,
+        ``overall``), so that reasoning such as ``to find the answer: add...`` is no
+        marker. The *last* marker wins (the model's final word, as when it corrects
+        itself after a first ``ANSWER:``), even when an earlier one parses and the last
+        does not.
+        The answer block starts at the first line after the marker that says something
+        (the rest of the marker's own line, or the next line when that is empty; blank
+        lines and lines of pure layout such as ``$$``, ``\\[``, ``\\begin{aligned}`` or
+        ``**`` are skipped) and must start within ``MAX_ANSWER_CHARS`` characters of the
+        marker. The lines that follow belong to the block while they continue the
+        answer: for a solution, one more equation (``B = -2``, ``B &= -2 \\\\``), a
+        bulleted or numbered equation, or a table row; for a number or a choice, one more
+        bare value or letter (so a list of two different values is seen and is no
+        answer). A blank line or any other line (prose) ends the block; layout lines are
+        skipped. On lines after the marker's own, a leading ``-``, ``*``, ``•`` or
+        ``1.`` is a list bullet and is dropped (on the marker's line ``- 41`` is -41). A
+        solution's lines are read together; a number's or a choice's lines must agree.
+    2. ``boxed``: the last ``\\boxed{...}`` (braces balanced). When there is an answer
+        marker whose block gives no answer, only a ``\\boxed{}`` after that block counts
+        (a ``\\boxed{}`` inside an unreadable answer line is part of that line). For a
+        solution, the boxes of that paragraph are read together, so ``$\\boxed{A = 1}$,
+        $\\boxed{B = -2}$`` and ``$A = \\boxed{1}$, $B = \\boxed{-2}$`` are one answer.
+    3. ``lenient`` (only with ``lenient=True``): the last ``the (final) answer is X``
+        (also ``answer would be``, ``answer:`` in mid-sentence), X read to the end of its
+        sentence; like rule 2, after an unreadable answer block when there is one.
+    Nothing else is read: ``The answer is B`` without a colon counts as wrong unless
+    ``lenient``, and so does a bare ``B`` as the last line.
 
 Canonical forms
     choice    one option letter ``"A"``..``"J"``
@@ -13,63 +52,77 @@ Canonical forms
     solution  ``"A=1, B=-2"``: assignments sorted by variable, values as for number
 
 Decisions (the paper leaves these open; they are part of the benchmark's definition)
-    Finding the answer line
-        * The *last* occurrence of the marker wins (the model's final word), even when an
-          earlier one parses and the last does not. The marker is the word ``answer``
-          (case-insensitive, not inside a longer word) followed by a colon, with markdown
-          tolerated around it: ``ANSWER: B``, ``**Answer:** B``, ``Final answer: B``,
-          ``### Answer: B``. It may stand anywhere in a line.
-        * The answer is the rest of that line; if the rest is empty (``ANSWER:`` then a
-          line break), the next non-blank line.
-        * Only when no marker occurs at all, the last ``\\boxed{...}`` is used.
-        * ``The answer is B`` without a colon is not a marker: a badly formatted answer
-          counts as wrong, as in the paper.
-    Length limits: an answer (a line, or a value passed to ``canonicalize``) longer than
+    Length limits: an answer (a block, or a value passed to ``canonicalize``) longer than
         ``MAX_ANSWER_CHARS`` characters is no answer, and so is a number with more than
-        ``MAX_DIGITS`` digits in its numerator or denominator. Every regular expression
-        here is linear or works on at most ``MAX_ANSWER_CHARS`` characters, so hostile
-        output parses in milliseconds.
+        ``MAX_DIGITS`` digits in its numerator or denominator. Parsing is linear in the
+        length of the reply: the word ``answer`` and ``\\boxed`` are found with plain
+        string searches from the end, at most ``_MAX_CANDIDATES`` (500) occurrences of
+        the word are examined (a reply repeating it more often after its answer line has
+        no answer line), every later step works on a window of a few
+        ``MAX_ANSWER_CHARS``, runs of spaces are shortened before any pattern sees them,
+        and assignments are split by hand rather than by a backtracking pattern.
     Text clean-up for every type: Unicode NFKC (full-width letters and digits, no-break
-        and thin spaces, the fraction slash), minus signs and en dashes as ``-``, light
-        LaTeX (``\\boxed``, ``\\text``, ``\\frac{a}{b}``, ``$``, ``\\(``) and markdown
-        (``**``, backticks, ``*`` that is not between two operands) are removed.
+        and thin spaces, the fraction slash; ``3½`` is ``3 1/2``), minus signs and en
+        dashes as ``-``, light LaTeX removed or read (``\\boxed``, ``\\text``,
+        ``\\frac{a}{b}``, ``$``, ``\\(``, ``\\quad``, ``\\qquad``, ``~``; ``\\\\`` and
+        ``\\begin``/``\\end`` as line breaks, ``&=`` as ``=``) and markdown (``**``,
+        backticks, ``*`` that is not between two operands); runs of spaces are shortened.
+    Emphasis: when a number or choice answer does not read as a whole (a restatement with
+        several numbers, a sentence around the letter), the one value in bold
+        (``**41**``) is the answer, if exactly one bold part reads as a value and the text
+        does not hedge with ``or``.
     choice: leading words such as ``the answer is``, ``option``, ``choice`` are skipped;
         the letter may be bracketed (``(B)``, ``[B]``, ``b)``) and followed by a
         delimiter and the option's text (``B. Paris``, ``B) Paris``, ``B - Paris``,
         ``B (Paris)``). A letter followed by a plain word (``I think ...``, ``a city``) is
         not an option letter. Two letters joined by ``or``, ``and``, ``,``, ``/``, ``&``
-        (``A or B``) are ambiguous: no answer. Letters outside A-J: no answer.
+        (``A or B``), or a hedge (``B (or C)``, ``B, or maybe C``) are ambiguous: no
+        answer. Letters outside A-J: no answer.
     number: ``.`` is the decimal point; ``,`` (and a single space) separate thousands
         only in groups of three digits (``1,234``, ``1 234``), otherwise ``,`` separates
-        numbers. Signs must touch the digits (``-3``, ``−3``; ``5-3`` is two numbers).
-        Fractions ``3/4``, ``-3/4``, mixed numbers ``1 1/2`` (= 3/2), exponents ``1.5e3``.
-        Units, currency and ``%`` are ignored (``$12.50`` -> 25/2, ``45%`` -> 45).
-        When the text holds ``=`` (or ``≈``), only what follows the last one counts
-        (``x = 12`` -> 12, ``12 + 3 = 15`` -> 15). The rest must hold exactly one distinct
-        value; several different numbers (``12 or 13``, ``3 hours 20 minutes``) are
-        ambiguous: no answer. Number words (``twelve``) are not read.
+        numbers. Signs must touch the digits (``-3``, ``−3``; ``5-3`` and ``5 - 3`` are
+        two numbers), except at the start of the answer or right after ``=``
+        (``x = - 3`` is -3). Fractions ``3/4``, ``-3/4``, mixed numbers ``1 1/2``
+        (= 3/2), exponents ``1.5e3``. Units, currency and ``%`` are ignored
+        (``$12.50`` -> 25/2, ``45%`` -> 45). A parenthesised remark after a value is
+        dropped (``41 (27 + 14)``, ``100 minutes (1 hour 40 minutes)``) unless it hedges
+        (``41 (or 42)``). When the text holds ``=`` (or ``≈``), only what follows the
+        last one counts (``x = 12`` -> 12, ``12 + 3 = 15`` -> 15). The rest must hold
+        exactly one distinct value; several different numbers (``12 or 13``,
+        ``3 hours 20 minutes``, ``in 14 years he will be 41``) are ambiguous: no answer
+        (but see Emphasis). Number words (``twelve``) are not read.
     solution: assignments ``VAR = value`` separated by ``,`` ``;`` ``and`` ``&``, line
-        breaks or plain spaces, in any order; also the tuple form ``(A, B) = (1, -2)``.
-        Variable names (a letter, then up to 7 letters, digits or ``_``) are folded to
-        upper case. Pieces between assignments may be plain words (``The solution is``)
-        or a parenthesised remark after a value; anything else (``2A + B = 7``, a bare
-        number, an ``=`` that is not an assignment) makes the answer unparseable. A
-        variable given two different values: no answer.
+        breaks, LaTeX spacing or plain spaces, in any order; also the tuple form
+        ``(A, B) = (1, -2)``, bulleted or numbered lines (``- A = 1``, ``1. A = 1``) and
+        tables, one row per variable (``| A | 1 |``) or a row of names over a row of
+        values. Signs may stand apart from the value (``B = - 2``). Variable names (a
+        letter, then up to 7 letters, digits or ``_``) are folded to upper case. Pieces
+        between assignments may be plain words (``The solution is``) or a parenthesised
+        remark after a value; anything else (``2A + B = 7``, a bare number, an ``=`` that
+        is not an assignment) makes the answer unparseable. A variable given two
+        different values: no answer.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
-from rest_checks.items.base import OPTION_LETTERS, AnswerType
-from rest_checks.prompts import FINAL_ANSWER_PREFIX
+from rest_checks.items.base import ANSWER_TYPES, OPTION_LETTERS, AnswerType
+from rest_checks.modalities import FINAL_ANSWER_PREFIX
 
 __all__ = [
     "MAX_ANSWER_CHARS",
     "MAX_DIGITS",
+    "RULES",
+    "Extraction",
+    "Rule",
     "canonicalize",
+    "extract_answer",
     "extract_final_answer",
     "format_answer",
     "same_answer",
@@ -78,58 +131,197 @@ __all__ = [
 MAX_ANSWER_CHARS = 1000
 MAX_DIGITS = 50
 
+Rule = Literal["answer_line", "boxed", "lenient"]
+# In the order they are tried.
+RULES: tuple[Rule, ...] = ("answer_line", "boxed", "lenient")
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """A reply's final answer (canonical, or ``None`` for no answer) and the rule that
+    found it (``None`` exactly when there is no answer)."""
+
+    answer: str | None
+    rule: Rule | None
+
+
+_NONE = Extraction(None, None)
+
 # ---------------------------------------------------------------------------------------
-# Finding the answer line
+# Finding the answer marker
 
 _MARKER_WORD = FINAL_ANSWER_PREFIX.rstrip(":：").strip()
-_MARKER = re.compile(
-    r"(?<![A-Za-z])"
-    + re.escape(_MARKER_WORD)
-    # "**Answer**:" puts markdown before the colon, "**Answer:**" after it.
-    + r"[ \t]{0,3}(?:\*{1,2}|_{1,2})?[ \t]{0,3}[:：]",
-    re.IGNORECASE,
+_WORD = _MARKER_WORD.lower()
+# The word as the prompt writes it, and capitalised: a marker anywhere in a line.
+_CASED = (_MARKER_WORD.upper(), _MARKER_WORD.title())
+# A colon after the word, markdown before it ("**Answer**:") or after it ("**Answer:**").
+_COLON = re.compile(
+    r"[ \t]{0,3}(?:\*{1,2}|_{1,2})?[ \t]{0,3}[:：](?:[ \t]{0,3}(?:\*{1,2}|_{1,2}))?"
 )
-_LINE_BREAK = re.compile(r"[\r\n]")
-# The first character that says something: not whitespace, not markdown.
-_ANSWER_CONTENT = re.compile(r"[^\s*_`#>]")
-_BOXED = "\\boxed"
+# A heading with no colon: only markdown after the word, up to the end of the line.
+_HEADING_END = re.compile(r"(?:[ \t]{0,3}(?:\*{1,2}|_{1,2}|#{1,6}))?[ \t]{0,3}(?=\r|\n|\Z)")
+# What may stand before a lower-case marker or a heading, from the start of its line or
+# sentence: markdown, then a few lead words ("**Final Answer:**", "So the answer:").
+_LEAD = re.compile(
+    r"[ \t>#*_\-]{0,12}(?:(?:the|my|our|final|correct|so|thus|therefore|hence|overall)"
+    r"[ \t,]{1,3}(?:\*{1,2}|_{1,2})?){0,4}"
+)
+_LEAD_REACH = 80
+# Occurrences of the word examined, from the last one back: a bound on the work a reply
+# full of the word can cause. One that repeats it more often after its answer line has
+# no answer line.
+_MAX_CANDIDATES = 500
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def extract_final_answer(raw: str, answer_type: AnswerType) -> str | None:
-    """The canonical final answer in a model's output, or ``None`` when there is none.
-
-    Uses the last ``ANSWER:`` marker (see the module docstring for what counts as one),
-    falling back to the last ``\\boxed{...}`` only when no marker occurs at all.
-    """
-    last = None
-    for match in _MARKER.finditer(raw):
-        last = match
-    line = _answer_after(raw, last.end()) if last is not None else _last_boxed(raw)
-    if line is None:
-        return None
-    return canonicalize(line, answer_type)
+def _lowered(raw: str) -> str:
+    """``raw`` in lower case, position for position."""
+    low = raw.lower()
+    return low if len(low) == len(raw) else raw.translate(_ASCII_LOWER)
 
 
-def _answer_after(raw: str, start: int) -> str | None:
-    """The rest of the line from ``start``, or the next non-blank line if that is empty."""
-    found = _ANSWER_CONTENT.search(raw, start)
+def _candidates(raw: str, low: str, lo: int) -> Iterator[int]:
+    """Where the word stands alone in ``raw[lo:]``, last first, at most ``_MAX_CANDIDATES``
+    places looked at."""
+    hi = len(raw)
+    for _ in range(_MAX_CANDIDATES):
+        pos = low.rfind(_WORD, lo, hi)
+        if pos < 0:
+            return
+        end = pos + len(_WORD)
+        if not (pos > 0 and raw[pos - 1].isalpha()) and not (end < len(raw) and raw[end].isalpha()):
+            yield pos
+        hi = pos
+
+
+def _marker_end_at(raw: str, low: str, pos: int) -> int | None:
+    """Where the answer begins when the word at ``pos`` is an answer marker, else None."""
+    end = pos + len(_WORD)
+    colon = _COLON.match(raw, end)
+    if colon is not None and raw[pos:end] in _CASED:
+        return colon.end()
+    found = colon or _HEADING_END.match(raw, end)
     if found is None:
         return None
-    # The line holding the first character of the answer (maybe the marker's own line).
-    line_start = max(raw.rfind("\n", start, found.start()), raw.rfind("\r", start, found.start()))
-    line_start = start if line_start < 0 else line_start + 1
-    brk = _LINE_BREAK.search(raw, found.start())
-    line_end = brk.start() if brk else len(raw)
-    if line_end - line_start > MAX_ANSWER_CHARS:
+    # Lower case, or a heading: only where a line or a sentence starts.
+    reach = max(0, pos - _LEAD_REACH)
+    line = max(low.rfind("\n", reach, pos), low.rfind("\r", reach, pos))
+    sentence = max(low.rfind(c, reach, pos) for c in ".!?")
+    begin = max(line, sentence) + 1
+    if begin == 0 and reach > 0:
         return None
-    return raw[line_start:line_end]
+    return found.end() if _LEAD.fullmatch(low, begin, pos) else None
 
 
-def _last_boxed(raw: str) -> str | None:
-    """The contents of the last ``\\boxed{...}``, braces balanced; None if there is none."""
-    at = raw.rfind(_BOXED)
-    if at < 0:
+def _last_marker_end(raw: str, low: str) -> int | None:
+    """Where the text after the last answer marker begins, or None without a marker."""
+    for pos in _candidates(raw, low, 0):
+        end = _marker_end_at(raw, low, pos)
+        if end is not None:
+            return end
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# The answer block after a marker
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A line of layout only: whitespace, $, \[ \], \( \), \\, \begin{..}{..}, \end{..}, code
+# fences, \hline, markdown and table rules.
+_LAYOUT_LINE = re.compile(
+    r"(?:[\s$*_#>|:\-]|\\[\[\]()\\]|\\hline|\\(?:begin|end)\{[A-Za-z*]{1,20}\}"
+    r"(?:\{[A-Za-z|]{0,20}\})?|```[A-Za-z]{0,12})*"
+)
+# A list bullet or number at the start of a line (the marker's own line keeps its "-").
+_BULLET = re.compile(r"[ \t>]*(?:[-*•+]|[0-9]{1,2}[.)])[ \t]+")
+_VAR = r"[A-Za-z][A-Za-z0-9_]{0,7}"
+_VAR_NAME = re.compile(_VAR)
+_EQUATION_LINE = re.compile(rf"(?:and )?[(\[]?{_VAR} {{0,2}}=")
+_BARE_LETTER = re.compile(rf"[(\[]?[{OPTION_LETTERS}{OPTION_LETTERS.lower()}][)\]]?\.?")
+
+
+def _lines(text: str, start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    """The lines of ``text[start:end]`` as (line, start, end of its line break)."""
+    pos = start
+    while pos < end:
+        brk = _LINE_BREAK.search(text, pos, end)
+        if brk is None:
+            yield text[pos:end], pos, end
+            return
+        yield text[pos : brk.start()], pos, brk.end()
+        pos = brk.end()
+
+
+def _answer_block(raw: str, start: int, answer_type: AnswerType) -> tuple[list[str] | None, int]:
+    """The lines of the answer after a marker ending at ``start`` (see the module
+    docstring), or None when there is none, with where the block ends."""
+    window = min(len(raw), start + 2 * MAX_ANSWER_CHARS + 2)
+    parts: list[str] = []
+    size = 0
+    block_end = start
+    for line, line_start, line_end in _lines(raw, start, window):
+        if line_end == window < len(raw) and raw[window - 1] not in "\r\n":
+            return None, block_end  # runs past the window: too long to be an answer
+        if not line.strip():
+            if parts:
+                break
+            continue
+        if _LAYOUT_LINE.fullmatch(line):
+            continue
+        if not parts:
+            if line_start - start > MAX_ANSWER_CHARS:
+                return None, block_end
+            # The marker's own line keeps a leading "-" (a sign); later lines lose bullets.
+            body = line if line_start == start else _strip_bullet(line)
+        else:
+            continued = _continuation(line, answer_type)
+            if continued is None:
+                break
+            body = continued
+        parts.append(body)
+        block_end = line_end
+        size += len(body) + 1
+        if size > MAX_ANSWER_CHARS + 1:
+            return None, block_end
+    return parts or None, block_end
+
+
+def _strip_bullet(line: str) -> str:
+    found = _BULLET.match(line)
+    return line[found.end() :] if found else line
+
+
+def _continuation(line: str, answer_type: AnswerType) -> str | None:
+    """The line without its bullet when it continues an answer of this type, else None."""
+    body = _strip_bullet(line)
+    text = _clean(body)
+    if not text:
         return None
+    if answer_type == "solution":
+        fits = "|" in text or _EQUATION_LINE.match(text) is not None
+    elif answer_type == "number":
+        fits = _parse_single_number(text.translate(_CURRENCY)) is not None
+    else:
+        fits = _BARE_LETTER.fullmatch(text) is not None
+    return body if fits else None
+
+
+def _canonical_block(parts: list[str], answer_type: AnswerType) -> str | None:
+    if answer_type == "solution" or len(parts) == 1:
+        return canonicalize("\n".join(parts), answer_type)
+    found = {canonicalize(part, answer_type) for part in parts}
+    return found.pop() if len(found) == 1 else None
+
+
+# ---------------------------------------------------------------------------------------
+# \boxed{} and "the answer is"
+
+_BOXED = "\\boxed"
+_PARAGRAPH_BREAK = re.compile(r"\r?\n[ \t]*\r?\n")
+
+
+def _boxed_at(raw: str, at: int) -> tuple[str, int] | None:
+    """The contents of the ``\\boxed{...}`` at ``at`` (braces balanced) and where it ends."""
     pos = at + len(_BOXED)
     while pos < len(raw) and raw[pos] == " ":
         pos += 1
@@ -144,7 +336,66 @@ def _last_boxed(raw: str) -> str | None:
         elif ch == "}":
             depth -= 1
             if depth == 0:
-                return raw[pos + 1 : i]
+                return raw[pos + 1 : i], i + 1
+    return None
+
+
+def _boxed_answer(raw: str, lo: int, answer_type: AnswerType) -> str | None:
+    """The canonical answer of the last ``\\boxed{}`` in ``raw[lo:]``; for a solution,
+    of the boxes of its paragraph read together."""
+    at = raw.rfind(_BOXED, lo)
+    if at < 0:
+        return None
+    last = _boxed_at(raw, at)
+    if last is None:
+        return None
+    content, end = last
+    if answer_type != "solution":
+        return canonicalize(content, answer_type)
+    # The paragraph of the last box, at most MAX_ANSWER_CHARS before it.
+    first = max(lo, at - MAX_ANSWER_CHARS)
+    breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(raw, first, at)]
+    first = breaks[-1] if breaks else first
+    contents = []
+    pos = raw.find(_BOXED, first, at + len(_BOXED))
+    while 0 <= pos <= at:
+        box = _boxed_at(raw, pos)
+        if box is not None:
+            contents.append(box[0])
+        pos = raw.find(_BOXED, pos + len(_BOXED), at + len(_BOXED))
+    if len(contents) > 1 and all("=" in c for c in contents):
+        return canonicalize(", ".join(contents), "solution")
+    if len(contents) > 1 or "=" not in content:
+        # "A = \boxed{1}, B = \boxed{-2}": the names stand outside the boxes.
+        line_start = max(raw.rfind("\n", first, at), first - 1) + 1
+        line_end = raw.find("\n", end)
+        line_end = len(raw) if line_end < 0 else line_end
+        found = canonicalize(raw[line_start:line_end], "solution")
+        if found is not None:
+            return found
+    return canonicalize(content, "solution")
+
+
+# After the word: "is", "would be", ... or a colon or "=" (in mid-sentence).
+_PHRASE_AFTER = re.compile(
+    r"[ \t]{1,3}(?:is|was|would[ \t]be|will[ \t]be|should[ \t]be)(?![A-Za-z])[ \t]{0,3}[:：]?"
+    r"|[ \t]{0,3}[:：=]",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.;!?](?=\s|$)|\s(?:because|since|as|which)\s", re.IGNORECASE)
+
+
+def _phrase_answer(raw: str, low: str, lo: int, answer_type: AnswerType) -> str | None:
+    """The canonical answer of the last "the answer is X" in ``raw[lo:]``."""
+    for pos in _candidates(raw, low, lo):
+        found = _PHRASE_AFTER.match(raw, pos + len(_WORD))
+        if found is None:
+            continue
+        stop = found.end() + MAX_ANSWER_CHARS + 1
+        brk = _LINE_BREAK.search(raw, found.end(), stop)
+        text = raw[found.end() : brk.start() if brk else stop]
+        end = _SENTENCE_END.search(text, 1)
+        return canonicalize(text[: end.start()] if end else text, answer_type)
     return None
 
 
@@ -153,6 +404,19 @@ def _last_boxed(raw: str) -> str | None:
 
 _MINUS_SIGNS = dict.fromkeys(map(ord, "\u2212\u2010\u2011\u2012\u2013\ufe63"), "-")
 _SLASHES = dict.fromkeys(map(ord, "\u2044\u2215"), "/")
+_ODD_SPACES = dict.fromkeys(map(ord, "\t\f\v\r~✓✔✅"), " ")
+# "3½" is three and a half, not "31/2" as NFKC would have it.
+_VULGAR_AFTER_DIGIT = re.compile(r"(?<=[0-9])(?=[\u00bc-\u00be\u2150-\u215e])")
+_SPACE_RUN = re.compile(r" {3,}")
+_SPACED_BREAK = re.compile(r" *\n *")
+_LATEX_BREAK = re.compile(
+    r"\\\\(?:\[[^\]\n]{0,20}\])?|\\(?:begin|end)\{[A-Za-z*]{1,20}\}(?:\{[A-Za-z|]{0,20}\})?"
+)
+_LATEX_SPACE = re.compile(
+    r"\\(?:q?quad|enspace|hline|checkmark|implies|Rightarrow|rightarrow|Longrightarrow|"
+    r"therefore|to)(?![A-Za-z])|\\hspace\*?\{[^{}]{0,20}\}"
+)
+_ALIGNED_EQUALS = re.compile(r"& ?= ?&?|= ?&")
 _LATEX_WRAPPER = re.compile(
     r"\\(?:boxed|text|textbf|textit|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]{0,1000})\}"
 )
@@ -171,22 +435,78 @@ def _frac(match: re.Match[str]) -> str:
     return f"({num})/({den})"
 
 
+def _short_spaces(text: str) -> str:
+    return _SPACED_BREAK.sub("\n", _SPACE_RUN.sub("  ", text.translate(_ODD_SPACES)))
+
+
 def _clean(value: str) -> str | None:
     """Normalised text, or None when it is too long to be an answer."""
     if len(value) > MAX_ANSWER_CHARS:
         return None
-    text = unicodedata.normalize("NFKC", value).translate(_MINUS_SIGNS).translate(_SLASHES)
-    text = _LATEX_SYMBOL.sub(r"\1", text)
-    # Innermost groups first; a few rounds cover any nesting an answer plausibly has.
-    for _ in range(5):
-        new = _LATEX_WRAPPER.sub(r"\1", _LATEX_FRAC.sub(_frac, text))
-        if new == text:
-            break
-        text = new
-    text = _LATEX_DROP.sub("", text)
+    text = _VULGAR_AFTER_DIGIT.sub(" ", value.replace("\r\n", "\n"))
+    text = unicodedata.normalize("NFKC", text).translate(_MINUS_SIGNS).translate(_SLASHES)
+    text = _short_spaces(text)
+    if "\\" in text:
+        text = _LATEX_BREAK.sub("\n", text)
+        text = _LATEX_SPACE.sub(" ", text).replace("\\approx", "≈")
+        text = _LATEX_SYMBOL.sub(r"\1", text)
+        # Innermost groups first; a few rounds cover any nesting an answer plausibly has.
+        for _ in range(5):
+            new = _LATEX_WRAPPER.sub(r"\1", _LATEX_FRAC.sub(_frac, text))
+            if new == text:
+                break
+            text = new
+        text = _LATEX_DROP.sub("", text)
+    if "&" in text:
+        text = _ALIGNED_EQUALS.sub("=", text)
     text = text.replace("$", "").replace("{", "").replace("}", "")
-    text = _EMPHASIS.sub("", text)
-    return text.strip()
+    if "*" in text or "_" in text or "`" in text:
+        text = _EMPHASIS.sub("", text)
+    return _short_spaces(text).strip()
+
+
+def _drop_remarks(text: str) -> str:
+    """``text`` without parenthesised remarks after a value or word: ``41 (27 + 14)`` is
+    ``41``. A group right after an operator, at the start, or touching the text before it
+    (``2(3)``, ``(1+2)/(3)``, ``= (1, -2)``) is no remark; nor is a hedge ``(or 42)``."""
+    if "(" not in text:
+        return text
+    closing: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            stack.append(i)
+        elif ch == ")" and stack:
+            closing[stack.pop()] = i
+    kept: list[str] = []
+    pos = 0
+    i = text.find("(")
+    while i >= 0:
+        j = closing.get(i)
+        if j is None:
+            i = text.find("(", i + 1)
+            continue
+        if _is_remark(text, i, j):
+            kept.append(text[pos:i].rstrip())
+            pos = j + 1
+        i = text.find("(", j + 1)
+    kept.append(text[pos:])
+    return "".join(kept)
+
+
+_HEDGE = re.compile(r"\s*(?:or|maybe|possibly|perhaps)\b", re.IGNORECASE)
+
+
+def _is_remark(text: str, i: int, j: int) -> bool:
+    if i < 2 or text[i - 1] != " ":
+        return False
+    before = text[i - 2] if text[i - 2] != " " else text[i - 3 : i - 2]
+    if not before or not (before.isalnum() or before in "%.)"):
+        return False
+    after = text[j + 1 : j + 3].strip()
+    if after and after[0] in "/*^":
+        return False
+    return _HEDGE.match(text, i + 1, j) is None
 
 
 # ---------------------------------------------------------------------------------------
@@ -205,6 +525,8 @@ _NUMBER_BODY = (
 # In running text a number must not continue a word or another number.
 _NUMBER_IN_TEXT = re.compile(r"(?<![\w.])" + _NUMBER_BODY)
 _NUMBER_ALONE = re.compile(r"\s*" + _NUMBER_BODY + r"\s*")
+# A sign standing apart from its number at the start: "- 2" is -2.
+_LOOSE_SIGN = re.compile(r"\s*([-+])\s{1,3}(?=[0-9.])")
 _EQUALS = re.compile(r"[=≈]")
 _CURRENCY = str.maketrans("", "", "$€£¥%")
 
@@ -247,23 +569,33 @@ def _format_number(value: Fraction) -> str:
     return str(value)
 
 
+def _join_loose_sign(text: str) -> str:
+    m = _LOOSE_SIGN.match(text)
+    return m.group(1) + text[m.end() :] if m else text
+
+
 def _canonical_number(text: str) -> str | None:
-    text = text.translate(_CURRENCY)
-    parts = _EQUALS.split(text)
-    segment = parts[-1]
+    text = _drop_remarks(text.translate(_CURRENCY))
+    segment = _join_loose_sign(_EQUALS.split(text)[-1])
     values: set[Fraction] = set()
+    seen: set[str] = set()
     for m in _NUMBER_IN_TEXT.finditer(segment):
+        if m.group(0) in seen:
+            continue  # the same number written again
+        seen.add(m.group(0))
         value = _number_value(m)
         if value is None:
             return None
         values.add(value)
+        if len(values) > 1:
+            return None
     if len(values) != 1:
         return None
     return _format_number(values.pop())
 
 
 def _parse_single_number(text: str) -> Fraction | None:
-    m = _NUMBER_ALONE.fullmatch(text)
+    m = _NUMBER_ALONE.fullmatch(_join_loose_sign(text))
     if m is None:
         return None
     return _number_value(m)
@@ -287,6 +619,15 @@ _CHOICE_AMBIGUOUS = re.compile(
     r"\s*(?:[.,:;)\]/&]|\bor\b|\band\b|$)",
     re.IGNORECASE,
 )
+# "B (or C)", "B, or maybe C": a second option offered as well.
+_CHOICE_HEDGE = re.compile(
+    r"\(\s*(?:or|maybe|possibly|perhaps)\b"
+    r"|\b(?:or|though|although|but|maybe|possibly|perhaps|alternatively|otherwise)\s+"
+    r"(?:maybe\s+|possibly\s+|perhaps\s+|also\s+)?(?:option\s+)?[(\[]?"
+    # A capital option letter standing alone ("I" only where it cannot be the pronoun).
+    r"(?-i:[A-HJ](?![A-Za-z'’])|I(?=[)\].,;]|\s*$))",
+    re.IGNORECASE,
+)
 # After the letter: a delimiter and then anything (the option's text), or "is ...".
 _CHOICE_TAIL = re.compile(r"\s*(?:[.:;,)\]\-–—(!]|is\b)")
 
@@ -300,7 +641,7 @@ def _canonical_choice(text: str) -> str | None:
     if m is None:
         return None
     rest = m.group("rest")
-    if _CHOICE_AMBIGUOUS.match(rest):
+    if _CHOICE_AMBIGUOUS.match(rest) or _CHOICE_HEDGE.search(rest):
         return None
     bracketed = m.group("open") is not None or m.group("close") is not None
     if rest.strip() and not bracketed and _CHOICE_TAIL.match(rest) is None:
@@ -311,28 +652,53 @@ def _canonical_choice(text: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------
+# Emphasis: the one bold value in a sentence
+
+_BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
+_HEDGE_WORD = re.compile(r"\bor\b", re.IGNORECASE)
+
+
+def _emphasised(value: str, answer_type: AnswerType) -> str | None:
+    found = set()
+    for m in _BOLD.finditer(value):
+        text = _clean(m.group(1))
+        if text:
+            one = _canonical_number(text) if answer_type == "number" else _canonical_choice(text)
+            if one is not None:
+                found.add(one)
+    return found.pop() if len(found) == 1 else None
+
+
+# ---------------------------------------------------------------------------------------
 # Solutions of equation systems
 
-_VAR = r"[A-Za-z][A-Za-z0-9_]{0,7}"
 _SOLUTION_SPLIT = re.compile(
-    # "," not starting a thousands group; ";", "&", line breaks, "and"; and the space
-    # before a new "VAR =" so that "A = 1 B = 2" splits too.
-    rf"\s*(?:,(?![0-9]{{3}}(?![0-9]))|;|&|\n|\r|\band\b)\s*|\s+(?={_VAR}\s*=)",
+    # "," not starting a thousands group; ";", "&", line breaks, "and", a sentence's end;
+    # and the space before a new "VAR =" so that "A = 1 B = 2" splits too.
+    rf"\s*(?:,(?![0-9]{{3}}(?![0-9]))|;|&|\n|\r|\band\b|\.(?=\s))\s*|\s+(?={_VAR}\s*=)",
     re.IGNORECASE,
 )
-_ASSIGNMENT = re.compile(
-    rf"[(\[]*\s*(?P<var>{_VAR})\s*=\s*(?P<open>\()?(?P<val>[^()=]{{1,200}}?)(?(open)\))"
-    r"\s*(?:\([^()=]{0,200}\))?\s*[)\]]*\s*\.?"
-)
+# A bullet or list number before an equation at the start of a line.
+_EQUATION_BULLET = re.compile(r"^(?:[-•+]|[0-9]{1,2}[.)]) {1,2}(?=[A-Za-z(\[])", re.MULTILINE)
 _WORDS = re.compile(r"[A-Za-z\s:'’.]*")
 _TUPLE = re.compile(
     rf"(?P<lead>[A-Za-z\s:'’]*?)\(\s*(?P<vars>{_VAR}(?:\s*,\s*{_VAR}){{1,25}})\s*\)\s*=\s*"
     r"\(\s*(?P<vals>[^()=]{1,500})\s*\)\s*\.?"
 )
+_TABLE_RULE = re.compile(r":?-{1,200}:?|")
 
 
 def _canonical_solution(text: str) -> str | None:
+    text = _EQUATION_BULLET.sub("", text)
+    if "|" in text:
+        tables = _tables_as_equations(text)
+        if tables is None:
+            return None
+        text = tables
     pairs = _tuple_pairs(text) if "(" in text else None
+    if pairs is None:
+        text = _drop_remarks(text)
+        pairs = _tuple_pairs(text) if "(" in text else None
     if pairs is None:
         pairs = _assignment_pairs(text)
     if not pairs:
@@ -343,6 +709,53 @@ def _canonical_solution(text: str) -> str | None:
         if solution.setdefault(name, value) != value:
             return None  # one variable, two values
     return ", ".join(f"{name}={_format_number(solution[name])}" for name in sorted(solution))
+
+
+def _tables_as_equations(text: str) -> str | None:
+    """``text`` with its markdown tables written as ``VAR = value`` lines, or None when a
+    table is not a table of values."""
+    out: list[str] = []
+    table: list[list[str]] = []
+    for line in [*text.split("\n"), ""]:
+        if "|" in line:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not all(_TABLE_RULE.fullmatch(c) for c in cells):
+                table.append(cells)
+            continue
+        if table:
+            rows = _table_equations(table)
+            if rows is None:
+                return None
+            out.extend(rows)
+            table = []
+        out.append(line)
+    return "\n".join(out)
+
+
+def _is_name(cell: str) -> bool:
+    return _VAR_NAME.fullmatch(cell) is not None
+
+
+def _is_value(cell: str) -> bool:
+    return _parse_single_number(cell) is not None
+
+
+def _table_equations(rows: list[list[str]]) -> list[str] | None:
+    # A row of names over a row of values, maybe with a label column ("Variable", "Value").
+    if len(rows) == 2 and len(rows[0]) == len(rows[1]) >= 2:
+        names, values = rows
+        if not _is_value(values[0]) and not _is_value(names[0]):
+            names, values = names[1:], values[1:]
+        if all(map(_is_name, names)) and all(map(_is_value, values)):
+            return [f"{n} = {v}" for n, v in zip(names, values, strict=True)]
+    # One row per variable, under an optional header row of words.
+    found = []
+    for row in rows:
+        if len(row) == 2 and _is_name(row[0]) and _is_value(row[1]):
+            found.append(f"{row[0]} = {row[1]}")
+        elif any(map(_is_value, row)):
+            return None
+    return found
 
 
 def _tuple_pairs(text: str) -> list[tuple[str, Fraction]] | None:
@@ -369,18 +782,72 @@ def _assignment_pairs(text: str) -> list[tuple[str, Fraction]] | None:
             if _WORDS.fullmatch(piece) is None:
                 return None  # a bare number, an operator: not a clean solution
             continue
-        m = _ASSIGNMENT.fullmatch(piece)
-        if m is None:
+        pair = _assignment(piece)
+        if pair is None:
             return None
-        value = _parse_single_number(m.group("val"))
-        if value is None:
-            return None
-        pairs.append((m.group("var"), value))
+        pairs.append(pair)
     return pairs
+
+
+def _assignment(piece: str) -> tuple[str, Fraction] | None:
+    """``VAR = value`` (brackets of an enclosing group allowed around it), parsed by hand:
+    a regular expression for this backtracks badly on runs of spaces."""
+    left, _, right = piece.partition("=")
+    if "=" in right:
+        return None  # "A = B = 1"
+    name = left.strip().lstrip("([").strip()
+    if _VAR_NAME.fullmatch(name) is None:
+        return None
+    value = right.strip().rstrip(".").rstrip()
+    excess = value.count(")") + value.count("]") - value.count("(") - value.count("[")
+    while excess > 0 and value and value[-1] in ")]":
+        value = value[:-1].rstrip()
+        excess -= 1
+    value = value.rstrip(".").rstrip()
+    if len(value) >= 2 and value[0] == "(" and value[-1] == ")":
+        value = value[1:-1]
+    number = _parse_single_number(value)
+    return None if number is None else (name, number)
 
 
 # ---------------------------------------------------------------------------------------
 # Public API
+
+
+def extract_answer(raw: str, answer_type: AnswerType, *, lenient: bool = False) -> Extraction:
+    """The canonical final answer in a model's reply and the rule that found it.
+
+    Tries, in order, the last answer line (``answer_line``), the last ``\\boxed{}``
+    (``boxed``) and, only when ``lenient``, the last "the answer is X" (``lenient``); see
+    the module docstring. ``Extraction(None, None)`` when none of them gives an answer.
+    """
+    if answer_type not in ANSWER_TYPES:
+        raise ValueError(
+            f"unknown answer type {answer_type!r}; expected choice, number or solution"
+        )
+    later = 0
+    low = _lowered(raw)
+    start = _last_marker_end(raw, low)
+    if start is not None:
+        parts, later = _answer_block(raw, start, answer_type)
+        if parts is not None:
+            answer = _canonical_block(parts, answer_type)
+            if answer is not None:
+                return Extraction(answer, "answer_line")
+    answer = _boxed_answer(raw, later, answer_type)
+    if answer is not None:
+        return Extraction(answer, "boxed")
+    if lenient:
+        answer = _phrase_answer(raw, low, later, answer_type)
+        if answer is not None:
+            return Extraction(answer, "lenient")
+    return _NONE
+
+
+def extract_final_answer(raw: str, answer_type: AnswerType, *, lenient: bool = False) -> str | None:
+    """The canonical final answer in a model's reply, or ``None`` when there is none
+    (``extract_answer`` without the rule)."""
+    return extract_answer(raw, answer_type, lenient=lenient).answer
 
 
 def canonicalize(value: str, answer_type: AnswerType) -> str | None:
@@ -390,16 +857,19 @@ def canonicalize(value: str, answer_type: AnswerType) -> str | None:
     ``canonicalize("B = -2 and A = 1", "solution") == "A=1, B=-2"``. Idempotent on its own
     output. See the module docstring for the exact rules.
     """
+    if answer_type not in ANSWER_TYPES:
+        raise ValueError(
+            f"unknown answer type {answer_type!r}; expected choice, number or solution"
+        )
     text = _clean(value)
     if text is None:
         return None
-    if answer_type == "choice":
-        return _canonical_choice(text)
-    if answer_type == "number":
-        return _canonical_number(text)
     if answer_type == "solution":
         return _canonical_solution(text)
-    raise ValueError(f"unknown answer type {answer_type!r}; expected choice, number or solution")
+    found = _canonical_choice(text) if answer_type == "choice" else _canonical_number(text)
+    if found is None and "**" in value and _HEDGE_WORD.search(text) is None:
+        found = _emphasised(value, answer_type)
+    return found
 
 
 def format_answer(canonical: str, answer_type: AnswerType) -> str:

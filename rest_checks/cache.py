@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rest_checks.atomic import write_atomic
 from rest_checks.models.base import Model, Response
 from rest_checks.prompts import Request
 
+log = logging.getLogger("rest_checks.cache")
+
 CACHE_FORMAT = 1
+# Misses are sent to the model this many at a time and stored as each chunk returns: big
+# enough that a wave of API calls rarely waits on the slowest of a chunk.
+CHUNK_SIZE = 128
 
 
 def request_key(identity: dict[str, Any], request: Request) -> str:
@@ -55,30 +60,42 @@ class ResponseCache:
         return self.directory / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> Response | None:
+        """The stored reply, or None. An entry that is not a whole, well-formed reply
+        stored under this key is never served: it is reported and asked again."""
+        path = self._path(key)
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except (OSError, ValueError):
-            # A damaged entry is a miss: the call is simply made again.
+        except (OSError, ValueError) as exc:
+            log.warning("cache entry %s is unreadable (%s); asking the model again", path, exc)
             return None
-        try:
-            return Response.from_json(data["response"])
-        except (KeyError, TypeError):
+        problem = _entry_problem(data, key)
+        if problem:
+            log.warning("cache entry %s %s; asking the model again", path, problem)
             return None
+        return Response.from_json(data["response"])
 
     def put(self, key: str, response: Response) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps({"key": key, "response": response.to_json()}, default=str)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-            os.replace(tmp, path)  # atomic on POSIX: readers see the old or the new file
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self._path(key), payload)
+
+
+def _entry_problem(data: Any, key: str) -> str | None:
+    """What is wrong with a cache entry, or None when it can be served."""
+    if not isinstance(data, dict) or not isinstance(data.get("response"), dict):
+        return "has no response table"
+    if data.get("key") != key:
+        return f"holds key {str(data.get('key'))[:16]!r}, not the key of its name"
+    response = data["response"]
+    if not isinstance(response.get("text"), str):
+        return "has a reply text that is not a string"
+    if not isinstance(response.get("extra", {}), dict):
+        return "has extras that are not a table"
+    tokens = response.get("n_visual_tokens")
+    if tokens is not None and (not isinstance(tokens, int) or isinstance(tokens, bool)):
+        return "has a visual token count that is not an integer"
+    return None
 
 
 @dataclass
@@ -89,15 +106,18 @@ class CallCounter:
     cache_hits: int = 0
 
 
-class CachingModel:
-    """Serves requests from the cache and sends only the misses to the model.
+class ModelCalls:
+    """Every call to the model under test goes through here: served from this run's
+    memory or the disk cache where possible, the misses sent to the model.
 
     Misses go to the model in chunks and each chunk is stored as soon as it returns, so a
     killed run loses at most one chunk of work. Responses of this process are also kept in
     memory, so a batch asked ahead of the tests serves them even without a disk cache.
     """
 
-    def __init__(self, model: Model, cache: ResponseCache | None, chunk_size: int = 64) -> None:
+    def __init__(
+        self, model: Model, cache: ResponseCache | None, chunk_size: int = CHUNK_SIZE
+    ) -> None:
         self.model = model
         self.cache = cache
         self.chunk_size = max(1, chunk_size)
@@ -125,10 +145,14 @@ class CachingModel:
             responses = self.model.generate([requests[indexes[0]] for _, indexes in chunk])
             self.counter.model_calls += len(chunk)
             for (key, indexes), response in zip(chunk, responses, strict=True):
-                self._memory[key] = response
-                if self.cache is not None:
-                    self.cache.put(key, response)
+                if response.error is None:  # a failed request is asked again next time
+                    self._memory[key] = response
+                    if self.cache is not None:
+                        self.cache.put(key, response)
                 for index in indexes:
                     results[index] = response
         assert all(r is not None for r in results), "every request was answered"
         return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        self.model.close()

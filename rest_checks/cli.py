@@ -13,9 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rest_checks.config import DEFAULT_SUITE, positive_int, seed_int, suite_list
+from rest_checks.config import DEFAULT_SUITE, suite_list
 from rest_checks.items.base import Item
 from rest_checks.items.suites import load_suite
+from rest_checks.options import count_or_all, positive_int, seed_int
 from rest_checks.render import DEFAULT_SPEC, RenderSpec, describe_spec, render_png
 
 GENERATED = ("soebench", "arith")
@@ -69,7 +70,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     item = find_item(args.item_id, args.suite, args.seed)
     spec = RenderSpec(
         font=args.font or DEFAULT_SPEC.font,
-        dpi=args.dpi or DEFAULT_SPEC.dpi,
+        dpi=DEFAULT_SPEC.dpi if args.dpi is None else args.dpi,
         fg=args.fg or DEFAULT_SPEC.fg,
         bg=args.bg or DEFAULT_SPEC.bg,
     )
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SUITE,
         help="comma list: soebench, arith, mcq or item-file paths",
     )
-    items.add_argument("-n", type=positive_int, default=5, help="items per source (0: all)")
+    items.add_argument("-n", type=count_or_all, default=5, help="items per source (0: all)")
     items.add_argument("--seed", type=seed_int, default=0)
     items.add_argument("--json", action="store_true", help="JSON lines instead of text")
     items.set_defaults(run=cmd_items)

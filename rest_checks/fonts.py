@@ -29,7 +29,7 @@ class FontInfo:
     licence: str
 
 
-# The three REST+ typefaces (PAPER.md): DejaVu Sans, Courier New and a cursive font.
+# The three REST+ typefaces (docs/rest-plus.md): DejaVu Sans, Courier New and a cursive font.
 # Liberation Mono stands in for Courier New, to which it is metric-compatible.
 FONTS: MappingProxyType[str, FontInfo] = MappingProxyType(
     {

@@ -10,3 +10,5 @@ Modality = Literal["text", "image", "mixed", "ocr"]
 ANSWER_MODALITIES: tuple[Modality, ...] = ("text", "image", "mixed")
 # Every request of a case: the answers, plus the OCR control's transcription.
 ALL_MODALITIES: tuple[Modality, ...] = ("text", "image", "mixed", "ocr")
+# The marker that opens a model's final answer line; read back by ``rest_checks.answers``.
+FINAL_ANSWER_PREFIX = "ANSWER:"

@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rest_checks.items.base import Item
-from rest_checks.modalities import ANSWER_MODALITIES, Modality
+from rest_checks.modalities import FINAL_ANSWER_PREFIX, Modality
 from rest_checks.render import DEFAULT_SPEC, RenderSpec, render_png
-
-FINAL_ANSWER_PREFIX = "ANSWER:"
 
 _FORMAT_BY_TYPE = {
     "choice": "the letter of the correct option, e.g. 'ANSWER: B'",
@@ -93,14 +91,19 @@ def ocr_request(item: Item, spec: RenderSpec = DEFAULT_SPEC, variant: str = "def
 
 
 def build_requests(
-    item: Item, spec: RenderSpec = DEFAULT_SPEC, *, with_ocr: bool = True
+    item: Item,
+    spec: RenderSpec = DEFAULT_SPEC,
+    *,
+    with_ocr: bool = True,
+    rendering: str = "default",
 ) -> dict[Modality, Request]:
-    """The text, image, mixed (and OCR) requests for one item under one rendering."""
+    """The text, image, mixed (and OCR) requests for one item under one rendering;
+    ``rendering`` names it in reports (the text request is the same call in every one)."""
     requests: dict[Modality, Request] = {
         "text": text_request(item),
-        "image": image_request(item, spec),
-        "mixed": mixed_request(item, spec),
+        "image": image_request(item, spec, rendering),
+        "mixed": mixed_request(item, spec, rendering),
     }
     if with_ocr:
-        requests["ocr"] = ocr_request(item, spec)
+        requests["ocr"] = ocr_request(item, spec, rendering)
     return requests

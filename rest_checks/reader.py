@@ -28,16 +28,28 @@ import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from rapidfuzz.distance import Levenshtein
+
 from rest_checks.items.arith import solve_arith_text
 from rest_checks.items.base import OPTION_LETTERS, AnswerType, Item
-from rest_checks.items.soebench import format_solution, parse_system, solve_system
+from rest_checks.items.soebench import (
+    LinearEquation,
+    format_solution,
+    parse_system,
+    solve_system,
+)
 
 #: Changes whenever the reader could answer differently; part of the model identity.
-READER_VERSION = "exact-reader/2"
+READER_VERSION = "exact-reader/3"
 
 #: Share of the question's characters (spaces ignored) that must be found, in order, in the
 #: text before a multiple-choice item counts as recognised.
 STEM_COVERAGE_THRESHOLD = 0.9
+#: Below that, the question still counts as recognised when at least this share is found
+#: as read and ``STEM_COVERAGE_THRESHOLD`` once letter-level noise is undone
+#: (:func:`follow_item_words`): a few letters lost or misread inside words, not a garbled
+#: question.
+NOISY_STEM_COVERAGE_THRESHOLD = 0.8
 #: Similarity an option's text must reach to count as found.
 OPTION_SIMILARITY_THRESHOLD = 0.8
 # A wrapped option continues on the next lines; look this many lines ahead.
@@ -105,7 +117,7 @@ def read_text(text: str, item: Item | None, *, answer_type: AnswerType | None = 
     if kind == "solution":
         return read_solution(clean)
     if kind == "number":
-        return read_number(clean)
+        return read_number(clean, item)
     if kind == "choice":
         if item is None:
             return Reading(None, "Cannot answer a multiple-choice question without its item.")
@@ -119,50 +131,208 @@ def read_text(text: str, item: Item | None, *, answer_type: AnswerType | None = 
     return Reading(None, "Could not read a question that can be answered.")
 
 
+# A line read whole as equations: terms with a variable A-E, "=", an integer, and maybe
+# more equations after it; nothing else (spaces removed and case ignored by
+# is_equation_line, which first refuses digits that only space separates).
+_EQUATION_LINE = re.compile(r"(?:[+-]?\d*[A-E](?:[+-]\d*[A-E])*=[+-]?\d+)+")
+_MULTIPLICATION = re.compile(r"[*\u00d7\u00b7\u22c5]")
+_DIGITS_APART = re.compile(r"\d\s+\d")
+
+
+def is_equation_line(line: str) -> bool:
+    """Whether all of ``line`` is one or more equations (a final ``.``, ``,`` or ``;``
+    aside). Two digits with only space between them ("2 2E", "= -1 3") are not one
+    number: such a line is not read."""
+    body = _MULTIPLICATION.sub("", normalise_text(line)).rstrip(".,;")
+    if _DIGITS_APART.search(body):
+        return False
+    return _EQUATION_LINE.fullmatch(_ALL_SPACE.sub("", body).upper()) is not None
+
+
+def read_equations(text: str) -> tuple[list[LinearEquation], list[str]]:
+    """The equations of ``text``, and the lines that hold an equation only in part.
+
+    A line counts only when all of it is read as equations (:func:`is_equation_line`).
+    When the parser finds an equation in just part of a line ("5C + 3D+ 2 2E = 59", where
+    OCR read a character twice at the seam of two pieces of the line, holds "2E = 59"),
+    the line is not read at all: the reader neither drops the stray "2" nor joins it into
+    "22E". A coefficient split by a space, or two terms with no sign between them, is a
+    misreading it cannot undo, so the system it belongs to goes unanswered instead of
+    answered wrong.
+    """
+    equations: list[LinearEquation] = []
+    partial: list[str] = []
+    for line in text.splitlines():
+        found = parse_system(line)
+        if not found:
+            continue
+        if not is_equation_line(line):
+            partial.append(line.strip())
+            continue
+        equations.extend(found)
+    return equations, partial
+
+
 def read_solution(text: str) -> Reading:
-    """Solve the equation system written in ``text`` exactly."""
-    equations = parse_system(text)
+    """Solve the equation system written in ``text`` exactly (see :func:`read_equations`
+    for what counts as read)."""
+    equations, partial = read_equations(text)
+    unread = "".join(f" Could not read the line {line!r} as equations." for line in partial)
     if not equations:
-        return Reading(None, "Could not read any equation.")
+        return Reading(None, f"Could not read any equation.{unread}")
     solution = solve_system(equations)
     variables = sorted({v for eq in equations for v in eq.variables()})
     if solution is None:
         return Reading(
             None,
             f"Read {len(equations)} equation(s) in {', '.join(variables) or 'no variable'}; "
-            "they have no unique solution, so the system could not be read correctly.",
+            f"they have no unique solution, so the system could not be read correctly.{unread}",
         )
     return Reading(
         format_solution(solution),
         f"Read {len(equations)} equation(s) in {', '.join(variables)} and solved them exactly "
-        "by elimination.",
+        f"by elimination.{unread}",
         "solution",
     )
 
 
 # A token of digits in which a letter shaped like a digit stands (OCR reads "14" as
-# "l4", "200" as "2o0"): a careful reader of a word problem reads it as the number.
+# "l4", "200" as "2o0"): a careful reader of a word problem reads it as the number. An
+# apostrophe continues a word, so the "o" of "7o'clock" stays a letter.
 _DIGIT_LIKE = str.maketrans({"l": "1", "I": "1", "|": "1", "o": "0", "O": "0"})
-_NUMBER_TOKEN = re.compile(r"(?<![A-Za-z0-9])[0-9lIoO|]*[0-9][0-9lIoO|]*(?![A-Za-z0-9])")
+_NUMBER_TOKEN = re.compile(r"(?<![A-Za-z0-9'])[0-9lIoO|]*[0-9][0-9lIoO|]*(?![A-Za-z0-9'])")
+# Such letters between two digits inside a longer token, where OCR dropped the spaces
+# around a number ("spends2o0dollars").
+_DIGIT_LIKE_BETWEEN_DIGITS = re.compile(r"(?<=[0-9])[lIoO|]+(?=[0-9])")
 
 
 def read_digits(text: str) -> str:
     """Letters shaped like digits, inside tokens that hold a digit, read as digits.
 
-    Only tokens made of digits and such letters change, so words ("lo", "One") and the
-    variables of an equation system stay as they are.
+    Only tokens made of digits and such letters change, and runs of such letters between
+    two digits, so words ("lo", "One", "o'clock") and the variables of an equation system
+    stay as they are.
     """
-    return _NUMBER_TOKEN.sub(lambda m: m.group(0).translate(_DIGIT_LIKE), text)
+    text = _NUMBER_TOKEN.sub(lambda m: m.group(0).translate(_DIGIT_LIKE), text)
+    return _DIGIT_LIKE_BETWEEN_DIGITS.sub(lambda m: m.group(0).translate(_DIGIT_LIKE), text)
 
 
-def read_number(text: str) -> Reading:
-    """Recover and compute the arithmetic problem written in ``text``."""
-    answer = solve_arith_text(read_digits(text))
-    if answer is None:
-        return Reading(None, "Could not read the arithmetic problem.")
-    return Reading(
-        answer, "Recognised the problem and its numbers and computed the result.", "number"
-    )
+#: The longest stretch of letters (a substitution, a missing or an extra run) that the
+#: reader of a word problem takes from the item's own words when OCR misread it. Longer
+#: differences are kept as read, so a lost word or line is never filled in.
+MAX_LETTER_FIX = 3
+
+_WORD_TOKEN = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class _ReadChar:
+    """One letter or digit of a transcription, as the word-problem reader compares it."""
+
+    #: Lower-case ASCII letter or digit.
+    char: str
+    #: The character as read (its case tells "I" from "i").
+    read: str
+    #: A digit alone among at least as many letters ("0ne", "1ong", "0n"): if the item has
+    #: a letter there, it is that letter misread.
+    in_word: bool
+
+
+def _read_chars(text: str) -> list[_ReadChar]:
+    """The ASCII letters and digits of ``text``, lower-cased, as the arithmetic templates
+    compare them (everything else is dropped there too)."""
+    chars: list[_ReadChar] = []
+    for match in _WORD_TOKEN.finditer(text):
+        token = match.group(0)
+        letters = sum(ch.isalpha() for ch in token)
+        digits = sum(ch.isdigit() for ch in token)
+        wordlike = letters >= max(digits, 1)
+        for i, ch in enumerate(token):
+            low = ch.lower()
+            if len(low) != 1 or not low.isascii() or not low.isalnum():
+                continue
+            lone = (
+                ch.isdigit()
+                and not (i > 0 and token[i - 1].isdigit())
+                and not (i + 1 < len(token) and token[i + 1].isdigit())
+            )
+            chars.append(_ReadChar(low, ch, wordlike and lone))
+    return chars
+
+
+def _pair(read: _ReadChar, meant: str) -> str:
+    """One character as read, against the item's character it is aligned with."""
+    if read.char.isdigit():
+        # A digit stays a digit, unless it stands alone inside a word where the item has
+        # a letter: then it is that letter, misread.
+        return meant if meant.isalpha() and read.in_word else read.char
+    if meant.isdigit():
+        # A letter where the item has a digit: the digit it is shaped like, or the letter
+        # as read (which then breaks the number). Never the item's digit.
+        return read.read.translate(_DIGIT_LIKE).lower()
+    return meant
+
+
+def follow_item_words(text: str, item_text: str) -> tuple[str, int]:
+    """``text``'s letters and digits with letter-level OCR noise outside numbers undone.
+
+    The transcription is aligned, letter by letter (case, spaces and punctuation ignored),
+    with the item's own text. Where they differ by at most ``MAX_LETTER_FIX`` letters,
+    the item's letters are taken ("Hou" is "How", "Cach" is "Each", "0ne" is "One": a
+    digit alone inside a word is a misread letter). Digits are never taken from the item:
+    every digit of the result is one that was read, or a letter shaped like it ("l", "I",
+    "o", "O") read where the item has a digit; a number that was misread stays misread.
+    Returns the corrected text (lower-case letters and digits only, which is all the
+    arithmetic templates compare) and how many characters were changed.
+    """
+    read = _read_chars(text)
+    meant = "".join(c.char for c in _read_chars(item_text))
+    out: list[str] = []
+    changed = 0
+    for op in Levenshtein.opcodes("".join(c.char for c in read), meant):
+        seen = read[op.src_start : op.src_end]
+        wanted = meant[op.dest_start : op.dest_end]
+        if op.tag == "equal":
+            out.extend(c.char for c in seen)
+            continue
+        if max(len(seen), len(wanted)) > MAX_LETTER_FIX:
+            out.extend(c.char for c in seen)
+            continue
+        if len(seen) == len(wanted):
+            fixed = [_pair(c, m) for c, m in zip(seen, wanted, strict=True)]
+        elif any(c.char.isdigit() for c in seen) or any(m.isdigit() for m in wanted):
+            # A number gained or lost characters: it is read as it was read.
+            fixed = [c.char for c in seen]
+        else:
+            fixed = list(wanted)
+        changed += Levenshtein.distance("".join(c.char for c in seen), "".join(fixed))
+        out.extend(fixed)
+    return "".join(out), changed
+
+
+def read_number(text: str, item: Item | None = None) -> Reading:
+    """Recover and compute the arithmetic problem written in ``text``.
+
+    With the item, a transcription that does not match as read is read again with its
+    letter-level noise undone (:func:`follow_item_words`); its numbers are read either way.
+    """
+    digits = read_digits(text)
+    answer = solve_arith_text(digits)
+    if answer is not None:
+        return Reading(
+            answer, "Recognised the problem and its numbers and computed the result.", "number"
+        )
+    if item is not None:
+        corrected, changed = follow_item_words(digits, item.full_text())
+        answer = solve_arith_text(corrected) if changed else None
+        if answer is not None:
+            return Reading(
+                answer,
+                f"Recognised the problem (reading {changed} misread letter(s) as the words "
+                "they stand for) and its numbers, and computed the result.",
+                "number",
+            )
+    return Reading(None, "Could not read the arithmetic problem.")
 
 
 def _squash(text: str) -> str:
@@ -208,10 +378,22 @@ def read_choice(text: str, item: Item) -> Reading:
         return Reading(None, "The item has no option that matches its expected answer.")
     stem = "\n".join(part for part in (item.context, item.question) if part)
     coverage = stem_coverage(stem, text)
+    recognised = "Recognised the question"
     if coverage < STEM_COVERAGE_THRESHOLD:
-        return Reading(
-            None, f"Could not recognise the question in the text ({coverage:.0%} of it found)."
-        )
+        # Read again with letter-level noise undone (only to recognise the question: the
+        # labels and options are read from the text as it is).
+        corrected, changed = follow_item_words(text, item.full_text())
+        letters = "".join(c.char for c in _read_chars(stem))
+        if (
+            changed
+            and coverage >= NOISY_STEM_COVERAGE_THRESHOLD
+            and stem_coverage(letters, corrected) >= STEM_COVERAGE_THRESHOLD
+        ):
+            recognised += f" (reading {changed} misread letter(s) as the words they stand for)"
+        else:
+            return Reading(
+                None, f"Could not recognise the question in the text ({coverage:.0%} of it found)."
+            )
     correct = OPTION_LETTERS.index(item.expected)
     target = item.options[correct]
     lines = [line for line in text.splitlines() if line.strip()]
@@ -228,17 +410,15 @@ def read_choice(text: str, item: Item) -> Reading:
         if best is None or score > best[0]:
             best = (score, label, body)
     if best is None or best[0] < OPTION_SIMILARITY_THRESHOLD:
-        return Reading(None, "Recognised the question but could not find the correct option.")
+        return Reading(None, f"{recognised} but could not find the correct option.")
     _, label, body = best
     letter = label.upper()
     if len(letter) != 1 or letter not in OPTION_LETTERS:
         return Reading(
             None,
-            f"Recognised the question; the correct option {body!r} has the label {label!r}, "
+            f"{recognised}; the correct option {body!r} has the label {label!r}, "
             "which is not a letter.",
         )
     return Reading(
-        letter,
-        f"Recognised the question; the correct option {body!r} is labelled {letter}.",
-        "choice",
+        letter, f"{recognised}; the correct option {body!r} is labelled {letter}.", "choice"
     )

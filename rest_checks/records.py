@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from rest_checks.items.base import Item
 from rest_checks.metrics import ItemOutcome
 from rest_checks.modalities import ANSWER_MODALITIES
 
 CaseKind = Literal["cross_modal", "rest_plus", "invariance"]
+
+
+def case_fingerprint(item: Item, rendering: Any) -> str:
+    """A short hash of what a case asks: the item's content and, for a rendered case, the
+    rendering (a dataclass such as ``RenderSpec``; None for the Hypothesis check, whose
+    renderings the Hypothesis profile decides)."""
+    content = {
+        "task": item.task,
+        "context": item.context,
+        "question": item.question,
+        "options": list(item.options),
+        "expected": item.expected,
+        "answer_type": item.answer_type,
+        "rendering": None if rendering is None else asdict(rendering),
+    }
+    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
 def case_key(item_id: str, variant: str | None = None) -> str:
@@ -28,12 +48,24 @@ class CaseRecord:
     expected: str
     answers: dict[str, str | None]
     raw: dict[str, str]
+    # Set by whoever finishes the case, never recomputed here: for a cross-modal or REST+
+    # case ``rest_checks.metrics.consistent(answers)``; for the Hypothesis check, whether
+    # every rendering tried kept the text answer.
     consistent: bool
     ocr_cer: float | None = None
     n_visual_tokens: dict[str, int | None] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
     detail: str = ""
+    # What the case asked about: a hash of the item's content and the rendering, so a
+    # baseline's case is matched by content, never by id alone.
+    fingerprint: str = ""
+    # Why the model gave no reply (a request failed for good); such a case is neither
+    # consistent nor inconsistent and stays out of every rate.
+    error: str | None = None
+    error_modality: str | None = None
+    # Per modality, which extraction rule produced the answer (see ``answers``).
+    rules: dict[str, str | None] = field(default_factory=dict)
 
     def outcome(self) -> ItemOutcome:
         return ItemOutcome(

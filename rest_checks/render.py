@@ -152,26 +152,60 @@ def _fmt_number(value: float) -> str:
     return f"{value:g}"
 
 
+@dataclass(frozen=True)
+class SpecPart:
+    """One aspect of a rendering, as :func:`describe_spec` and :func:`spec_label` write it.
+
+    ``fields`` are the :class:`RenderSpec` fields it covers, ``words`` its phrase in a
+    description and ``label`` its fragment of a label, or None where labels leave it out.
+    """
+
+    fields: tuple[str, ...]
+    words: str
+    label: str | None
+
+
+# Numeric fields that are mentioned only where they differ from the default:
+# (field, words, label), each with one ``{}`` for the number.
+_NUMERIC_PARTS: tuple[tuple[str, str, str], ...] = (
+    ("font_size_pt", "{} pt", "{}pt"),
+    ("page_width_in", "{} in wide page", "w{}in"),
+    ("margin_in", "{} in margins", "m{}in"),
+    ("line_spacing", "line spacing {}", "ls{}"),
+)
+
+
+def spec_parts(spec: RenderSpec) -> tuple[SpecPart, ...]:
+    """The aspects of ``spec`` in order: font, DPI, colours, then each numeric field that
+    differs from :data:`DEFAULT_SPEC`. The one place that words a rendering; both
+    :func:`describe_spec` and :func:`spec_label` are built from it."""
+    validate_spec(spec)
+    fg, bg = spec.fg.lower(), spec.bg.lower()
+    plain = (fg, bg) == (DEFAULT_SPEC.fg, DEFAULT_SPEC.bg)
+    parts = [
+        SpecPart(("font",), font_info(spec.font).description, spec.font),
+        SpecPart(("dpi",), f"{spec.dpi} DPI", f"{spec.dpi}dpi"),
+        # Colours are always described; labels leave out black on white.
+        SpecPart(
+            ("fg", "bg"),
+            f"{colour_name(fg)} on {colour_name(bg)}",
+            None if plain else f"{fg[1:]}-on-{bg[1:]}",
+        ),
+    ]
+    for field_name, words, label in _NUMERIC_PARTS:
+        value = getattr(spec, field_name)
+        if value != getattr(DEFAULT_SPEC, field_name):
+            number = _fmt_number(value)
+            parts.append(SpecPart((field_name,), words.format(number), label.format(number)))
+    return tuple(parts)
+
+
 def describe_spec(spec: RenderSpec) -> str:
     """The spec in words, e.g. ``"Courier-like mono (Liberation Mono), 50 DPI, red on white"``.
 
     Page geometry and font size are mentioned only where they differ from the default.
     """
-    validate_spec(spec)
-    parts = [
-        font_info(spec.font).description,
-        f"{spec.dpi} DPI",
-        f"{colour_name(spec.fg)} on {colour_name(spec.bg)}",
-    ]
-    if spec.font_size_pt != DEFAULT_SPEC.font_size_pt:
-        parts.append(f"{_fmt_number(spec.font_size_pt)} pt")
-    if spec.page_width_in != DEFAULT_SPEC.page_width_in:
-        parts.append(f"{_fmt_number(spec.page_width_in)} in wide page")
-    if spec.margin_in != DEFAULT_SPEC.margin_in:
-        parts.append(f"{_fmt_number(spec.margin_in)} in margins")
-    if spec.line_spacing != DEFAULT_SPEC.line_spacing:
-        parts.append(f"line spacing {_fmt_number(spec.line_spacing)}")
-    return ", ".join(parts)
+    return ", ".join(part.words for part in spec_parts(spec))
 
 
 def spec_label(spec: RenderSpec) -> str:
@@ -181,20 +215,7 @@ def spec_label(spec: RenderSpec) -> str:
     variants are labelled by their grid names (``dejavu-sans-200dpi``). Distinct specs get
     distinct labels.
     """
-    validate_spec(spec)
-    parts = [spec.font, f"{spec.dpi}dpi"]
-    fg, bg = spec.fg.lower(), spec.bg.lower()
-    if (fg, bg) != (DEFAULT_SPEC.fg, DEFAULT_SPEC.bg):
-        parts.append(f"{fg[1:]}-on-{bg[1:]}")
-    if spec.font_size_pt != DEFAULT_SPEC.font_size_pt:
-        parts.append(f"{_fmt_number(spec.font_size_pt)}pt")
-    if spec.page_width_in != DEFAULT_SPEC.page_width_in:
-        parts.append(f"w{_fmt_number(spec.page_width_in)}in")
-    if spec.margin_in != DEFAULT_SPEC.margin_in:
-        parts.append(f"m{_fmt_number(spec.margin_in)}in")
-    if spec.line_spacing != DEFAULT_SPEC.line_spacing:
-        parts.append(f"ls{_fmt_number(spec.line_spacing)}")
-    return "-".join(parts)
+    return "-".join(part.label for part in spec_parts(spec) if part.label is not None)
 
 
 def _grid() -> dict[str, RenderSpec]:
@@ -212,7 +233,7 @@ def _grid() -> dict[str, RenderSpec]:
     return grid
 
 
-# REST+ (PAPER.md): 3 fonts x {50, 100, 200} DPI in black on white, plus coloured text.
+# REST+ (docs/rest-plus.md): 3 fonts x {50, 100, 200} DPI in black on white, plus coloured text.
 REST_PLUS_GRID: dict[str, RenderSpec] = _grid()
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rest_checks.atomic import write_atomic
 from rest_checks.baselines import Baseline, GateResult, baseline_document
 from rest_checks.config import RestSettings
-from rest_checks.metrics import summarize, wilson_interval
+from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
 
@@ -36,9 +35,15 @@ def _item_json(record: CaseRecord) -> dict[str, Any]:
     }
 
 
-def _rate(successes: int, n: int) -> dict[str, Any]:
-    low, high = wilson_interval(successes, n)
-    return {"value": successes / n if n else None, "k": successes, "n": n, "ci95": [low, high]}
+def _rate(proportion: Proportion) -> dict[str, Any]:
+    """A rate as the results JSON writes it: value (None for 0/0), k, n and its 95% CI."""
+    value = proportion.value
+    return {
+        "value": None if math.isnan(value) else value,
+        "k": proportion.successes,
+        "n": proportion.n,
+        "ci95": list(proportion.interval),
+    }
 
 
 def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
@@ -50,15 +55,15 @@ def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
     table = {}
     for variant in sorted(by_variant):
         rows = by_variant[variant]
-        k = sum(r.consistent for r in rows)
-        cers = [r.ocr_cer for r in rows if r.ocr_cer is not None]
+        outcomes = [r.outcome() for r in rows]
+        cer = mean_ocr_cer(outcomes)
         table[variant] = {
-            **_rate(k, len(rows)),
+            **_rate(Proportion.of(rer_counts(outcomes))),
             "rendering": rows[0].detail,
             # How legible the variant was: the OCR control's view of it.
-            "ocr_cer": sum(cers) / len(cers) if cers else None,
-            "n_ocr_perfect": sum(c == 0 for c in cers),
-            "inconsistent": sorted(r.item_id for r in rows if not r.consistent),
+            "ocr_cer": None if math.isnan(cer) else cer,
+            "n_ocr_perfect": len(ocr_perfect(outcomes)),
+            "inconsistent": sorted(o.id for o in outcomes if not o.consistent),
         }
     return table
 
@@ -72,6 +77,34 @@ def invariance_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
     }
 
 
+def _error_json(record: CaseRecord) -> dict[str, Any]:
+    return {"id": record.item_id, "modality": record.error_modality, "message": record.error}
+
+
+def _gate_json(gate_result: GateResult) -> dict[str, Any]:
+    return {
+        "verdict": gate_result.verdict,
+        "failed": gate_result.failed,
+        "alpha": gate_result.alpha,
+        "tolerance": gate_result.tolerance,
+        "detectable_drop": _finite(gate_result.detectable_drop),
+        **gate_result.comparison.to_json(),
+        "by_task": {
+            t.task: {
+                "verdict": t.verdict,
+                "alpha": t.alpha,
+                "detectable_drop": _finite(t.detectable_drop),
+                **t.comparison.to_json(),
+            }
+            for t in gate_result.by_task
+        },
+    }
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isinf(value) or math.isnan(value) else value
+
+
 def build_results(
     *,
     settings: RestSettings,
@@ -81,13 +114,19 @@ def build_results(
     cache_hits: int,
     baseline: Baseline | None,
     gate_result: GateResult | None,
+    baseline_explicit: bool = False,
+    signature: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    cross = [r for r in records if r.kind == "cross_modal"]
+    """The results document. Errored cases (no reply) are listed under ``errors`` and
+    kept out of every rate, table and case list."""
+    errored = [r for r in records if r.error is not None]
+    answered = [r for r in records if r.error is None]
+    cross = [r for r in answered if r.kind == "cross_modal"]
     summary = summarize([r.outcome() for r in cross]).to_json()
     regressions = []
     if baseline is not None and not settings.update_baseline:
         regressions = sorted(
-            r.key for r in records if not r.consistent and baseline.consistent(r.key) is True
+            r.key for r in answered if not r.consistent and baseline.consistent(r.key) is True
         )
     results: dict[str, Any] = {
         "format": RESULTS_FORMAT,
@@ -95,35 +134,55 @@ def build_results(
         "model_identity": identity,
         "suite": list(settings.suite),
         "seed": settings.seed,
+        "signature": signature or {},
+        "extract": settings.extract,
         "n_items": len(cross),
         "metrics": summary,
-        "rest_plus": rest_plus_table(records),
-        "invariance": invariance_table(records),
+        "errors": [_error_json(r) for r in errored],
+        "rest_plus": rest_plus_table(answered),
+        "invariance": invariance_table(answered),
         "calls": {"model": model_calls, "cache": cache_hits},
         "baseline": {
             "path": str(settings.baseline_path),
             "present": baseline is not None,
+            "explicit": baseline_explicit,
+            "model": None if baseline is None else baseline.model,
+            "model_identity": None if baseline is None else baseline.model_identity,
             "regressions": regressions,
-            "gate": None
-            if gate_result is None
-            else {
-                "failed": gate_result.failed,
-                "alpha": gate_result.alpha,
-                "tolerance": gate_result.tolerance,
-                **gate_result.comparison.to_json(),
-            },
+            "gate": None if gate_result is None else _gate_json(gate_result),
         },
         "items": [_item_json(r) for r in cross],
-        "cases": {r.key: r.consistent for r in records},
+        "cases": {r.key: r.consistent for r in answered},
+        "fingerprints": {r.key: r.fingerprint for r in answered},
     }
     return results
 
 
 def baseline_from_results(
-    results: dict[str, Any], previous: Baseline | None = None
+    results: dict[str, Any],
+    previous: Baseline | None = None,
+    fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The baseline a run writes: its metrics, and its cases over the previous ones."""
-    cases = {**(previous.cases if previous else {}), **results["cases"]}
+    """The baseline a run writes: its metrics and its cases, over those of ``previous``
+    that this run did not ask about (``-k``, a smaller ``--rest-n``). The previous cases
+    are kept only from a baseline of the same model, seed and sources, and only where
+    their content is still what this configuration asks (``fingerprints``)."""
+    cases: dict[str, bool] = {}
+    prints: dict[str, str] = {}
+    same_run = (
+        previous is not None
+        and previous.model_identity == results["model_identity"]
+        and previous.signature.get("seed") == results["signature"].get("seed")
+        and previous.signature.get("sources") == results["signature"].get("sources")
+    )
+    if previous is not None and same_run:
+        known = fingerprints or {}
+        for key, consistent in previous.cases.items():
+            if known.get(key, previous.fingerprints[key]) == previous.fingerprints[key]:
+                cases[key] = consistent
+                prints[key] = previous.fingerprints[key]
+    cases.update(results["cases"])
+    prints.update(results["fingerprints"])
     return baseline_document(
         model=results["model"],
         model_identity=results["model_identity"],
@@ -131,17 +190,14 @@ def baseline_from_results(
         seed=results["seed"],
         metrics=results["metrics"],
         cases=cases,
+        fingerprints=prints,
+        signature=results["signature"],
     )
 
 
 def write_results(path: Path, results: dict[str, Any]) -> None:
     """Write atomically, so an interrupted write never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(results, handle, indent=2, sort_keys=False, default=str)
-        handle.write("\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(results, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def _pct(value: Any) -> str:
@@ -150,12 +206,61 @@ def _pct(value: Any) -> str:
     return f"{100 * float(value):5.1f}%"
 
 
+NAMED = 20  # cases named in a summary line; the rest are counted
+
+
+def _names(keys: Sequence[str]) -> str:
+    shown = ", ".join(keys[:NAMED])
+    return shown + (f" and {len(keys) - NAMED} more" if len(keys) > NAMED else "")
+
+
+def _drop(value: float | None) -> str:
+    return "none (too few items)" if value is None else f"{100 * value:.1f} points"
+
+
+def _leading_lines(results: dict[str, Any]) -> list[str]:
+    """What a reader must see first: errors, whose baseline judged the run, the verdict."""
+    lines = []
+    errors = results["errors"]
+    if errors:
+        lines.append(
+            f"ERRORS: {len(errors)} case(s) got no reply from the model and are in no rate: "
+            + "; ".join(
+                f"{e['id']} ({e['modality'] or 'request'}): {e['message']}" for e in errors[:NAMED]
+            )
+        )
+    base = results["baseline"]
+    if base["present"] and (
+        base["explicit"] or base["model_identity"] != results["model_identity"]
+    ):
+        lines.append(
+            f"compared against the baseline of model {base['model']} "
+            f"(identity {json.dumps(base['model_identity'], sort_keys=True)}) at {base['path']}"
+        )
+    gate = base["gate"]
+    if gate is not None:
+        lines.append(
+            f"baseline gate {gate['verdict'].upper()}: RER {_pct(gate['rer_baseline'])} -> "
+            f"{_pct(gate['rer_current'])} on {gate['n_common']} shared items, lost "
+            f"{gate['lost']}, gained {gate['gained']}, exact McNemar p={gate['p_value']:.4g} "
+            f"(alpha {gate['alpha']}, tolerance {gate['tolerance']}); smallest detectable "
+            f"drop {_drop(gate['detectable_drop'])}"
+        )
+        if gate["verdict"] == "inconclusive":
+            lines.append(
+                "  not a pass: this run is too small to see a drop of the tolerance; run more "
+                "items (--rest-n) or fail on this with --rest-fail-inconclusive"
+            )
+    return lines
+
+
 def format_summary(results: dict[str, Any]) -> list[str]:
     m = results["metrics"]
-    lines = [
+    lines = _leading_lines(results)
+    lines.append(
         f"model {results['model']}  items {results['n_items']}  seed {results['seed']}  "
-        f"calls {results['calls']['model']} (cached {results['calls']['cache']})",
-    ]
+        f"calls {results['calls']['model']} (cached {results['calls']['cache']})"
+    )
 
     def row(name: str, key: str, sub: str | None = None) -> str:
         value, counts, interval = m[key], m["counts"][key], m["intervals"][key]
@@ -193,15 +298,20 @@ def format_summary(results: dict[str, Any]) -> list[str]:
             lines.append(f"    {item_id}: {detail}")
     base = results["baseline"]
     if base["regressions"]:
-        lines.append(f"  regressions against the baseline: {', '.join(base['regressions'])}")
-    if base["gate"] is not None:
-        g = base["gate"]
-        verdict = "FAILED" if g["failed"] else "passed"
-        lines.append(
-            f"  baseline gate {verdict}: RER {_pct(g['rer_baseline'])} -> {_pct(g['rer_current'])}"
-            f" on {g['n_common']} shared items, lost {g['lost']}, gained {g['gained']}, "
-            f"exact McNemar p={g['p_value']:.4g} (alpha {g['alpha']}, tolerance {g['tolerance']})"
-        )
+        lines.append(f"  regressions against the baseline: {_names(base['regressions'])}")
+    gate = base["gate"]
+    if gate is not None:
+        if gate["lost_ids"]:
+            lines.append(f"  lost {gate['lost']}: {_names(gate['lost_ids'])}")
+        if gate["gained_ids"]:
+            lines.append(f"  gained {gate['gained']}: {_names(gate['gained_ids'])}")
+        for task, t in gate["by_task"].items():
+            lines.append(
+                f"  gate {task:<10}{t['verdict']:<13} RER {_pct(t['rer_baseline'])} -> "
+                f"{_pct(t['rer_current'])}, lost {t['lost']}, gained {t['gained']}, "
+                f"p={t['p_value']:.4g} at Holm level {t['alpha']:.4g}; smallest detectable "
+                f"drop {_drop(t['detectable_drop'])}"
+            )
     elif not base["present"]:
         lines.append(f"  no baseline at {base['path']}: write one with --snapshot-update")
     return lines

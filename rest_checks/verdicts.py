@@ -8,6 +8,7 @@ from typing import Literal
 
 import pytest
 
+from rest_checks.metrics import correct
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
 
@@ -18,10 +19,18 @@ class InconsistentAnswers(AssertionError):
     """The answers differ across modalities or renderings."""
 
 
+class ModelGaveNoReply(AssertionError):
+    """A request of the case failed for good: a model error, not an inconsistency."""
+
+
 @dataclass(frozen=True)
 class Verdict:
-    status: Literal["pass", "fail", "xfail"]
+    status: Literal["pass", "fail", "xfail", "error", "skip"]
     message: str = ""
+
+    def enforce(self, message: str | None = None) -> None:
+        """Turn the verdict into the test's outcome (``message`` overrides its own)."""
+        enforce(Verdict(self.status, self.message if message is None else message))
 
 
 def judge(
@@ -30,15 +39,25 @@ def judge(
     *,
     require_correct: bool = False,
     updating: bool = False,
+    errors_tolerated: bool = False,
 ) -> Verdict:
     """Decide a case.
 
     ``baseline_consistent`` is the baseline's word on this case (None: no baseline or a
     new case). While the baseline is being rewritten, every failure is expected: it is
-    what the new baseline records.
+    what the new baseline records. A case without a reply is an error (a skip when
+    ``--rest-allow-errors`` tolerates some; the run counts them at the end).
     """
+    if record.error is not None:
+        message = (
+            f"{record.key}: the model gave no reply to the {record.error_modality or 'case'} "
+            f"request: {record.error}"
+        )
+        return Verdict("skip" if errors_tolerated else "error", message)
     wrong: list[str] = [
-        m for m in ANSWER_MODALITIES if m in record.answers and record.answers[m] != record.expected
+        m
+        for m in ANSWER_MODALITIES
+        if m in record.answers and not correct(record.answers[m], record.expected)
     ]
     ok = record.consistent and not (require_correct and wrong)
     if ok:
@@ -79,3 +98,7 @@ def enforce(verdict: Verdict) -> None:
         pytest.xfail(verdict.message)
     if verdict.status == "fail":
         raise InconsistentAnswers(verdict.message)
+    if verdict.status == "error":
+        raise ModelGaveNoReply(verdict.message)
+    if verdict.status == "skip":
+        pytest.skip(f"{verdict.message} (tolerated by --rest-allow-errors)")

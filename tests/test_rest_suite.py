@@ -12,25 +12,25 @@ from hypothesis import given
 
 from rest_checks.items.base import Item
 from rest_checks.render import RenderSpec
-from rest_checks.session import RestSession
+from rest_checks.run import RestRun
 from rest_checks.strategies import render_specs
 
 pytestmark = pytest.mark.rest
 
 
-def test_cross_modal(rest_item: Item, rest: RestSession) -> None:
+def test_cross_modal(rest_item: Item, rest: RestRun) -> None:
     """Text, image and mixed give the same final answer."""
     rest.conclude(rest.cross_modal(rest_item))
 
 
 @pytest.mark.rest_plus
-def test_rest_plus(rest_plus_item: Item, rest_variant: str, rest: RestSession) -> None:
+def test_rest_plus(rest_plus_item: Item, rest_variant: str, rest: RestRun) -> None:
     """The same, with the images drawn in one of the REST+ grid's renderings."""
-    rest.conclude(rest.cross_modal(rest_plus_item, variant=rest_variant))
+    rest.conclude(rest.cross_modal(rest_plus_item, rendering=rest_variant))
 
 
 @pytest.mark.rest_plus
-def test_render_invariance(rest_plus_item: Item, rest: RestSession) -> None:
+def test_render_invariance(rest_plus_item: Item, rest: RestRun) -> None:
     """Any legible rendering (contrast above WCAG 4.5) gives the answer the text gives."""
     text_answer = rest.text_answer(rest_plus_item)
 

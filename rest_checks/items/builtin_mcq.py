@@ -2,6 +2,14 @@
 
 The data lives in ``rest_checks/data/mcq_builtin.jsonl`` and is read through
 ``load_mcq_file``, so the documented format is exercised on every run.
+
+The set holds at least the paper's 150 questions per task, four options each, the correct
+letter spread evenly over A-D. Most have answers that can be worked out: unit conversions,
+number theory, geometry, calendar and clock arithmetic, comparing quantities, physics
+formulas, element symbols, binary and hexadecimal, letters of a word. The rest are general
+knowledge (geography, history, biology...). The tests work every answer out again from
+the question's text, or from a table of facts kept apart from the data. Items
+``mcq-0001`` to ``mcq-0050`` never change: stored baselines name them.
 """
 
 from __future__ import annotations

@@ -8,18 +8,28 @@ from rest_checks.models.base import (
     UnknownModelError,
     identity_key,
 )
-from rest_checks.models.registry import ModelOptions, ResolvedModel, known_specs, load, resolve
+from rest_checks.models.registry import (
+    ModelOptions,
+    ModelsFileError,
+    ResolvedModel,
+    known_specs,
+    load,
+    register_model,
+    resolve,
+)
 
 __all__ = [
     "Model",
     "ModelAuthError",
     "ModelError",
     "ModelOptions",
+    "ModelsFileError",
     "ResolvedModel",
     "Response",
     "UnknownModelError",
     "identity_key",
     "known_specs",
     "load",
+    "register_model",
     "resolve",
 ]

@@ -33,6 +33,9 @@ class Response:
     n_visual_tokens: int | None = None
     # Backend-specific extras that go to the results (e.g. the representation probe).
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set when this request failed for good (the backend gave up on it alone): no reply,
+    # never cached, and the case it belongs to is a model error, not an inconsistency.
+    error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "n_visual_tokens": self.n_visual_tokens, "extra": self.extra}

@@ -7,7 +7,7 @@ generated in batches of ``batch_size`` with left padding; requests with and with
 are batched apart (processors differ in how they take a batch where only some prompts hold
 an image), and within each kind the smaller inputs go first so a batch pads little.
 
-Batch composition can change greedy answers in bfloat16 on a GPU (DESIGN.md), so the batch
+Batch composition can change greedy answers in bfloat16 on a GPU (docs/gpu.md), so the batch
 size is part of the model identity, as are the device kind, the dtype and, for Qwen2-VL and
 Qwen2.5-VL, the pinned pixel budget of the image processor.
 
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from rest_checks.items.base import Item
 from rest_checks.models import hf_probe
 from rest_checks.models.base import Model, ModelError, Response
+from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
 from rest_checks.progress import say
 from rest_checks.prompts import Request, text_request
 
@@ -46,9 +47,7 @@ PROBE_CACHE_ITEMS = 256
 
 def default_qwen_pixels() -> dict[str, int]:
     """The pixel budget pinned for Qwen2-VL-family models when the user sets none."""
-    from rest_checks.models.registry import ALIASES
-
-    return {key: int(value) for key, value in ALIASES["qwen2-vl"][2].items()}
+    return dict(QWEN_PIXEL_BUDGET)
 
 
 def _progress(message: str) -> None:
@@ -114,9 +113,9 @@ class _Prepared:
 class HFModel(Model):
     """A local transformers image-text-to-text model.
 
-    ``settings`` may hold ``min_pixels``/``max_pixels`` (Qwen2-VL family; pinned to the
-    registry's Qwen defaults when absent), ``revision``, ``max_new_tokens`` (a cap on every
-    request's own budget) and ``attn_implementation``.
+    ``settings`` may hold ``min_pixels``/``max_pixels`` (Qwen2-VL family; pinned to
+    ``models.pixels.QWEN_PIXEL_BUDGET`` when absent), ``revision``, ``max_new_tokens`` (a cap
+    on every request's own budget) and ``attn_implementation``.
 
     Every response's ``extra`` holds ``prompt_tokens``, ``new_tokens`` and ``finish_reason``
     (``"stop"`` or ``"length"``). With ``probe=True``, image and mixed responses also hold

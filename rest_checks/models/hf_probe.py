@@ -1,4 +1,4 @@
-"""Representation probe of the Hugging Face backend (PAPER.md, "Internal representations").
+"""Representation probe of the Hugging Face backend (docs/paper.md, "Internal representations").
 
 For one item, the hidden states of every layer are mean-pooled over the image tokens of an
 image (or mixed) request and over the text tokens of the same content in the text request;

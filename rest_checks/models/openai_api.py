@@ -6,9 +6,15 @@ order of the vendors' own examples, and the one the paper's prompts read natural
 "the question is shown in the image ..."). The image goes as a ``data:image/png;base64``
 URL of the request's exact PNG bytes: never resized or recompressed here.
 
-Retries are ours, not the SDK's (``max_retries=0``), so that they are bounded, logged and
-honour ``Retry-After``: 408/409/429, 5xx, timeouts, connection errors and malformed replies
-are retried with exponential backoff and full jitter; 401/403 stop the run at once.
+Retries are ours, not the SDK's (``max_retries=0``), so that they are bounded, logged (at
+WARNING, with the reason) and honour ``Retry-After``: 408/409/429, 5xx, timeouts,
+connection errors and malformed replies are retried with exponential backoff and full
+jitter. A request that still fails, or fails in a way retrying cannot mend (another 4xx, a
+``Retry-After`` beyond ``retry_after_max``), fails alone: its ``Response`` carries the
+``error`` and the other requests of the batch go on. Only a refused key (401/403:
+``ModelAuthError``) or an exhausted quota (429 ``insufficient_quota``:
+``QuotaExhaustedError``, a ``ModelAuthError``) stops the batch, since no request could
+succeed after it: ``generate`` raises it and queued requests are never sent.
 
 The API key never leaves the client: it is not in ``identity()``, ``repr()``, log records
 or error messages (server text is scrubbed of it before it is quoted).
@@ -22,7 +28,8 @@ Settings (``rest_models.toml`` keys or ``settings=``), the first group part of t
   ``max_tokens`` (default: true for gpt-5/o-series names),
 - ``image_detail``: OpenAI's ``"low" | "high" | "auto"``; not sent unless set;
 - ``max_retries`` (6), ``retry_base_delay`` (0.5 s), ``retry_max_delay`` (30 s),
-  ``retry_after_max`` (120 s: a longer Retry-After fails at once), ``timeout`` (180 s).
+  ``retry_after_max`` (120 s: a longer Retry-After fails at once), ``timeout`` (180 s per
+  attempt). None of these change an answer, so none is part of the identity.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -48,6 +55,7 @@ from rest_checks.prompts import Request
 __all__ = [
     "DEFAULT_BASE_URL",
     "OpenAIModel",
+    "QuotaExhaustedError",
     "backoff_delay",
     "is_local_url",
     "parse_retry_after",
@@ -89,14 +97,15 @@ class _Malformed(Exception):
 
 
 class _Cancelled(Exception):
-    """Another request of the batch failed for good; this one gives up quietly."""
+    """The batch stopped (a refused key, an interrupt): this request gives up quietly."""
 
 
-class _Retryable(Exception):
-    def __init__(self, failure: str, retry_after: float | None = None) -> None:
-        super().__init__(failure)
-        self.failure = failure
-        self.retry_after = retry_after
+class QuotaExhaustedError(ModelAuthError):
+    """The account's quota is exhausted (HTTP 429 ``insufficient_quota``).
+
+    A ``ModelAuthError``: like a refused key, no request can succeed until someone acts on
+    the account, so it stops the batch and the run instead of failing every request.
+    """
 
 
 def is_local_url(url: str) -> bool:
@@ -241,8 +250,9 @@ class OpenAIModel(Model):
     """A model behind an OpenAI-compatible Chat Completions endpoint.
 
     ``generate`` sends up to ``concurrency`` requests at once (threads sharing one
-    client) and returns the answers in request order. Concurrency does not change
-    answers, so it is not part of ``identity()``.
+    client, whose connections outlive the call) and returns the answers in request order.
+    Concurrency does not change answers, so it is not part of ``identity()``; nor do
+    ``timeout`` and the retry settings.
     """
 
     def __init__(
@@ -317,37 +327,38 @@ class OpenAIModel(Model):
         }
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
+        """Every request's ``Response``, in order; one that fails for good has ``error``
+        set. A refused key or an exhausted quota raises (``ModelAuthError``) instead."""
         requests = list(requests)
         if not requests:
             return []
         self._announce(len(requests))
         payloads = [self._payload(r) for r in requests]
         stop = threading.Event()
-        if len(requests) == 1:
-            return [self._complete(requests[0], payloads[0], stop)]
+        fatal: list[BaseException] = []
 
-        pool = ThreadPoolExecutor(
-            max_workers=min(self.concurrency, len(requests)),
-            thread_name_prefix="rest-checks-openai",
-        )
-        clean = False
-        try:
-            futures = [
-                pool.submit(self._complete, r, p, stop)
-                for r, p in zip(requests, payloads, strict=True)
-            ]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in futures if f in done and f.exception() is not None]
-            if failed:
+        def complete(request: Request, payload: dict[str, Any]) -> Response:
+            try:
+                return self._complete(request, payload, stop)
+            except BaseException as exc:
+                # Stop the batch from this thread, before the pool can start another request.
+                # The first error is the cause; later ones (``_Cancelled``) only follow it.
+                fatal.append(exc)
                 stop.set()
-                raise self._first_error(failed)
-            clean = True
+                raise
+
+        pool = ThreadPoolExecutor(min(self.concurrency, len(requests)), "rest-checks-openai")
+        try:
+            futures = [pool.submit(complete, r, p) for r, p in zip(requests, payloads, strict=True)]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            if fatal:
+                raise fatal[0]
             return [f.result() for f in futures]
         finally:
-            # After a failure or an interrupt, queued requests are dropped and waiting
+            # After a refused key or an interrupt, queued requests are dropped and waiting
             # retries wake up and quit; calls already on the wire finish in the background.
             stop.set()
-            pool.shutdown(wait=clean, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         self._client.close()
@@ -430,49 +441,43 @@ class OpenAIModel(Model):
     def _complete(
         self, request: Request, payload: dict[str, Any], stop: threading.Event
     ) -> Response:
+        """One request's reply, or a ``Response`` with ``error`` once it fails for good."""
+
         def call() -> Response:
             raw = self._client.chat.completions.with_raw_response.create(**payload)
             return self._parse(raw.text)
 
-        what = f"request {request.item_id} ({request.modality})"
         try:
-            return self._with_retries(call, what, stop)
-        except ModelError:
-            # Stop the batch from this thread, before the pool can start another request;
-            # waiting for the caller to notice would let queued requests slip out.
-            stop.set()
+            return self._with_retries(call, f"request {request.item_id} ({request.modality})", stop)
+        except ModelAuthError:
             raise
+        except ModelError as exc:
+            log.warning("%s", exc)
+            return Response("", error=str(exc))
 
     def _with_retries(self, call: Callable[[], T], what: str, stop: threading.Event) -> T:
+        """``call()``, retried while retrying can help; else a (scrubbed) ``ModelError``."""
         s = self.settings
         attempt = 0
-        while True:
-            if stop.is_set():
-                raise _Cancelled
-            try:
-                return self._classify(call)
-            except _Retryable as exc:
-                failure, retry_after = exc.failure, exc.retry_after
+        while not stop.is_set():
             attempt += 1
+            try:
+                return call()
+            except Exception as exc:
+                failure, retry_after = self._retryable(exc, what)
             if attempt > s.max_retries:
-                raise ModelError(
-                    self._scrub(
-                        f"{self.name} at {self.base_url}: {what} failed after {attempt} "
-                        f"attempt(s); last error: {failure}"
-                    )
-                ) from None
+                raise self._error(
+                    f"{what} failed after {attempt} attempt(s); last error: {failure}"
+                )
             if retry_after is not None and retry_after > s.retry_after_max:
-                raise ModelError(
-                    self._scrub(
-                        f"{self.name} at {self.base_url}: {what}: the server asks to wait "
-                        f"{retry_after:.0f} s (more than retry_after_max = "
-                        f"{s.retry_after_max:.0f} s); last error: {failure}"
-                    )
-                ) from None
+                raise self._error(
+                    f"{what}: the server asks to wait {retry_after:.0f} s (more than "
+                    f"retry_after_max = {s.retry_after_max:.0f} s); last error: {failure}"
+                )
             delay = backoff_delay(
                 attempt, s.retry_base_delay, s.retry_max_delay, retry_after, self._rng
             )
-            log.info(
+            log.warning(
                 "%s: %s; retry %d of %d in %.2f s",
                 what,
                 self._scrub(failure),
@@ -480,47 +485,45 @@ class OpenAIModel(Model):
                 s.max_retries,
                 delay,
             )
-            if stop.wait(delay):
-                raise _Cancelled
+            stop.wait(delay)
+        raise _Cancelled
 
-    def _classify(self, call: Callable[[], T]) -> T:
-        """Run one attempt; turn the SDK's exceptions into final errors or ``_Retryable``."""
+    def _retryable(self, exc: Exception, what: str) -> tuple[str, float | None]:
+        """Why an attempt failed and the ``Retry-After`` asked for, when a retry can help;
+        otherwise raise the final error (``exc`` itself when it is not the server's)."""
         import openai
 
-        try:
-            return call()
-        except _Malformed as exc:
-            raise _Retryable(f"malformed reply: {exc}") from None
-        except openai.APITimeoutError:
-            raise _Retryable(f"no reply within {self.settings.timeout:g} s") from None
-        except openai.APIConnectionError as exc:
+        if isinstance(exc, _Malformed):
+            return f"malformed reply: {exc}", None
+        if isinstance(exc, openai.APITimeoutError):
+            return f"no reply within {self.settings.timeout:g} s", None
+        if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
-            raise _Retryable(f"connection failed ({type(cause).__name__}: {cause})") from None
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            body = self._scrub(_excerpt(_response_text(exc)))
-            if status in (401, 403):
-                raise ModelAuthError(
-                    f"{self.base_url} refused the API key for model {self.name!r} (HTTP "
-                    f"{status}); check the environment variable {self.api_key_env}. "
-                    f"Server said: {body}"
-                ) from None
-            if status == 429 and exc.code == "insufficient_quota":
-                raise ModelError(
-                    f"{self.base_url}: the account's quota is exhausted (HTTP 429 "
-                    f"insufficient_quota); retrying cannot help. Server said: {body}"
-                ) from None
-            if status in RETRY_STATUSES or status >= 500:
-                retry_after = parse_retry_after(exc.response.headers)
-                raise _Retryable(f"HTTP {status}: {body}", retry_after) from None
-            raise ModelError(
-                f"{self.base_url} rejected a request for model {self.name!r} (HTTP {status}): "
-                f"{body}{self._hint(status, body)}"
+            return f"connection failed ({type(cause).__name__}: {cause})", None
+        if not isinstance(exc, openai.OpenAIError):
+            raise exc
+        if not isinstance(exc, openai.APIStatusError):
+            raise self._error(f"{what}: {type(exc).__name__}: {_excerpt(str(exc))}") from None
+        status = exc.status_code
+        body = self._scrub(_excerpt(_response_text(exc)))
+        if status in (401, 403):
+            raise ModelAuthError(
+                f"{self.base_url} refused the API key for model {self.name!r} (HTTP "
+                f"{status}); check the environment variable {self.api_key_env}. "
+                f"Server said: {body}"
             ) from None
-        except openai.OpenAIError as exc:
-            raise ModelError(
-                self._scrub(f"{self.base_url}: {type(exc).__name__}: {_excerpt(str(exc))}")
+        if status == 429 and exc.code == "insufficient_quota":
+            raise QuotaExhaustedError(
+                f"{self.base_url}: the account's quota is exhausted (HTTP 429 "
+                f"insufficient_quota); retrying cannot help. Server said: {body}"
             ) from None
+        if status in RETRY_STATUSES or status >= 500:
+            return f"HTTP {status}: {body}", parse_retry_after(exc.response.headers)
+        hint = self._hint(status, body)
+        raise self._error(f"{what} was rejected (HTTP {status}): {body}{hint}") from None
+
+    def _error(self, message: str) -> ModelError:
+        return ModelError(self._scrub(f"{self.name} at {self.base_url}: {message}"))
 
     def _hint(self, status: int, body: str) -> str:
         lowered = body.lower()
@@ -571,12 +574,6 @@ class OpenAIModel(Model):
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text
-
-    def _first_error(self, failed: list[Future[Response]]) -> BaseException:
-        errors = [e for f in failed if (e := f.exception()) is not None]
-        real = [e for e in errors if not isinstance(e, _Cancelled)]
-        auth = [e for e in real if isinstance(e, ModelAuthError)]
-        return (auth or real or errors)[0]
 
 
 def _response_text(exc: Any) -> str:

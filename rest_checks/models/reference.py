@@ -7,7 +7,7 @@ from what it read and calculates without error.
 
 Its text answers are therefore always right, and any difference between its text, image
 and mixed answers comes from reading alone. Its inconsistency measures how legible a
-rendering is: it is the OCR control of the suite (PAPER.md), and the guard that tells a
+rendering is: it is the OCR control of the suite (docs/paper.md), and the guard that tells a
 fair perturbation (one a careful reader still reads) from an unreadable one. A REST+
 variant on which the reference model itself fails says nothing about a model under test.
 
@@ -28,11 +28,13 @@ thread count does not enter the identity: it changes speed, not what is read.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from rest_checks.answers import format_answer
@@ -41,30 +43,50 @@ from rest_checks.progress import say
 from rest_checks.prompts import FINAL_ANSWER_PREFIX, Request
 from rest_checks.reader import READER_VERSION, Reading, read_text
 
-OCR_PACKAGE = "rapidocr-onnxruntime"
+OCR_PACKAGE = "rapidocr"
 THREADS_ENV = "REST_REFERENCE_OCR_THREADS"
 
-#: RapidOCR settings that differ from its defaults; they change what is read, so they are
-#: part of the identity. The detector scales each image so that its shorter side is this
-#: many pixels (default 736), and grows each box it finds by this ratio (default 1.6).
-#: Measured on 24 items x 4 renderings (DejaVu Sans at 50/100/200 DPI, Liberation Mono at
-#: 50 DPI), items read right / CPU s per image: defaults 71/96 at 1.2 s; 736 with 2.0
-#: 81/96 at 1.1 s; 480 with 1.6 77/96 at 0.8 s; 480 with 2.0 84/96 at 0.7 s. The larger
-#: ratio stops the detector from cutting off the minus sign that starts a line. The
-#: text-direction classifier is off: rendered text is always upright, and the classifier
-#: turned a correctly detected line upside down (multiple-choice item mcq-0031 at 200 DPI).
+#: How the OCR reads a page; each setting changes what is read, so all are part of the
+#: identity. RapidOCR 3 with the PP-OCRv6 small detection and recognition models that ship
+#: inside its wheel (nothing is downloaded), the text-direction classifier off (rendered
+#: text is always upright; the classifier once turned a correctly detected line of
+#: mcq-0031 upside down).
+#:
+#: Each page is read at a size suited to its resolution, found from the page itself: the
+#: median height of its lines of ink. The detector sees the page scaled so that this
+#: height is ``det_line_px`` pixels, and each line it finds is cut for the recogniser from
+#: the page scaled to ``rec_line_px``. A fixed detector size does not suit every
+#: resolution: the former setting (shorter side scaled to 480 pixels, PP-OCRv4) blew
+#: 200 DPI text up to about 55 pixels a line, where the detector cut lines in two and the
+#: recogniser read the character at the seam twice ("5C + 3D+ 2 2E = 59"). The detector
+#: still cuts Liberation Mono lines at their wide spaces, so pieces of one line less than
+#: ``join_gap`` line heights apart are read as one (:func:`join_line_pieces`).
+#:
+#: Measured with ``benchmarks/reference_cost.py`` on 30 items per task: see the table in
+#: that benchmark's docstring.
 OCR_SETTINGS: dict[str, Any] = {
-    "det_limit_side_len": 480,
-    "det_unclip_ratio": 2.0,
+    "det_model": "PP-OCRv6_det_small.onnx",
+    "rec_model": "PP-OCRv6_rec_small.onnx",
+    "det_line_px": 16,
+    "rec_line_px": 28,
+    "det_unclip_ratio": 1.6,
+    "join_gap": 1.5,
+    "text_score": 0.5,
     "use_cls": False,
 }
+
+#: A pixel is ink when one of its channels differs from the page's colour by more than
+#: this (so yellow on white, faint in luminance, is ink by its blue channel).
+INK_CONTRAST = 64
+#: Pages are never scaled by more than this factor either way.
+MAX_PAGE_SCALE = 8.0
 
 #: Two boxes are on one line when their vertical overlap is at least this share of the
 #: shorter box's height.
 LINE_OVERLAP = 0.5
 
-# An engine takes PNG bytes and returns RapidOCR's result rows: [box, text, score], where
-# box is four [x, y] corners; or None when it found no text.
+# An engine takes PNG bytes and returns result rows: [box, text, score], where box is
+# four [x, y] corners in the page's pixels; or None when it found no text.
 OcrEngine = Callable[[bytes], Any]
 
 
@@ -84,7 +106,7 @@ class TextBox:
 
 
 def boxes_from_rapidocr(result: Any) -> list[TextBox]:
-    """RapidOCR's ``[[corners, text, score], ...]`` (or ``None``) as ``TextBox`` records."""
+    """Result rows ``[[corners, text, score], ...]`` (or ``None``) as ``TextBox`` records."""
     boxes: list[TextBox] = []
     for row in result or ():
         corners, text = row[0], str(row[1])
@@ -148,26 +170,163 @@ def default_ocr_threads() -> int | None:
     return 1 if os.environ.get("PYTEST_XDIST_WORKER") else None
 
 
+def ink_line_height(rgb: Any) -> float | None:
+    """The median height in pixels of the lines of ink on a page (an RGB array, rows
+    first), or ``None`` for a blank page. A line is a run of pixel rows that hold ink; the
+    page's colour is that of its top row (a margin, on every rendering)."""
+    import numpy as np
+
+    pixels = np.asarray(rgb, dtype=np.int16)
+    background = np.median(pixels[0], axis=0)
+    ink_rows = (np.abs(pixels - background).max(axis=2) > INK_CONTRAST).any(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ink_rows.astype(np.int8), [0]))))
+    if edges.size == 0:
+        return None
+    return float(np.median(edges[1::2] - edges[0::2]))
+
+
+def join_line_pieces(pieces: Sequence[TextBox], gap: float) -> list[TextBox]:
+    """Pieces of one line that the detector found apart, joined when they overlap or the
+    gap between them is at most ``gap`` times their height; in reading order.
+
+    The detector cuts a line at a wide space (Liberation Mono's are a full character
+    wide), and the two pieces it grows around its cut overlap: read apart, the character
+    at the seam is read twice or in part ("5C + 3D+ 2 2E = 59", "5C + 3D ) + 2E = 59").
+    Read as one, the line has no seam.
+    """
+    joined: list[TextBox] = []
+    for line in group_lines(pieces):
+        current = line[0]
+        for piece in line[1:]:
+            if piece.left - current.right <= gap * min(current.height, piece.height):
+                current = TextBox(
+                    "",
+                    min(current.left, piece.left),
+                    min(current.top, piece.top),
+                    max(current.right, piece.right),
+                    max(current.bottom, piece.bottom),
+                )
+            else:
+                joined.append(current)
+                current = piece
+        joined.append(current)
+    return joined
+
+
+def scaled_page(page: Any, line_px: float, line_height: float) -> tuple[Any, float, float]:
+    """``page`` (a PIL RGB image) scaled so that its lines are ``line_px`` pixels high,
+    as BGR pixels (what RapidOCR takes), with the horizontal and vertical scale applied."""
+    import numpy as np
+    from PIL import Image
+
+    scale = min(max(line_px / line_height, 1 / MAX_PAGE_SCALE), MAX_PAGE_SCALE)
+    scaled = page
+    if abs(scale - 1) > 0.05:
+        size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
+        scaled = page.resize(size, Image.Resampling.LANCZOS)
+    pixels = np.ascontiguousarray(np.asarray(scaled)[:, :, ::-1])
+    return pixels, scaled.width / page.width, scaled.height / page.height
+
+
+class PageReader:
+    """Reads a PNG page with a loaded RapidOCR 3 engine, at a size suited to the page's
+    resolution (see ``OCR_SETTINGS``): the detector on the page scaled to
+    ``det_line_px``, the recogniser on each line it found, cut from the page scaled to
+    ``rec_line_px``. Returns result rows ``[corners, text, score]`` in the page's pixels,
+    or ``None`` when it found no text."""
+
+    def __init__(self, engine: Any, settings: dict[str, Any] | None = None) -> None:
+        self._engine = engine
+        self._settings = dict(OCR_SETTINGS if settings is None else settings)
+
+    def __call__(self, png: bytes) -> list[list[Any]] | None:
+        import numpy as np
+        from PIL import Image
+
+        with Image.open(io.BytesIO(png)) as image:
+            page = image.convert("RGB")
+        line_height = ink_line_height(np.asarray(page))
+        if line_height is None:
+            return None
+        settings = self._settings
+        det_pixels, det_x, det_y = scaled_page(page, settings["det_line_px"], line_height)
+        found = self._engine(
+            det_pixels,
+            use_det=True,
+            use_cls=False,
+            use_rec=False,
+            unclip_ratio=settings["det_unclip_ratio"],
+        )
+        boxes = getattr(found, "boxes", None)
+        if boxes is None or len(boxes) == 0:
+            return None
+        pieces = []
+        for quad in np.asarray(boxes, dtype=np.float64):
+            corners = quad / (det_x, det_y)
+            xs, ys = corners[:, 0], corners[:, 1]
+            pieces.append(TextBox("", xs.min(), ys.min(), xs.max(), ys.max()))
+        rec_pixels, rec_x, rec_y = scaled_page(page, settings["rec_line_px"], line_height)
+        height, width = rec_pixels.shape[:2]
+        rows: list[list[Any]] = []
+        for box in join_line_pieces(pieces, settings["join_gap"]):
+            left, right = max(0, int(box.left * rec_x)), min(width, int(np.ceil(box.right * rec_x)))
+            top, bottom = (
+                max(0, int(box.top * rec_y)),
+                min(height, int(np.ceil(box.bottom * rec_y))),
+            )
+            if right - left < 2 or bottom - top < 2:
+                continue
+            crop = np.ascontiguousarray(rec_pixels[top:bottom, left:right])
+            read = self._engine(crop, use_det=False, use_cls=False, use_rec=True)
+            texts, scores = getattr(read, "txts", None), getattr(read, "scores", None)
+            if not texts or not scores:
+                continue
+            text, score = str(texts[0]), float(scores[0])
+            if text.strip() and score >= settings["text_score"]:
+                corners = [
+                    [box.left, box.top],
+                    [box.right, box.top],
+                    [box.right, box.bottom],
+                    [box.left, box.bottom],
+                ]
+                rows.append([corners, text, score])
+        return rows or None
+
+
 def load_rapidocr(threads: int | None = None) -> OcrEngine:
-    """Import and load RapidOCR (its ONNX models ship in the wheel); ``threads`` per ONNX
+    """Import and load RapidOCR with the models inside its wheel; ``threads`` per ONNX
     Runtime session, ``None`` for ONNX Runtime's default."""
     try:
-        from rapidocr_onnxruntime import RapidOCR
+        import rapidocr
+        from rapidocr import RapidOCR
     except ImportError as exc:
         raise ModelError(
             f"the reference model reads images with {OCR_PACKAGE}, which is not "
             f"installed: pip install 'rest-checks[reference]' ({exc})"
         ) from exc
-    kwargs: dict[str, Any] = dict(OCR_SETTINGS)
+    models = Path(rapidocr.__file__).resolve().parent / "models"
+    paths = {key: models / OCR_SETTINGS[f"{key}_model"] for key in ("det", "rec")}
+    missing = [str(path) for path in paths.values() if not path.is_file()]
+    if missing:
+        raise ModelError(
+            f"{ocr_version()} does not ship the models the reference model reads with "
+            f"({', '.join(missing)}); install the version the 'reference' extra names"
+        )
+    params: dict[str, Any] = {
+        "Global.log_level": "error",
+        "Global.use_cls": OCR_SETTINGS["use_cls"],
+        "Global.text_score": OCR_SETTINGS["text_score"],
+        # The page comes in already scaled for the detector: it is not scaled again.
+        "Det.limit_type": "max",
+        "Det.limit_side_len": 4096,
+        "Det.unclip_ratio": OCR_SETTINGS["det_unclip_ratio"],
+        "Det.model_path": str(paths["det"]),
+        "Rec.model_path": str(paths["rec"]),
+    }
     if threads is not None:
-        kwargs.update(intra_op_num_threads=threads, inter_op_num_threads=1)
-    engine = RapidOCR(**kwargs)
-
-    def run(png: bytes) -> Any:
-        result, _elapsed = engine(png)
-        return result
-
-    return run
+        params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
+        params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+    return PageReader(RapidOCR(params=params))
 
 
 def answer_line(reading: Reading) -> str:

@@ -1,38 +1,116 @@
-"""Model specs -> models. Resolving is pure and cheap (it runs before any test);
-loading imports the backend lazily, so torch, transformers and openai stay optional."""
+"""Model specs -> models.
+
+A spec resolves to a ``ResolvedModel`` (a backend name, a model name and fixed parameters)
+through one of three layers, a later one overriding an earlier one: the built-in specs
+(``reference``, the mocks, the aliases), the user's models file, and the models registered
+from Python with ``register_model``. Open-ended specs (``openai:NAME``, ``hf:REPO_OR_PATH``,
+``ollama:NAME``) resolve by their prefix. Resolving is pure and cheap: it runs before any
+test.
+
+``BACKENDS`` maps every backend name to the factory that builds its models. The factories
+import their backend modules only when called, so torch, transformers, openai and RapidOCR
+stay unimported until a model of theirs is built (the mocks need none of them).
+"""
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rest_checks.models.base import Model, UnknownModelError
+from rest_checks.models.mock import MOCK_BEHAVIOURS, MockModel
+from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
+from rest_checks.options import boolean, one_of, positive_int, setting, text_value
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-BACKENDS = ("reference", "mock", "openai", "hf")
 OLLAMA_BASE_URL = "http://localhost:11434/v1"
-MODELS_FILE_NAME = "rest_models.toml"
+
+
+class ModelsFileError(ValueError):
+    """The user's models file cannot be used; the message names the file, the line where it
+    is known, and what is wrong."""
 
 
 @dataclass(frozen=True)
 class ModelOptions:
-    """Settings from the command line, environment or ini that shape how a model is built."""
+    """Settings from the command line, environment or ini that shape how a model is built
+    (declared here once; ``config.RestSettings`` holds them as its ``model_options``)."""
 
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    device: str | None = None
-    dtype: str | None = None
-    batch_size: int = 8
-    concurrency: int = 16
-    probe: bool = False
-    models_file: Path | None = None
+    models_file: Path | None = setting(
+        "--rest-models-file",
+        "REST_MODELS_FILE",
+        "rest_models_file",
+        text_value,
+        "rest_models.toml",
+        "file of user-defined models (relative to the rootdir)",
+        is_path=True,
+        field_default=None,
+    )
+    base_url: str | None = setting(
+        "--model-base-url",
+        "REST_MODEL_BASE_URL",
+        "model_base_url",
+        text_value,
+        None,
+        "base URL of an OpenAI-compatible server (else OPENAI_BASE_URL)",
+    )
+    api_key_env: str = setting(
+        "--rest-api-key-env",
+        "REST_API_KEY_ENV",
+        "rest_api_key_env",
+        text_value,
+        "OPENAI_API_KEY",
+        "name of the environment variable holding the API key",
+    )
+    concurrency: int = setting(
+        "--rest-concurrency",
+        "REST_CONCURRENCY",
+        "rest_concurrency",
+        positive_int,
+        16,
+        "requests in flight at once for API models",
+    )
+    device: str | None = setting(
+        "--rest-device",
+        "REST_DEVICE",
+        "rest_device",
+        text_value,
+        None,
+        "device of a local model: cpu, cuda, cuda:1, auto",
+    )
+    dtype: str | None = setting(
+        "--rest-dtype",
+        "REST_DTYPE",
+        "rest_dtype",
+        one_of("auto", "float32", "bfloat16", "float16"),
+        None,
+        "dtype of a local model: auto, float32, bfloat16, float16",
+    )
+    batch_size: int = setting(
+        "--rest-batch-size",
+        "REST_BATCH_SIZE",
+        "rest_batch_size",
+        positive_int,
+        8,
+        "batch size of a local model",
+    )
+    probe: bool = setting(
+        "--rest-probe",
+        "REST_PROBE",
+        "rest_probe",
+        boolean,
+        False,
+        "record the image/text representation probe of local models",
+        is_flag=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -45,135 +123,204 @@ class ResolvedModel:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-# Aliases map to a backend, a name and fixed parameters (pinned pixel budgets are part of
-# the model identity, so a baseline is only compared with runs made the same way).
-_QWEN_PIXELS = {"min_pixels": 256 * 28 * 28, "max_pixels": 1280 * 28 * 28}
-ALIASES: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "qwen2-vl": ("hf", "Qwen/Qwen2-VL-2B-Instruct", dict(_QWEN_PIXELS)),
-    "qwen2.5-vl": ("hf", "Qwen/Qwen2.5-VL-3B-Instruct", dict(_QWEN_PIXELS)),
-    "llava-1.5": ("hf", "llava-hf/llava-1.5-7b-hf", {}),
-    "gpt-4o-mini": ("openai", "gpt-4o-mini", {}),
-    "gpt-5-mini": ("openai", "gpt-5-mini", {}),
-}
-MOCKS = ("oracle", "text-only")
+# -- backends --------------------------------------------------------------------------
 
-ModelFactory = Callable[["ModelOptions"], Model]
-_REGISTERED: dict[str, ModelFactory] = {}
+Backend = Callable[[ResolvedModel, ModelOptions], Model]
+ModelFactory = Callable[[ModelOptions], Model]
+
+
+def _reference(resolved: ResolvedModel, options: ModelOptions) -> Model:
+    from rest_checks.models.reference import ReferenceModel
+
+    return ReferenceModel(spec=resolved.spec)
+
+
+def _mock(resolved: ResolvedModel, options: ModelOptions) -> Model:
+    return MockModel(resolved.name, spec=resolved.spec)
+
+
+def _openai(resolved: ResolvedModel, options: ModelOptions) -> Model:
+    from rest_checks.models.openai_api import OpenAIModel
+
+    params = dict(resolved.params)
+    return OpenAIModel(
+        resolved.name,
+        spec=resolved.spec,
+        base_url=params.pop("base_url", None) or options.base_url,
+        api_key_env=params.pop("api_key_env", options.api_key_env),
+        api_key=params.pop("api_key", None),
+        concurrency=int(params.pop("concurrency", options.concurrency)),
+        settings=params,
+    )
+
+
+def _hf(resolved: ResolvedModel, options: ModelOptions) -> Model:
+    from rest_checks.models.hf import HFModel
+
+    params = dict(resolved.params)
+    return HFModel(
+        resolved.name,
+        spec=resolved.spec,
+        device=params.pop("device", options.device),
+        dtype=params.pop("dtype", options.dtype),
+        batch_size=int(params.pop("batch_size", options.batch_size)),
+        probe=options.probe,
+        settings=params,
+    )
+
+
+#: Backend name -> factory. ``register_model`` adds one entry per registered spec.
+BACKENDS: dict[str, Backend] = {
+    "reference": _reference,
+    "mock": _mock,
+    "openai": _openai,
+    "hf": _hf,
+}
+# The backends a models file may name (the others take no model name).
+FILE_BACKENDS = ("openai", "hf")
+# Backend names of models registered from Python: this prefix, then the spec. No built-in
+# backend name holds a colon, so a registered spec never replaces a built-in backend.
+REGISTERED_BACKEND_PREFIX = "python:"
+
+
+# -- specs -----------------------------------------------------------------------------
+
+
+def _spec(
+    spec: str, backend: str, name: str, params: Mapping[str, Any] | None = None
+) -> tuple[str, ResolvedModel]:
+    return spec, ResolvedModel(spec, backend, name, dict(params or {}))
+
+
+# Exact specs: the built-ins, then those registered from Python. Pinned pixel budgets are
+# part of the model identity, so a baseline is only compared with runs made the same way.
+_SPECS: dict[str, ResolvedModel] = dict(
+    [
+        _spec("reference", "reference", "reference"),
+        *(_spec(f"mock:{b}", "mock", b) for b in MOCK_BEHAVIOURS),
+        _spec("qwen2-vl", "hf", "Qwen/Qwen2-VL-2B-Instruct", QWEN_PIXEL_BUDGET),
+        _spec("qwen2.5-vl", "hf", "Qwen/Qwen2.5-VL-3B-Instruct", QWEN_PIXEL_BUDGET),
+        _spec("llava-1.5", "hf", "llava-hf/llava-1.5-7b-hf"),
+        _spec("gpt-4o-mini", "openai", "gpt-4o-mini"),
+        _spec("gpt-5-mini", "openai", "gpt-5-mini"),
+    ]
+)
+
+# Open-ended specs, PREFIX:NAME -> (backend, what NAME is, fixed parameters).
+PREFIXES: dict[str, tuple[str, str, Mapping[str, Any]]] = {
+    "openai": ("openai", "NAME", {}),
+    "hf": ("hf", "REPO_OR_PATH", {}),
+    "ollama": ("openai", "NAME", {"base_url": OLLAMA_BASE_URL, "api_key": "ollama"}),
+}
 
 
 def register_model(spec: str, factory: ModelFactory) -> None:
-    """Make ``--model SPEC`` build a model of your own (call it from a conftest.py)."""
-    _REGISTERED[spec] = factory
+    """Make ``--model SPEC`` build a model of your own (call it from a conftest.py).
+
+    A registered spec takes precedence over one of the same name in the models file and over
+    a built-in one; registering a spec again replaces its factory.
+    """
+    backend = REGISTERED_BACKEND_PREFIX + spec
+
+    def build(resolved: ResolvedModel, options: ModelOptions) -> Model:
+        return factory(options)
+
+    BACKENDS[backend] = build
+    _SPECS[spec] = ResolvedModel(spec, backend, spec)
 
 
-def load_user_models(path: Path | None) -> dict[str, dict[str, Any]]:
-    """Read ``rest_models.toml``: one table per model name, see README."""
+def _is_registered(resolved: ResolvedModel) -> bool:
+    return resolved.backend.startswith(REGISTERED_BACKEND_PREFIX)
+
+
+def _table_line(text: str, name: str) -> int | None:
+    """The line of the ``[models.NAME]`` (or ``[NAME]``) header in a models file."""
+    quoted = rf"(?:{re.escape(name)}|\"{re.escape(name)}\"|'{re.escape(name)}')"
+    header = re.compile(rf"^\s*\[\s*(?:models\s*\.\s*)?{quoted}\s*\]")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if header.match(line):
+            return number
+    return None
+
+
+def load_user_models(path: Path | None) -> dict[str, ResolvedModel]:
+    """Read the models file (``rest_models.toml``): one table per model name, see README.
+
+    Raises ``ModelsFileError`` naming the file (and the line, where known) when it is not
+    valid TOML or a table is not a model definition.
+    """
     if path is None or not path.is_file():
         return {}
+    text = path.read_text(encoding="utf-8")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UnknownModelError(f"{path}: not valid TOML: {exc}") from exc
+        # Newer tomllib and tomli give the line as ``lineno``; older ones only in the message.
+        found = re.search(r"at line (\d+)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
+        where = f"{path}:{line}" if line else str(path)
+        raise ModelsFileError(f"{where}: not valid TOML: {exc}") from exc
     models = data.get("models", data)
-    out: dict[str, dict[str, Any]] = {}
+    if not isinstance(models, dict):
+        raise ModelsFileError(f"{path}: 'models' must be a table of model tables")
+    out: dict[str, ResolvedModel] = {}
     for name, table in models.items():
+        line = _table_line(text, name)
+        where = f"{path}:{line}" if line else str(path)
         if not isinstance(table, dict):
-            raise UnknownModelError(f"{path}: [models.{name}] must be a table")
-        backend = table.get("backend")
-        if backend not in ("openai", "hf"):
-            raise UnknownModelError(
-                f"{path}: model {name!r} has backend {backend!r}; use 'openai' or 'hf'"
+            raise ModelsFileError(f"{where}: [models.{name}] must be a table")
+        params = dict(table)
+        backend = params.pop("backend", None)
+        if backend not in FILE_BACKENDS:
+            raise ModelsFileError(
+                f"{where}: model {name!r} has backend {backend!r}; "
+                f"use {' or '.join(repr(b) for b in FILE_BACKENDS)}"
             )
-        if not isinstance(table.get("name"), str):
-            raise UnknownModelError(f"{path}: model {name!r} needs a 'name' string")
-        out[name] = table
+        model_name = params.pop("name", None)
+        if not isinstance(model_name, str):
+            raise ModelsFileError(f"{where}: model {name!r} needs a 'name' string")
+        out[name] = ResolvedModel(name, backend, model_name, params)
     return out
 
 
+def _exact_specs(options: ModelOptions) -> dict[str, ResolvedModel]:
+    """Every exact spec: built-ins, overridden by the models file, overridden by models
+    registered from Python."""
+    registered = {spec: r for spec, r in _SPECS.items() if _is_registered(r)}
+    return {**_SPECS, **load_user_models(options.models_file), **registered}
+
+
 def known_specs(options: ModelOptions | None = None) -> list[str]:
-    """Every spec a user can pass, for the usage error of an unknown one."""
-    options = options or ModelOptions()
-    user = sorted(load_user_models(options.models_file))
-    return [
-        "reference",
-        *(f"mock:{m}" for m in MOCKS),
-        "openai:NAME",
-        "hf:REPO_OR_PATH",
-        "ollama:NAME",
-        *sorted(ALIASES),
-        *user,
-        *sorted(_REGISTERED),
-    ]
+    """Every spec a user can pass, for the usage error of an unknown one: ``reference`` and
+    the mocks, the open-ended forms, then the aliases, the models file's and the registered
+    ones in alphabetical order."""
+    specs = _exact_specs(options or ModelOptions())
+    first = [s for s, r in specs.items() if r.backend in ("reference", "mock")]
+    open_ended = [f"{prefix}:{what}" for prefix, (_, what, _) in PREFIXES.items()]
+    return [*first, *open_ended, *sorted(set(specs) - set(first))]
 
 
 def resolve(spec: str, options: ModelOptions | None = None) -> ResolvedModel:
-    """Turn a user's spec into a backend and name, or raise ``UnknownModelError``."""
+    """Turn a user's spec into a backend and name, or raise ``UnknownModelError``
+    (``ModelsFileError`` when the models file cannot be read)."""
     options = options or ModelOptions()
     spec = spec.strip()
-    if spec in _REGISTERED:
-        return ResolvedModel(spec, "registered", spec)
-    user_models = load_user_models(options.models_file)
-    if spec in user_models:
-        table = dict(user_models[spec])
-        backend, name = table.pop("backend"), table.pop("name")
-        return ResolvedModel(spec, backend, name, table)
-    if spec == "reference":
-        return ResolvedModel(spec, "reference", "reference")
-    if spec in ALIASES:
-        backend, name, params = ALIASES[spec]
-        return ResolvedModel(spec, backend, name, dict(params))
+    exact = _exact_specs(options).get(spec)
+    if exact is not None:
+        return replace(exact, params=dict(exact.params))
     prefix, sep, rest = spec.partition(":")
-    if sep and rest:
-        if prefix == "mock" and rest in MOCKS:
-            return ResolvedModel(spec, "mock", rest)
-        if prefix == "openai":
-            return ResolvedModel(spec, "openai", rest)
-        if prefix == "ollama":
-            return ResolvedModel(
-                spec, "openai", rest, {"base_url": OLLAMA_BASE_URL, "api_key": "ollama"}
-            )
-        if prefix == "hf":
-            return ResolvedModel(spec, "hf", rest)
+    if sep and rest and prefix in PREFIXES:
+        backend, _, params = PREFIXES[prefix]
+        return ResolvedModel(spec, backend, rest, dict(params))
     known = ", ".join(known_specs(options))
     raise UnknownModelError(f"unknown model {spec!r}; known: {known}")
 
 
 def load(resolved: ResolvedModel, options: ModelOptions | None = None) -> Model:
     """Build the model, importing its backend only now."""
-    options = options or ModelOptions()
-    params = dict(resolved.params)
-    if resolved.backend == "registered":
-        return _REGISTERED[resolved.name](options)
-    if resolved.backend == "reference":
-        from rest_checks.models.reference import ReferenceModel
-
-        return ReferenceModel(spec=resolved.spec)
-    if resolved.backend == "mock":
-        from rest_checks.models.mock import MockModel
-
-        return MockModel(resolved.name, spec=resolved.spec)
-    if resolved.backend == "openai":
-        from rest_checks.models.openai_api import OpenAIModel
-
-        return OpenAIModel(
-            resolved.name,
-            spec=resolved.spec,
-            base_url=params.pop("base_url", None) or options.base_url,
-            api_key_env=params.pop("api_key_env", options.api_key_env),
-            api_key=params.pop("api_key", None),
-            concurrency=int(params.pop("concurrency", options.concurrency)),
-            settings=params,
+    factory = BACKENDS.get(resolved.backend)
+    if factory is None:
+        raise UnknownModelError(
+            f"model {resolved.spec!r} names unknown backend {resolved.backend!r}"
         )
-    if resolved.backend == "hf":
-        from rest_checks.models.hf import HFModel
-
-        return HFModel(
-            resolved.name,
-            spec=resolved.spec,
-            device=params.pop("device", options.device),
-            dtype=params.pop("dtype", options.dtype),
-            batch_size=int(params.pop("batch_size", options.batch_size)),
-            probe=options.probe,
-            settings=params,
-        )
-    raise UnknownModelError(f"model {resolved.spec!r} names unknown backend {resolved.backend!r}")
+    return factory(resolved, options or ModelOptions())

@@ -4,7 +4,8 @@ It is a real HTTP server (``ThreadingHTTPServer`` on 127.0.0.1, a free port) in 
 background thread, and speaks enough of the OpenAI API for the official SDK:
 ``POST /v1/chat/completions`` and ``GET /v1/models``. What it answers is decided by a
 ``respond(request_json, state)`` callable; scripted replies (rate limits, server errors,
-malformed bodies, stalls) can be queued to be served before the normal ones.
+malformed bodies, stalls) can be queued to be served before the normal ones, and
+``failing_on`` makes a responder that always fails the requests whose text holds a marker.
 
     with ChatCompletionsServer(respond=lambda req, state: "ANSWER: 42", latency=0.2) as server:
         model = OpenAIModel("test-model", spec="openai:test-model", base_url=server.base_url,
@@ -38,6 +39,7 @@ __all__ = [
     "Reply",
     "ServerState",
     "default_respond",
+    "failing_on",
     "request_images",
     "request_text",
 ]
@@ -78,6 +80,26 @@ class Reply:
     def error(cls, status: int = 500, message: str = "The server had an error.") -> Reply:
         """An error status with an OpenAI-style JSON error body."""
         return cls(status=status, body=_error_body(message, "server_error"))
+
+    @classmethod
+    def refused(cls) -> Reply:
+        """A 401 as the real API sends for a wrong key (without echoing the key)."""
+        return cls(
+            status=401,
+            body=_error_body(
+                "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
+            ),
+        )
+
+    @classmethod
+    def quota_exhausted(cls) -> Reply:
+        """A 429 that no wait can cure: the account has run out of quota."""
+        return cls(
+            status=429,
+            body=_error_body(
+                "You exceeded your current quota.", "insufficient_quota", "insufficient_quota"
+            ),
+        )
 
     @classmethod
     def malformed(cls, body: str = '{"id": "chatcmpl-broken", "choices": [') -> Reply:
@@ -170,6 +192,17 @@ def request_images(request_json: Any) -> list[bytes]:
 def default_respond(request_json: Any, state: ServerState) -> str:
     """A fixed chain of thought that ends in an answer line."""
     return DEFAULT_ANSWER
+
+
+def failing_on(marker: str, reply: Reply, respond: Responder | None = None) -> Responder:
+    """A responder that sends ``reply`` to every request whose text contains ``marker``
+    (every attempt, so retries cannot mend it) and asks ``respond`` about the others."""
+    fallback = respond or default_respond
+
+    def respond_or_fail(request_json: Any, state: ServerState) -> Reply | str:
+        return reply if marker in request_text(request_json) else fallback(request_json, state)
+
+    return respond_or_fail
 
 
 def _messages(request_json: Any) -> list[dict[str, Any]]:
@@ -433,17 +466,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_auth_error(self, record: RecordedRequest) -> None:
         # Like the real API: say that the key is wrong without echoing it.
-        body = json.dumps(
-            {
-                "error": {
-                    "message": "Incorrect API key provided.",
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": "invalid_api_key",
-                }
-            }
-        )
-        self._send(record, 401, body)
+        reply = Reply.refused()
+        assert reply.body is not None
+        self._send(record, reply.status, reply.body)
 
     def _send(
         self,

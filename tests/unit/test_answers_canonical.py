@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import sys
+from pathlib import Path
+
 import pytest
 
+from rest_checks import answers
 from rest_checks.answers import (
+    MAX_ANSWER_CHARS,
     MAX_DIGITS,
+    RULES,
+    Extraction,
     canonicalize,
+    extract_answer,
     extract_final_answer,
     format_answer,
     same_answer,
@@ -314,3 +324,162 @@ def test_extract_final_answer(raw: str, answer_type: str, expected: str | None) 
 )
 def test_no_final_answer(raw: str) -> None:
     assert extract_final_answer(raw, "choice") is None
+
+
+# -- which rule found the answer -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer_type", "answer", "rule"),
+    [
+        ("Reasoning.\nANSWER: B", "choice", "B", "answer_line"),
+        ("## Final Answer\n\nA = 1, B = -2", "solution", "A=1, B=-2", "answer_line"),
+        ("**Final Answer**\n\\[\n\\boxed{41}\n\\]", "number", "41", "answer_line"),
+        ("So the result is \\boxed{41}.", "number", "41", "boxed"),
+        # An unreadable answer line gives way to a \boxed{} after it...
+        ("ANSWER: see the working above\n\nThus \\boxed{41}.", "number", "41", "boxed"),
+        # ...but not to one inside it.
+        ("ANSWER: 4 and \\boxed{5}", "number", None, None),
+        ("ANSWER: 41\n\n\\boxed{42}", "number", "41", "answer_line"),
+        ("The answer is B.", "choice", None, None),
+        ("B", "choice", None, None),
+        ("", "number", None, None),
+    ],
+)
+def test_extract_answer_names_the_rule(
+    raw: str, answer_type: str, answer: str | None, rule: str | None
+) -> None:
+    found = extract_answer(raw, answer_type)  # type: ignore[arg-type]
+    assert found == Extraction(answer, rule)  # type: ignore[arg-type]
+    assert extract_final_answer(raw, answer_type) == answer  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer_type", "answer", "rule"),
+    [
+        ("The answer is B.", "choice", "B", "lenient"),
+        (
+            "The correct answer is (C) Africa, because the Sahara is there.",
+            "choice",
+            "C",
+            "lenient",
+        ),
+        ("So the final answer is 41 years, since 27 + 14 = 41.", "number", "41", "lenient"),
+        ("I think the answer: D", "choice", "D", "lenient"),
+        ("The answer would be A = 1 and B = -2.", "solution", "A=1, B=-2", "lenient"),
+        # Lenient reading only adds a rule after the strict ones.
+        ("ANSWER: 12\nThe answer is 13.", "number", "12", "answer_line"),
+        ("\\boxed{7}, so the answer is 8", "number", "7", "boxed"),
+        ("The answer is B or C.", "choice", None, None),
+        ("No idea.", "choice", None, None),
+    ],
+)
+def test_lenient_reads_the_answer_is(
+    raw: str, answer_type: str, answer: str | None, rule: str | None
+) -> None:
+    found = extract_answer(raw, answer_type, lenient=True)  # type: ignore[arg-type]
+    assert found == Extraction(answer, rule)  # type: ignore[arg-type]
+    assert extract_final_answer(raw, answer_type, lenient=True) == answer  # type: ignore[arg-type]
+
+
+def test_the_rules_are_named_in_order() -> None:
+    assert RULES == ("answer_line", "boxed", "lenient")
+
+
+def test_an_extraction_is_a_frozen_value() -> None:
+    found = extract_answer("ANSWER: 7", "number")
+    assert found == Extraction("7", "answer_line")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found.answer = "8"  # type: ignore[misc]
+
+
+def test_extract_answer_rejects_an_unknown_answer_type() -> None:
+    with pytest.raises(ValueError, match="unknown answer type 'essay'"):
+        extract_answer("ANSWER: 7", "essay")  # type: ignore[arg-type]
+
+
+# -- where a marker is one, and where the answer block ends ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer_type", "expected"),
+    [
+        # Lower-case "answer:" in running prose is no marker; the real one later is.
+        ("To find the answer: add the ages.\nANSWER: 41", "number", "41"),
+        ("ANSWER: 41\n\nNote that the answer: depends on nothing else.", "number", "41"),
+        # At the start of a line or a sentence, after lead words, it is one.
+        ("So the final answer: 41", "number", "41"),
+        ("Both check out. Answer: 41", "number", "41"),
+        ("> **Answer:** D — Canada", "choice", "D"),
+        ("Therefore, the answer:\nC", "choice", "C"),
+        # A heading with no colon.
+        ("### Answer\nB", "choice", "B"),
+        ("The question is about the answer\nB", "choice", None),
+        # The block: equations continue it; a blank line or prose ends it.
+        ("ANSWER: A = 1\nB = 2\nThese check out.\nC = 3", "solution", "A=1, B=2"),
+        ("ANSWER: A = 1\n\nB = 2", "solution", "A=1"),
+        ("ANSWER:\n$$\nA = 1,\n$$\n$$\nB = 2\n$$", "solution", "A=1, B=2"),
+        ("ANSWER: 41\n42 was my first guess.", "number", "41"),
+        ("ANSWER:\n$$\n41\n$$", "number", "41"),
+        ("ANSWER:\n- 41", "number", "41"),  # a bullet on a later line, not a sign
+        ("ANSWER: - 41", "number", "-41"),  # a sign on the marker's own line
+        ("ANSWER: B\nB", "choice", "B"),
+        ("ANSWER: B\n\\boxed{C}", "choice", None),
+        # The answer must start near its marker.
+        ("ANSWER:" + "\n" * (MAX_ANSWER_CHARS + 5) + "41", "number", None),
+    ],
+)
+def test_markers_and_answer_blocks(raw: str, answer_type: str, expected: str | None) -> None:
+    assert extract_final_answer(raw, answer_type) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("So $A = \\boxed{1}$ and $B = \\boxed{-2}$.", "A=1, B=-2"),
+        ("\\[\n\\boxed{A = 1}, \\quad \\boxed{B = -2}\n\\]", "A=1, B=-2"),
+        # Boxes of an earlier paragraph are not part of the answer.
+        ("First \\boxed{A = 5}.\n\nThen \\boxed{A = 1, B = -2}", "A=1, B=-2"),
+    ],
+)
+def test_a_solution_split_over_several_boxes(raw: str, expected: str) -> None:
+    assert extract_answer(raw, "solution") == Extraction(expected, "boxed")
+
+
+@pytest.mark.parametrize(
+    ("written", "answer_type", "canonical"),
+    [
+        ("In 14 years, Kofi will be **41** years old.", "number", "41"),
+        ("In **14** years, Kofi will be **41**.", "number", None),
+        ("**41** or **42**", "number", None),
+        ("The capital of France is **B. Paris**", "choice", "B"),
+        ("The capital is **B** or **C**", "choice", None),
+        ("B, though A is possible", "choice", None),
+        ("B, but I am not sure", "choice", "B"),  # "I" is a pronoun here, not option I
+        ("B. Vitamin C", "choice", "B"),
+        ("41 (or 42)", "number", None),
+        ("A = 1 (or 2)", "solution", None),
+    ],
+)
+def test_emphasis_and_hedges(written: str, answer_type: str, canonical: str | None) -> None:
+    assert canonicalize(written, answer_type) == canonical  # type: ignore[arg-type]
+
+
+def test_the_prefix_lives_with_the_modalities_and_prompts_still_export_it() -> None:
+    from rest_checks import modalities, prompts
+
+    assert modalities.FINAL_ANSWER_PREFIX == prompts.FINAL_ANSWER_PREFIX == "ANSWER:"
+
+
+def test_the_answers_module_imports_nothing_heavy() -> None:
+    source = Path(answers.__file__).read_text(encoding="utf-8")
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    allowed = {"rest_checks.items.base", "rest_checks.modalities"}
+    ours = {name for name in imported if name.startswith("rest_checks")}
+    assert ours <= allowed, ours - allowed
+    assert all(name.split(".")[0] in sys.stdlib_module_names for name in imported - ours)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rest_checks.cache import CachingModel, ResponseCache, request_key
+from rest_checks.cache import ModelCalls, ResponseCache, request_key
 from rest_checks.models.base import Model, Response
 from rest_checks.prompts import Request
 
@@ -61,9 +61,9 @@ def test_key_ignores_item_id_and_modality() -> None:
 
 def test_second_run_is_served_from_the_cache(tmp_path: Path) -> None:
     requests = [req(f"prompt {i}") for i in range(10)]
-    first = CachingModel(CountingModel(), ResponseCache(tmp_path))
+    first = ModelCalls(CountingModel(), ResponseCache(tmp_path))
     answers = first.generate(requests)
-    again = CachingModel(CountingModel(), ResponseCache(tmp_path))
+    again = ModelCalls(CountingModel(), ResponseCache(tmp_path))
     assert again.generate(requests) == answers
     assert again.counter.model_calls == 0 and again.counter.cache_hits == 10
     assert again.model.seen == []  # type: ignore[attr-defined]
@@ -71,7 +71,7 @@ def test_second_run_is_served_from_the_cache(tmp_path: Path) -> None:
 
 def test_duplicate_requests_in_one_batch_are_asked_once(tmp_path: Path) -> None:
     model = CountingModel()
-    caching = CachingModel(model, ResponseCache(tmp_path))
+    caching = ModelCalls(model, ResponseCache(tmp_path))
     answers = caching.generate([req("same"), req("same"), req("other")])
     assert model.seen == ["same", "other"]
     assert answers[0] == answers[1]
@@ -79,12 +79,12 @@ def test_duplicate_requests_in_one_batch_are_asked_once(tmp_path: Path) -> None:
 
 def test_a_killed_run_repeats_no_finished_call(tmp_path: Path) -> None:
     requests = [req(f"prompt {i}") for i in range(10)]
-    dying = CachingModel(CountingModel(fail_after=7), ResponseCache(tmp_path), chunk_size=3)
+    dying = ModelCalls(CountingModel(fail_after=7), ResponseCache(tmp_path), chunk_size=3)
     with pytest.raises(KeyboardInterrupt):
         dying.generate(requests)
     # Two chunks of three finished and were stored before the kill.
     resumed_model = CountingModel()
-    resumed = CachingModel(resumed_model, ResponseCache(tmp_path), chunk_size=3)
+    resumed = ModelCalls(resumed_model, ResponseCache(tmp_path), chunk_size=3)
     resumed.generate(requests)
     assert resumed_model.seen == [f"prompt {i}" for i in range(6, 10)]
 
@@ -122,7 +122,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 
 def test_without_a_disk_cache_a_batch_asked_ahead_still_serves_the_tests() -> None:
     model = CountingModel()
-    caching = CachingModel(model, None)
+    caching = ModelCalls(model, None)
     requests = [req(f"prompt {i}") for i in range(4)]
     caching.generate(requests)
     caching.generate(requests[:2])

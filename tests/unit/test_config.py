@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 
 from rest_checks.config import (
+    OPTIONS,
     OPTIONS_BY_DEST,
     RestSettings,
     SettingError,
-    positive_int,
     resolve_option,
     slug,
     suite_list,
 )
+from rest_checks.models.registry import ModelOptions
+from rest_checks.options import count_or_all, options_of, positive_int
 
 
 def test_cli_beats_env_beats_ini_beats_default() -> None:
@@ -45,20 +47,61 @@ def test_bad_env_value_names_the_variable_and_what_is_accepted() -> None:
         resolve_option(OPTIONS_BY_DEST["rest_n"], None, {}, "x")
 
 
-def test_suite_accepts_known_sources_and_existing_files(tmp_path: Path) -> None:
-    items = tmp_path / "items.jsonl"
-    items.write_text("")
-    assert suite_list(f"soebench, mcq,{items}") == ("soebench", "mcq", str(items))
-    with pytest.raises(argparse.ArgumentTypeError, match="neither a task source"):
-        suite_list("soebench,nonsense")
+def test_suite_file_paths_resolve_against_the_rootdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "items.jsonl").write_text("")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the current directory plays no part
+    assert suite_list("soebench, mcq,items.jsonl") == ("soebench", "mcq", "items.jsonl")
+    settings = RestSettings.from_values({"rest_suite": ("arith", "items.jsonl")}, tmp_path)
+    assert settings.suite_sources() == ("arith", str(tmp_path / "items.jsonl"))
+    with pytest.raises(SettingError, match=r"neither a task source.*nonsense"):
+        RestSettings.from_values({"rest_suite": ("soebench", "nonsense")}, tmp_path)
     with pytest.raises(argparse.ArgumentTypeError, match="empty"):
         suite_list(" , ")
 
 
-def test_counts_are_non_negative_integers() -> None:
-    assert positive_int("0") == 0
+def test_zero_is_refused_where_it_means_nothing() -> None:
+    assert count_or_all("0") == 0  # items per task: 0 means all
     with pytest.raises(argparse.ArgumentTypeError, match="negative"):
-        positive_int("-1")
+        count_or_all("-1")
+    assert positive_int("3") == 3
+    for text in ("0", "-2"):
+        with pytest.raises(argparse.ArgumentTypeError, match="at least 1"):
+            positive_int(text)
+    for dest in ("rest_concurrency", "rest_batch_size"):
+        with pytest.raises(SettingError, match="at least 1"):
+            resolve_option(OPTIONS_BY_DEST[dest], None, {OPTIONS_BY_DEST[dest].env: "0"}, None)
+
+
+def test_each_setting_is_declared_once_and_reaches_its_field(tmp_path: Path) -> None:
+    assert len({o.dest for o in OPTIONS}) == len(OPTIONS)
+    assert len({o.flag for o in OPTIONS}) == len({o.env for o in OPTIONS}) == len(OPTIONS)
+    model_fields = {o.field for o in options_of(ModelOptions)}
+    assert model_fields == {
+        "models_file",
+        "base_url",
+        "api_key_env",
+        "concurrency",
+        "device",
+        "dtype",
+        "batch_size",
+        "probe",
+    }
+    values = {"rest_concurrency": 5, "rest_batch_size": 3, "rest_n": 7, "rest_plus_n": 0}
+    settings = RestSettings.from_values(values, tmp_path)
+    assert (settings.model_options.concurrency, settings.model_options.batch_size) == (5, 3)
+    assert (settings.n, settings.plus_n) == (7, 0)
+    assert settings.model_options.models_file == tmp_path / "rest_models.toml"
+    # Defaults come from the one table: a field's default is its option's default.
+    defaults = RestSettings.from_values({}, tmp_path)
+    for option in OPTIONS:
+        holder = defaults.model_options if option in options_of(ModelOptions) else defaults
+        value = getattr(holder, option.field)
+        if not option.is_path:
+            assert value == option.default, option.flag
 
 
 def test_baseline_defaults_to_the_model_slug_under_the_rootdir(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from rest_checks.models.hf import HFModel, default_qwen_pixels  # noqa: E402
 from rest_checks.models.registry import load, resolve  # noqa: E402
 from rest_checks.prompts import Request, build_requests  # noqa: E402
 from rest_checks.render import RenderSpec  # noqa: E402
-from rest_checks.testing.tiny_qwen2_vl import TINY_TEXT_CONFIG, build_tiny_qwen2_vl  # noqa: E402
+from tests.tiny_models.qwen2_vl import TINY_TEXT_CONFIG, build_tiny_qwen2_vl  # noqa: E402
 
 # A small pixel floor, so that a 50 DPI page is not scaled up to the Qwen default floor.
 PIXELS = {"min_pixels": 4 * 28 * 28, "max_pixels": 1280 * 28 * 28}
@@ -324,13 +324,13 @@ def test_missing_checkpoint_is_a_model_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def llava_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from rest_checks.testing.tiny_llava import build_tiny_llava
+    from tests.tiny_models.llava import build_tiny_llava
 
     return build_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
 
 
 def test_llava_generates_through_the_same_auto_classes(llava_dir: Path, items: list[Item]) -> None:
-    from rest_checks.testing.tiny_llava import IMAGE_SIZE
+    from tests.tiny_models.llava import IMAGE_SIZE
 
     settings = {"max_new_tokens": NEW_TOKENS}
     batched = HFModel(str(llava_dir), spec="hf:llava", batch_size=4, probe=True, settings=settings)

@@ -17,8 +17,11 @@ from rest_checks.metrics import (
     cfr_counts,
     character_error_rate,
     compare_runs,
+    consistent,
+    correct,
     levenshtein,
     mcnemar_exact,
+    minimum_detectable_drop,
     mmc,
     mmc_counts,
     pairwise_agreement,
@@ -64,6 +67,19 @@ def test_rates_lie_in_the_unit_interval_or_are_nan_for_no_items(table: list[Item
     assert math.isnan(value) if cfr_counts(table)[1] == 0 else in_unit_interval(value)
     # CFR is taken over exactly the items MMC counts as covered.
     assert cfr_counts(table)[1] == mmc_counts(table)[0]
+
+
+@TABLE_SETTINGS
+@given(tables)
+def test_rows_use_the_one_definition_of_consistency_and_correctness(
+    table: list[ItemOutcome],
+) -> None:
+    for row in table:
+        assert row.consistent == consistent(row.answers)
+        assert row.correct == {m: correct(row.answers[m], row.expected) for m in MODALITIES}
+        # Consistent exactly when every pair of modalities agrees on an answer.
+        values = [row.answers[m] for m in MODALITIES]
+        assert row.consistent == (None not in values and len(set(values)) == 1)
 
 
 @TABLE_SETTINGS
@@ -187,3 +203,27 @@ def test_levenshtein_is_a_metric(a: str, b: str, c: str) -> None:
 def test_cer_is_non_negative_and_zero_on_itself(reference: str, hypothesis: str) -> None:
     assert character_error_rate(reference, hypothesis) >= 0.0
     assert character_error_rate(reference, reference) == 0.0
+
+
+@SETTINGS
+@given(
+    st.integers(1, 300),
+    st.sampled_from([0.001, 0.01, 0.025, 0.05, 0.1]),
+    st.one_of(st.none(), st.floats(0, 1)),
+)
+def test_mdd_is_the_first_detectable_net_drop(n: int, alpha: float, share: float | None) -> None:
+    mdd = minimum_detectable_drop(n, alpha, share)
+    gained = 0 if share is None else math.ceil(share * n / 2 - 1e-9)
+    if math.isinf(mdd):
+        # Not even the largest net drop that fits is detected.
+        largest = n - 2 * gained
+        assert (
+            largest < 1 or mcnemar_exact(gained + largest, gained, alternative="greater") >= alpha
+        )
+        return
+    k = round(mdd * n)
+    assert k / n == mdd and 1 <= k <= n - 2 * gained
+    assert mcnemar_exact(gained + k, gained, alternative="greater") < alpha
+    assert mcnemar_exact(gained + k - 1, gained, alternative="greater") >= alpha
+    # A laxer test never needs more items lost.
+    assert minimum_detectable_drop(n, min(0.5, alpha * 2), share) * n <= k

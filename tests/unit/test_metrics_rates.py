@@ -15,6 +15,8 @@ from rest_checks.metrics import (
     agreement_matrix,
     cfr,
     cfr_counts,
+    consistent,
+    correct,
     mean_ocr_cer,
     mmc,
     mmc_counts,
@@ -61,6 +63,39 @@ def test_correct_and_consistent_per_row() -> None:
     assert TABLE[3].correct == {"text": True, "image": False, "mixed": False}
     assert not TABLE[3].consistent  # None differs from every answer
     assert not TABLE[4].consistent  # ... None included
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ({"text": "B", "image": "B", "mixed": "B"}, True),
+        ({"text": "C", "image": "C", "mixed": "C"}, True),  # wrong but the same
+        ({"text": "B", "image": "B", "mixed": "C"}, False),
+        ({"text": "B", "image": "B", "mixed": None}, False),  # None differs from "B"
+        ({"text": None, "image": None, "mixed": None}, False),  # ... and from None
+        ({"text": "B", "image": "B"}, False),  # a modality missing
+        ({"text": "B", "image": "B", "mixed": "B", "ocr": "2A+3B=7"}, True),  # ocr ignored
+        ({}, False),
+    ],
+)
+def test_consistent_is_all_three_present_and_identical(
+    answers: dict[str, str | None], expected: bool
+) -> None:
+    assert consistent(answers) is expected
+
+
+def test_correct_compares_canonical_strings_and_none_is_wrong() -> None:
+    assert correct("B", "B") is True
+    assert correct("C", "B") is False
+    assert correct("b", "B") is False  # canonical strings: no case folding here
+    assert correct(None, "B") is False
+    assert correct(None, "") is False  # not even against an empty expected answer
+
+
+def test_rows_use_consistent_and_correct() -> None:
+    for r in TABLE:
+        assert r.consistent == consistent(r.answers)
+        assert r.correct == {m: correct(a, r.expected) for m, a in r.answers.items()}
 
 
 def test_accuracy_per_modality() -> None:

@@ -17,6 +17,7 @@ from rest_checks.items.base import Item
 from rest_checks.models.base import ModelAuthError, ModelError, identity_key
 from rest_checks.models.openai_api import (
     OpenAIModel,
+    QuotaExhaustedError,
     backoff_delay,
     is_local_url,
     parse_retry_after,
@@ -26,6 +27,7 @@ from rest_checks.models.registry import ModelOptions, load, resolve
 from rest_checks.prompts import Request, build_requests
 from rest_checks.render import render_png
 from rest_checks.testing import ChatCompletionsServer, Reply, ServerState, request_text
+from rest_checks.testing.chat_server import failing_on
 
 pytest.importorskip("openai")
 
@@ -204,20 +206,22 @@ def test_openai_model_retries_a_refused_connection_then_gives_up() -> None:
     with ChatCompletionsServer() as srv:
         base_url = srv.base_url
     model = make_model(base_url, max_retries=2)  # the port is closed now
-    with pytest.raises(ModelError, match=r"failed after 3 attempt\(s\).*connection failed"):
-        model.generate([text_request(1)])
+    [response] = model.generate([text_request(1)])
+
+    assert response.text == ""
+    assert response.error is not None
+    assert re.search(r"failed after 3 attempt\(s\).*connection failed", response.error)
 
 
 def test_openai_model_gives_up_after_the_retry_bound_with_status_and_body(
     server: ChatCompletionsServer,
 ) -> None:
     server.script(*[Reply.error(502, "upstream overloaded")] * 4)
-    with pytest.raises(ModelError) as info:
-        make_model(server, max_retries=3).generate([text_request(1)])
+    [response] = make_model(server, max_retries=3).generate([text_request(1)])
 
-    message = str(info.value)
-    assert "failed after 4 attempt(s)" in message
-    assert "HTTP 502" in message and "upstream overloaded" in message
+    assert response.error is not None
+    assert "request item-0001 (text) failed after 4 attempt(s)" in response.error
+    assert "HTTP 502" in response.error and "upstream overloaded" in response.error
     assert len(server.state.completions) == 4
 
 
@@ -225,8 +229,10 @@ def test_openai_model_gives_up_on_endless_malformed_replies(
     server: ChatCompletionsServer,
 ) -> None:
     server.script(*[Reply.malformed()] * 3)
-    with pytest.raises(ModelError, match="malformed reply: body is not JSON"):
-        make_model(server, max_retries=2).generate([text_request(1)])
+    [response] = make_model(server, max_retries=2).generate([text_request(1)])
+
+    assert response.error is not None
+    assert "malformed reply: body is not JSON" in response.error
     assert len(server.state.completions) == 3
 
 
@@ -234,8 +240,10 @@ def test_openai_model_does_not_retry_a_bad_request(server: ChatCompletionsServer
     server.script(
         Reply(status=400, body='{"error": {"message": "Unsupported value: temperature"}}')
     )
-    with pytest.raises(ModelError, match=r"HTTP 400.*Unsupported value.*temperature = \"omit\""):
-        make_model(server).generate([text_request(1)])
+    [response] = make_model(server).generate([text_request(1)])
+
+    assert response.error is not None
+    assert re.search(r"HTTP 400.*Unsupported value.*temperature = \"omit\"", response.error)
     assert len(server.state.completions) == 1
 
 
@@ -243,21 +251,72 @@ def test_openai_model_fails_at_once_on_a_retry_after_beyond_its_limit(
     server: ChatCompletionsServer,
 ) -> None:
     server.script(Reply.rate_limited(3600))
-    with pytest.raises(ModelError, match="asks to wait 3600 s"):
-        make_model(server).generate([text_request(1)])
+    started = time.monotonic()
+    [response] = make_model(server).generate([text_request(1)])
+
+    assert response.error is not None and "asks to wait 3600 s" in response.error
     assert len(server.state.completions) == 1
+    assert time.monotonic() - started < 2
 
 
-def test_openai_model_batch_failure_stops_the_other_requests(
+def test_openai_model_failed_request_does_not_stop_the_others(
     server: ChatCompletionsServer,
 ) -> None:
-    server.script(*[Reply.error(500)] * 2)
-    with pytest.raises(ModelError, match="HTTP 500"):
-        make_model(server, concurrency=1, max_retries=1).generate(
-            [text_request(i) for i in range(10)]
-        )
-    # The first request used up its retries; the nine queued behind it were never sent.
-    assert len(server.state.completions) == 2
+    server.respond = failing_on("question 3.", Reply.error(500, "no luck"), echo_number)
+    requests = [text_request(i) for i in range(10)]
+
+    responses = make_model(server, concurrency=4, max_retries=2).generate(requests)
+
+    assert len(responses) == 10
+    failed = responses[3]
+    assert failed.text == "" and failed.error is not None
+    assert "request item-0003 (text) failed after 3 attempt(s)" in failed.error
+    assert "HTTP 500" in failed.error and "no luck" in failed.error
+    for i, response in enumerate(responses):
+        if i != 3:
+            assert response.error is None
+            assert response.text == f"Reasoning...\nANSWER: {i}"
+    # Every other request was sent once; the failing one as often as retries allow.
+    asked = [request_text(r.json) for r in server.state.completions]
+    assert asked.count("Solve question 3.") == 3
+    assert len(asked) == 9 + 3
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Reply(status=400, body='{"error": {"message": "bad image"}}'),
+        Reply.rate_limited(3600),
+        Reply.malformed(),
+    ],
+    ids=["bad-request", "retry-after-too-long", "malformed"],
+)
+def test_openai_model_each_final_failure_stays_with_its_request(
+    server: ChatCompletionsServer, fault: Reply
+) -> None:
+    server.respond = failing_on("question 1.", fault, echo_number)
+    responses = make_model(server, concurrency=2, max_retries=1).generate(
+        [text_request(i) for i in range(4)]
+    )
+
+    assert [r.error is None for r in responses] == [True, False, True, True]
+    assert [r.text.rsplit(" ", 1)[-1] for r in responses] == ["0", "", "2", "3"]
+
+
+def test_openai_model_logs_every_retry_as_a_warning_with_its_reason(
+    server: ChatCompletionsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="rest_checks.models.openai_api")
+    server.script(Reply.error(503, "warming up"), Reply.rate_limited(0.05))
+    [response] = make_model(server).generate([text_request(1)])
+
+    assert response.error is None
+    retries = [r for r in caplog.records if "retry" in r.getMessage()]
+    assert [r.levelno for r in retries] == [logging.WARNING] * 2
+    first, second = (r.getMessage() for r in retries)
+    assert first.startswith("request item-0001 (text): HTTP 503")
+    assert "warming up" in first and "retry 1 of 6" in first
+    assert "HTTP 429" in second and "retry 2 of 6" in second
 
 
 def test_chat_server_reports_a_failing_responder_as_a_server_error(
@@ -267,8 +326,9 @@ def test_chat_server_reports_a_failing_responder_as_a_server_error(
         raise KeyError("no such item")
 
     server.respond = broken
-    with pytest.raises(ModelError, match=r"HTTP 500.*respond\(\) raised KeyError"):
-        make_model(server, max_retries=0).generate([text_request(1)])
+    [response] = make_model(server, max_retries=0).generate([text_request(1)])
+    assert response.error is not None
+    assert re.search(r"HTTP 500.*respond\(\) raised KeyError", response.error)
 
 
 # -- credentials --------------------------------------------------------------------------------
@@ -278,6 +338,57 @@ def test_openai_model_wrong_key_stops_at_once(server: ChatCompletionsServer) -> 
         model.generate([text_request(i) for i in range(5)])
     assert len(server.state.requests) == 1
     assert not server.state.requests[0].authorized
+
+
+def test_openai_model_refused_key_mid_batch_raises_and_sends_nothing_after_it(
+    server: ChatCompletionsServer,
+) -> None:
+    server.respond = failing_on("question 5.", Reply.refused(), echo_number)
+    model = make_model(server, concurrency=1)
+
+    with pytest.raises(ModelAuthError, match=r"refused the API key.*OPENAI_API_KEY"):
+        model.generate([text_request(i) for i in range(20)])
+
+    time.sleep(0.1)  # anything still queued would go out now
+    asked = [request_text(r.json) for r in server.state.completions]
+    assert asked == [f"Solve question {i}." for i in range(6)]
+
+
+def test_openai_model_refused_key_stops_waiting_retries_and_queued_requests(
+    server: ChatCompletionsServer,
+) -> None:
+    def slow(request_json: Any, state: ServerState) -> Reply:
+        return Reply(content=echo_number(request_json, state), delay=0.05)
+
+    # Request 1 is told to come back in a second; request 5 has its key refused.
+    server.respond = failing_on(
+        "question 5.", Reply.refused(), failing_on("question 1.", Reply.rate_limited(1), slow)
+    )
+    model = make_model(server, concurrency=4)
+
+    started = time.monotonic()
+    with pytest.raises(ModelAuthError):
+        model.generate([text_request(i) for i in range(20)])
+    assert time.monotonic() - started < 0.8  # nobody waited for the retry
+
+    time.sleep(max(0.0, started + 1.4 - time.monotonic()))  # the retry would be out now
+    asked = [request_text(r.json) for r in server.state.completions]
+    numbers = sorted(int(re.findall(r"\d+", text)[0]) for text in asked)
+    # Requests 0-3 went first, then 4-6 took the free places; none queued behind them, and
+    # request 1 was not asked again.
+    assert {0, 1, 2, 3, 5} <= set(numbers) <= set(range(7))
+    assert len(numbers) == len(set(numbers))
+
+
+def test_openai_model_exhausted_quota_stops_the_batch(server: ChatCompletionsServer) -> None:
+    server.respond = failing_on("question 2.", Reply.quota_exhausted(), echo_number)
+    model = make_model(server, concurrency=1)
+
+    with pytest.raises(QuotaExhaustedError, match="quota is exhausted") as info:
+        model.generate([text_request(i) for i in range(6)])
+
+    assert isinstance(info.value, ModelAuthError)  # it stops a run like a refused key
+    assert len(server.state.completions) == 3
 
 
 def test_openai_model_never_reveals_the_key(
@@ -290,9 +401,9 @@ def test_openai_model_never_reveals_the_key(
     good = make_model(server, max_retries=1)
     # A careless server that echoes the key back in its error text.
     server.script(Reply.error(500, f"bad key {KEY}"), Reply.error(500, f"bad key {KEY}"))
-    with pytest.raises(ModelError) as failure:
-        good.generate([text_request(1)])
-    messages.append(str(failure.value))
+    [failure] = good.generate([text_request(1)])
+    assert failure.error is not None
+    messages.append(failure.error)
     with pytest.raises(ModelAuthError) as refused:
         make_model(server, key=wrong).generate([text_request(1)])
     messages.append(str(refused.value))
@@ -366,6 +477,46 @@ def test_openai_model_identity_holds_answer_settings_but_not_concurrency(
     assert identity["settings"]["temperature"] == 0
     assert identity["settings"]["max_tokens"] == "per-request"
     assert "concurrency" not in str(identity)
+
+
+def test_openai_model_identity_is_unchanged_by_timeout_and_retry_settings(
+    server: ChatCompletionsServer,
+) -> None:
+    plain = OpenAIModel("test-model", spec="openai:test-model", base_url=server.base_url)
+    tuned = OpenAIModel(
+        "test-model",
+        spec="openai:test-model",
+        base_url=server.base_url,
+        api_key=KEY,
+        settings={"timeout": 5, "max_retries": 2, "retry_after_max": 10},
+    )
+
+    assert tuned.settings.timeout == 5
+    assert tuned.generate([text_request(3)])[0].text.endswith("ANSWER: 3")
+    # Cached replies are keyed by the identity: pinned here so that it stays stable.
+    assert (
+        tuned.identity()
+        == plain.identity()
+        == {
+            "backend": "openai",
+            "name": "test-model",
+            "base_url": server.base_url,
+            "settings": {
+                "temperature": 0.0,
+                "top_p": None,
+                "seed": None,
+                "max_tokens": "per-request",
+                "max_tokens_param": "max_tokens",
+                "image_detail": None,
+                "image_position": "before-text",
+            },
+        }
+    )
+
+
+def test_openai_model_timeout_must_be_a_positive_number(server: ChatCompletionsServer) -> None:
+    with pytest.raises(ModelError, match="'timeout' must be a number"):
+        make_model(server, timeout=0)
 
 
 def test_openai_model_settings_reach_the_request(server: ChatCompletionsServer) -> None:

@@ -9,8 +9,12 @@ import pytest
 from rest_checks.items.arith import generate_arith
 from rest_checks.items.base import Item
 from rest_checks.reader import (
+    MAX_LETTER_FIX,
+    READER_VERSION,
     Reading,
     answer_from_text,
+    follow_item_words,
+    is_equation_line,
     normalise_text,
     read_digits,
     read_text,
@@ -91,6 +95,40 @@ def test_solution_with_a_lost_line_has_no_answer() -> None:
     assert "no unique solution" in reading.note
 
 
+# OCR read a character twice where the detector cut a line in two (Liberation Mono,
+# 200 DPI, "5C + 3D + 2E = 59"). The reader does not make "22E" of it, nor drop the "2" and
+# read "2E = 59" from the rest of the line: the line is not read, so there is no answer.
+SEAM_SYSTEM = (
+    "-5B + 2C + 3E = -13\n5A + 2B + 2C- 4D + 6E = 27\n-6B+D-E=-39\n5C + 3D+ 2 2E = 59\n"
+    "4A-4D-6E=-28\nSolve the system of equations for A, B, C, D and E."
+)
+
+
+def test_a_line_read_only_in_part_is_not_read() -> None:
+    reading = read_text(SEAM_SYSTEM, None, answer_type="solution")
+    assert reading.answer is None
+    assert "'5C + 3D+ 2 2E = 59'" in reading.note
+    clean = SEAM_SYSTEM.replace("2 2E", "2E")
+    assert answer_from_text(clean, None, answer_type="solution") == "A=1, B=7, C=8, D=5, E=2"
+
+
+@pytest.mark.parametrize(
+    ("line", "whole"),
+    [
+        ("2A + 3B - C = 7", True),
+        ("2*A + 3 \u00d7 B = 5", True),
+        ("a - b = -1.", True),
+        ("A + B = 3 A - B = 1", True),  # two equations on one line
+        ("5C + 3D+ 2 2E = 59", False),  # a coefficient split by a space
+        ("A + B = -1 3", False),  # a right side split by a space
+        ("x A + B = 3", False),
+        ("5C 3D = 1", False),  # two terms with no sign between them
+    ],
+)
+def test_a_line_is_read_only_whole(line: str, whole: bool) -> None:
+    assert is_equation_line(line) is whole
+
+
 def test_solution_on_garbage_is_none() -> None:
     assert answer_from_text("~~ ## lorem ipsum ##", SYSTEM) is None
 
@@ -134,6 +172,88 @@ def test_number_on_garbage_is_none() -> None:
     assert answer_from_text("#### ~~ illegible ~~", item) is None
 
 
+def _tiles_item() -> Item:
+    item = next(i for i in generate_arith(24, seed=0) if "One box of tiles" in i.context)
+    return item
+
+
+def test_number_reads_a_misread_letter_inside_a_word() -> None:
+    # Liberation Mono, 200 DPI: "One" read as "0ne". A digit alone inside a word is a
+    # misread letter; the template did not match as read, and does once it is undone.
+    item = _tiles_item()
+    misread = item.full_text().replace("One box", "0ne box")
+    assert answer_from_text(misread, item) == item.expected
+    reading = read_text(misread, item)
+    assert "misread letter" in reading.note
+
+
+@pytest.mark.parametrize(
+    ("word", "noise"),
+    [("How", "Hou"), ("floor", "Clor"), ("floor", "\u03b2loor"), ("tiles", "tlles")],
+)
+def test_number_tolerates_letter_noise_in_words(word: str, noise: str) -> None:
+    item = _tiles_item()
+    misread = item.full_text().replace(word, noise)
+    assert misread != item.full_text()
+    assert answer_from_text(misread, item) == item.expected
+
+
+def test_number_never_takes_a_digit_from_the_item() -> None:
+    # A changed digit stays changed: the answer is the one the misread number gives (or
+    # none), never the item's.
+    item = _tiles_item()
+    number = re.search(r"covers (\d+) square", item.context)
+    assert number is not None
+    wrong = "5" if number.group(1) != "5" else "7"
+    misread = item.full_text().replace(f"covers {number.group(1)} ", f"covers {wrong} ")
+    misread = misread.replace("One box", "0ne box")  # so the words alone need fixing
+    assert answer_from_text(misread, item) != item.expected
+    corrected, _ = follow_item_words(read_digits(misread), item.full_text())
+    assert f"covers{wrong}square" in corrected
+
+
+def test_a_digit_inside_a_number_is_never_read_as_a_letter() -> None:
+    # "0ne" is a word; "10" is a number even where the item has letters around it.
+    corrected, changed = follow_item_words("0ne box and 10 boxes", "One box and 10 boxes")
+    assert (corrected, changed) == ("oneboxand10boxes", 1)
+    corrected, changed = follow_item_words("0n Monday 69 books", "On Monday 69 books")
+    assert (corrected, changed) == ("onmonday69books", 1)
+    # "1O0" is the number 100 (read_digits), not the word "one" the item has there.
+    corrected, changed = follow_item_words(read_digits("box 1O0 of"), "box one of")
+    assert (corrected, changed) == ("box100of", 0)
+
+
+def test_letters_where_the_item_has_digits_are_read_by_their_shape() -> None:
+    # "lo" where the item has 10 is read as 10, by the shapes of "l" and "o"; where the item
+    # has 70 it is still 10 (so the answer is wrong), never the item's 70.
+    corrected, _ = follow_item_words("arrives lo minutes", "arrives 10 minutes")
+    assert corrected == "arrives10minutes"
+    corrected, _ = follow_item_words("arrives lo minutes", "arrives 70 minutes")
+    assert corrected == "arrives10minutes"
+    # A letter not shaped like a digit stays a letter, so the number is not read.
+    corrected, _ = follow_item_words("arrives S0 minutes", "arrives 50 minutes")
+    assert corrected == "arrivess0minutes"
+
+
+def test_a_lost_word_is_not_filled_in() -> None:
+    item = _tiles_item()
+    lost = item.full_text().replace("square metres", "metres")  # 6 letters missing
+    assert len("square") > MAX_LETTER_FIX
+    assert answer_from_text(lost, item) is None
+    question_lost = item.context  # the question line was not read at all
+    assert answer_from_text(question_lost, item) is None
+
+
+def test_number_without_the_item_reads_only_what_is_written() -> None:
+    item = _tiles_item()
+    misread = item.full_text().replace("One box", "0ne box")
+    assert answer_from_text(misread, None, answer_type="number") is None
+
+
+def test_the_reader_version_names_this_reading() -> None:
+    assert READER_VERSION == "exact-reader/3"
+
+
 # -- choice ------------------------------------------------------------------------------
 
 
@@ -166,6 +286,17 @@ def test_choice_label_that_is_not_a_letter_gives_no_answer() -> None:
 def test_choice_without_a_label_gives_no_answer() -> None:
     ocr = "Which city is the capital of France?\nA. Berlin\nB. Madrid\nParis\nD. Rome"
     assert answer_from_text(ocr, CAPITALS) is None
+
+
+def test_choice_recognises_a_question_with_letter_noise() -> None:
+    # Dancing Script, 100 DPI: letters lost and misread in the question's words.
+    noisy = "Whlch clty is th capital of Frnce?\nA. Berlin\nB. Madrid\nC. Paris\nD. Rome"
+    assert stem_coverage(CAPITALS.context, noisy) < 0.9
+    reading = read_text(noisy, CAPITALS)
+    assert reading.answer == "C"
+    assert "misread letter" in reading.note
+    # The labels are still read as they are written.
+    assert answer_from_text(noisy.replace("C. Paris", "G. Paris"), CAPITALS) == "G"
 
 
 def test_choice_needs_the_question_to_be_recognisable() -> None:
@@ -246,6 +377,8 @@ def test_stem_coverage_ignores_spaces_and_case() -> None:
         ("4l and 1O0", "41 and 100"),
         ("lo apples and 0ne pear", "lo apples and 0ne pear"),  # words stay words
         ("2A + l = B", "2A + l = B"),  # no digit in the token: left alone
+        ("at 7o'clock", "at 7o'clock"),  # an apostrophe continues the word
+        ("spends2o0dollars", "spends200dollars"),  # between two digits in a longer token
     ],
 )
 def test_digits_read_as_letters_inside_numbers_are_read_as_digits(read: str, meant: str) -> None:

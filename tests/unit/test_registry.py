@@ -8,8 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from rest_checks.models.base import UnknownModelError
-from rest_checks.models.registry import OLLAMA_BASE_URL, ModelOptions, known_specs, resolve
+from rest_checks.models import ModelsFileError as ExportedModelsFileError
+from rest_checks.models import registry
+from rest_checks.models.base import Model, UnknownModelError
+from rest_checks.models.mock import MOCK_BEHAVIOURS, MockModel
+from rest_checks.models.registry import (
+    BACKENDS,
+    OLLAMA_BASE_URL,
+    ModelOptions,
+    ModelsFileError,
+    ResolvedModel,
+    known_specs,
+    load,
+    register_model,
+    resolve,
+)
 
 
 @pytest.mark.parametrize(
@@ -65,20 +78,114 @@ def test_user_models_come_from_rest_models_toml(tmp_path: Path) -> None:
     assert "local-vllm" in known_specs(options)
 
 
-def test_bad_user_model_file_says_what_is_wrong(tmp_path: Path) -> None:
+def test_bad_user_model_file_names_the_file_and_line(tmp_path: Path) -> None:
     models = tmp_path / "rest_models.toml"
-    models.write_text('[models.x]\nbackend = "tpu"\nname = "m"\n')
-    with pytest.raises(UnknownModelError, match="model 'x' has backend 'tpu'"):
-        resolve("x", ModelOptions(models_file=models))
-    models.write_text("[models.x\n")
-    with pytest.raises(UnknownModelError, match="not valid TOML"):
-        resolve("x", ModelOptions(models_file=models))
+    options = ModelOptions(models_file=models)
+    models.write_text('# mine\n\n[models.x]\nbackend = "tpu"\nname = "m"\n')
+    with pytest.raises(ModelsFileError, match=r"rest_models.toml:3: model 'x' has backend 'tpu'"):
+        resolve("x", options)
+    models.write_text('[models.x]\nbackend = "hf"\n')
+    with pytest.raises(ModelsFileError, match=r"rest_models.toml:1: model 'x' needs a 'name'"):
+        resolve("x", options)
+    models.write_text('[models.ok]\nbackend = "hf"\nname = "m"\n\n[models.x\n')
+    with pytest.raises(ModelsFileError, match=r"rest_models.toml:5: not valid TOML"):
+        resolve("x", options)
+    models.write_text("models = 3\n")
+    with pytest.raises(ModelsFileError, match="must be a table"):
+        resolve("reference", options)
+
+
+def test_a_broken_models_file_is_not_an_unknown_model() -> None:
+    assert issubclass(ModelsFileError, ValueError)
+    assert not issubclass(ModelsFileError, UnknownModelError)
+    assert ExportedModelsFileError is ModelsFileError
+
+
+def test_the_mocks_are_the_mock_module_s_behaviours() -> None:
+    mocks = [s for s in known_specs() if s.startswith("mock:")]
+    assert mocks == [f"mock:{b}" for b in MOCK_BEHAVIOURS]
+
+
+def test_every_built_in_spec_names_a_backend_of_the_table() -> None:
+    for spec in known_specs():
+        if not spec.endswith(("NAME", "REPO_OR_PATH")):
+            assert resolve(spec).backend in BACKENDS, spec
+    for form in ("openai:x", "hf:x", "ollama:x"):
+        assert resolve(form).backend in BACKENDS
+
+
+def test_resolving_hands_out_copies_of_the_alias_parameters() -> None:
+    resolve("qwen2-vl").params["min_pixels"] = 1
+    assert resolve("qwen2-vl").params["min_pixels"] > 1
+
+
+class _Recorded(MockModel):
+    pass
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Models registered by a test are gone after it."""
+    monkeypatch.setattr(registry, "BACKENDS", dict(registry.BACKENDS))
+    monkeypatch.setattr(registry, "_SPECS", dict(registry._SPECS))
+
+
+@pytest.mark.usefixtures("isolated")
+def test_registered_models_build_through_the_backend_table(tmp_path: Path) -> None:
+    seen: list[ModelOptions] = []
+
+    def factory(options: ModelOptions) -> Model:
+        seen.append(options)
+        return _Recorded("oracle", spec="registered-one")
+
+    register_model("registered-one", factory)
+    models = tmp_path / "rest_models.toml"
+    # The models file defines the same name: the model registered from Python wins.
+    models.write_text('[models.registered-one]\nbackend = "hf"\nname = "m"\n')
+    options = ModelOptions(models_file=models, batch_size=3)
+    resolved = resolve("registered-one", options)
+    assert resolved.backend in registry.BACKENDS
+    model = load(resolved, options)
+    assert isinstance(model, _Recorded) and seen == [options]
+    assert "registered-one" in known_specs(options)
+    assert known_specs(options).count("registered-one") == 1
+
+
+@pytest.mark.usefixtures("isolated")
+def test_a_registered_spec_may_look_like_a_built_in_form() -> None:
+    register_model("mock:partial", lambda options: MockModel("text-only", spec="mock:partial"))
+    model = load(resolve("mock:partial"))
+    assert isinstance(model, MockModel) and model.spec == "mock:partial"
+    with pytest.raises(UnknownModelError, match="unknown model 'mock:nothing'"):
+        resolve("mock:nothing")
+
+
+def test_registered_models_are_gone_after_their_test() -> None:
+    assert "mock:partial" not in known_specs()
+
+
+def test_a_spec_of_an_unknown_backend_is_refused() -> None:
+    with pytest.raises(UnknownModelError, match="unknown backend 'tpu'"):
+        load(ResolvedModel("x", "tpu", "x"))
 
 
 def test_importing_the_registry_imports_no_heavy_backend() -> None:
     code = (
         "import sys, rest_checks.models.registry, rest_checks.plugin\n"
-        "heavy = [m for m in ('torch', 'transformers', 'openai') if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
+        "heavy = ('torch', 'transformers', 'openai', 'rapidocr_onnxruntime')\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_building_a_mock_imports_no_heavy_backend() -> None:
+    code = (
+        "import sys\n"
+        "from rest_checks.models import load, resolve\n"
+        "load(resolve('mock:oracle'))\n"
+        "heavy = ('torch', 'transformers', 'openai', 'rapidocr_onnxruntime')\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

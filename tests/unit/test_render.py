@@ -3,6 +3,7 @@ scale with DPI, validated colours and the REST+ grid."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import zlib
@@ -12,12 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
-from rest_checks.fonts import font_names, load_font
+from rest_checks.fonts import font_info, font_names, load_font
 from rest_checks.render import (
     DEFAULT_SPEC,
     REST_PLUS_GRID,
     RenderSpec,
     clear_render_cache,
+    colour_name,
     contrast_ratio,
     describe_spec,
     font_size_px,
@@ -26,6 +28,7 @@ from rest_checks.render import (
     render_image,
     render_png,
     spec_label,
+    spec_parts,
     text_width_px,
     wrap_lines,
 )
@@ -347,3 +350,63 @@ def test_spec_labels_are_id_safe_and_tell_specs_apart(a: RenderSpec, b: RenderSp
     for spec in (a, b):
         assert re.fullmatch(r"[a-z0-9.-]+", spec_label(spec))
     assert (spec_label(a) == spec_label(b)) == (a == b)
+
+
+def test_a_spec_unlike_the_default_in_every_field_is_worded_and_labelled_in_full() -> None:
+    spec = RenderSpec(
+        font="dancing-script",
+        dpi=72,
+        fg="#FFFFFF",
+        bg="#0000FF",
+        page_width_in=8,
+        margin_in=0.25,
+        font_size_pt=10.5,
+        line_spacing=1.5,
+    )
+    assert describe_spec(spec) == (
+        "cursive (Dancing Script), 72 DPI, white on blue, 10.5 pt, 8 in wide page, "
+        "0.25 in margins, line spacing 1.5"
+    )
+    assert spec_label(spec) == "dancing-script-72dpi-ffffff-on-0000ff-10.5pt-w8in-m0.25in-ls1.5"
+    covered = [name for part in spec_parts(spec) for name in part.fields]
+    assert sorted(covered) == sorted(f.name for f in dataclasses.fields(RenderSpec))
+
+
+# How each label fragment after the font, DPI and colours reads in a description.
+LABEL_TO_WORDS = (
+    (re.compile(r"([0-9.]+)pt"), "{} pt"),
+    (re.compile(r"w([0-9.]+)in"), "{} in wide page"),
+    (re.compile(r"m([0-9.]+)in"), "{} in margins"),
+    (re.compile(r"ls([0-9.]+)"), "line spacing {}"),
+)
+
+
+def words_for_label(label: str) -> list[str]:
+    """The description a label implies, read from the label alone."""
+    font = max((name for name in font_names() if label.startswith(f"{name}-")), key=len)
+    dpi, *rest = label[len(font) + 1 :].split("-")
+    assert dpi.endswith("dpi")
+    words = [font_info(font).description, f"{dpi.removesuffix('dpi')} DPI"]
+    if len(rest) >= 3 and rest[1] == "on":
+        fg, _, bg, *rest = rest
+        words.append(f"{colour_name('#' + fg)} on {colour_name('#' + bg)}")
+    else:
+        words.append("black on white")
+    for fragment in rest:
+        matches = [(m, w) for p, w in LABEL_TO_WORDS if (m := p.fullmatch(fragment))]
+        assert len(matches) == 1, fragment
+        match, template = matches[0]
+        words.append(template.format(match.group(1)))
+    return words
+
+
+@PROPERTY
+@given(spec=render_specs(), line_spacing=st.sampled_from([1.25, 1.0, 1.5, 2.0]))
+def test_label_and_description_tell_of_the_same_spec(spec: RenderSpec, line_spacing: float) -> None:
+    spec = dataclasses.replace(spec, line_spacing=line_spacing)
+    # Every part of the label has its phrase in the description, in the same order, and the
+    # description says nothing more.
+    assert words_for_label(spec_label(spec)) == describe_spec(spec).split(", ")
+    parts = spec_parts(spec)
+    assert describe_spec(spec) == ", ".join(part.words for part in parts)
+    assert spec_label(spec) == "-".join(part.label for part in parts if part.label)

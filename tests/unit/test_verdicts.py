@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from rest_checks.metrics import consistent
 from rest_checks.records import CaseRecord
 from rest_checks.verdicts import judge
 
 
 def record(answers: dict[str, str | None], expected: str = "7") -> CaseRecord:
-    values = list(answers.values())
-    consistent = values[0] is not None and all(v == values[0] for v in values)
     return CaseRecord(
         key="arith-0001",
         kind="cross_modal",
@@ -18,14 +17,14 @@ def record(answers: dict[str, str | None], expected: str = "7") -> CaseRecord:
         expected=expected,
         answers=answers,
         raw={m: f"... ANSWER: {a}" for m, a in answers.items()},
-        consistent=consistent,
+        consistent=consistent(answers),
         detail="DejaVu Sans, 200 DPI, black on white",
     )
 
 
-SAME_RIGHT = {"text": "7", "image": "7", "mixed": "7"}
-SAME_WRONG = {"text": "8", "image": "8", "mixed": "8"}
-DIFFERENT = {"text": "7", "image": "1", "mixed": None}
+SAME_RIGHT: dict[str, str | None] = {"text": "7", "image": "7", "mixed": "7"}
+SAME_WRONG: dict[str, str | None] = {"text": "8", "image": "8", "mixed": "8"}
+DIFFERENT: dict[str, str | None] = {"text": "7", "image": "1", "mixed": None}
 
 
 def test_consistent_passes_even_when_wrong() -> None:
@@ -65,3 +64,21 @@ def test_inconsistent_in_the_baseline_too_is_expected() -> None:
 
 def test_while_rewriting_the_baseline_every_failure_is_expected() -> None:
     assert judge(record(DIFFERENT), True, updating=True).status == "xfail"
+
+
+def test_require_correct_on_an_inconsistent_case_reports_the_difference() -> None:
+    # Inconsistent, so the message is about the difference, not correctness.
+    verdict = judge(record({"text": "7", "image": "8", "mixed": None}), None, require_correct=True)
+    assert verdict.status == "fail"
+    assert "the final answers differ" in verdict.message
+
+
+def test_require_correct_judges_only_the_modalities_asked() -> None:
+    # An invariance case asks only in text and image; the absent mixed is not judged.
+    case = record({"text": "7", "image": "7"})
+    case.consistent = True
+    assert judge(case, None, require_correct=True).status == "pass"
+    case = record({"text": "8", "image": "8"})
+    case.consistent = True
+    verdict = judge(case, None, require_correct=True)
+    assert "consistent but wrong in text, image" in verdict.message

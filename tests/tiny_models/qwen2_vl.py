@@ -1,14 +1,8 @@
 """Randomly initialised Qwen2-VL checkpoints of the real architecture, built offline.
 
-The Hugging Face backend is tested through the real ``from_pretrained`` and ``generate``
-code paths without a model hub: these builders write a complete checkpoint directory
-(weights, config, generation config, tokenizer, image and video processors, chat template)
-that ``AutoProcessor`` and ``AutoModelForImageTextToText`` load back.
-
-The tokenizer is a byte-level BPE trained on the spot on the project's own prompt text,
-equations and digits, with the special tokens Qwen2-VL needs. Its vocabulary is padded with
-filler entries (reachable by no merge, so tokenisation is unchanged) up to the model's
-vocabulary size, so that every id a random model emits decodes to some distinct text.
+The builders write a complete checkpoint directory (weights, config, generation config,
+tokenizer, image and video processors, chat template) with the scaffolding of
+``checkpoint``: a tokenizer trained on the spot with the special tokens Qwen2-VL needs.
 
 ``build_tiny_qwen2_vl`` takes a couple of seconds on one CPU core; ``build_qwen2_vl_2b_sized``
 has the sizes of Qwen2-VL-2B (about 2.2 B parameters) and is meant for a GPU machine.
@@ -16,22 +10,29 @@ has the sizes of Qwen2-VL-2B (about 2.2 B parameters) and is meant for a GPU mac
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rest_checks import prompts
-from rest_checks.items.base import ANSWER_TYPES, Item
+from tests.tiny_models.checkpoint import (
+    TokenizerSpec,
+    build_tokenizer,
+    random_model,
+    save_checkpoint,
+)
 
-SPECIAL_TOKENS = (
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
+TOKENIZER = TokenizerSpec(
+    special_tokens=(
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|vision_start|>",
+        "<|vision_end|>",
+        "<|image_pad|>",
+        "<|video_pad|>",
+    ),
+    eos="<|im_end|>",
+    pad="<|endoftext|>",
+    model_max_length=32768,
 )
 
 # Qwen2-VL's own pixel budget for the image processor (the HF backend pins its own values).
@@ -110,76 +111,6 @@ QWEN2_VL_2B_VISION_CONFIG: dict[str, Any] = {
 QWEN2_VL_2B_VOCAB_SIZE = 151936
 
 
-def tokenizer_corpus() -> list[str]:
-    """Our own text to train the tokenizer on: prompt templates, equations, digits, letters."""
-    lines = [
-        prompts.TEXT_TEMPLATE,
-        prompts.IMAGE_TEMPLATE,
-        prompts.MIXED_TEMPLATE,
-        prompts.OCR_TEMPLATE,
-        "You are a helpful assistant.",
-        "system user assistant",
-        "Solve the system for A, B and C.",
-        "Solve the system for A, B, C, D and E.",
-        "What is the value? Which option is correct?",
-        "ANSWER: A = 1, B = -2, C = 3",
-        "ANSWER: B",
-        "ANSWER: 42",
-        "ANSWER: -3/2",
-        "0 1 2 3 4 5 6 7 8 9 10 11 12 100 2024 -7 3/4 2.5",
-        "A B C D E F G H I J a b c d e f g h i j k l m n o p q r s t u v w x y z",
-        "+ - * / = ( ) . , : ; ? ! ' \"",
-    ]
-    for answer_type in ANSWER_TYPES:
-        probe_item = Item("corpus", "corpus", "", "", "", answer_type)
-        lines.append(prompts.reasoning_instruction(probe_item))
-    # A deterministic spread of small equation systems, as the SoEBench items look.
-    for i in range(60):
-        a, b, c = i % 7 + 1, (3 * i) % 5 + 1, (5 * i) % 9 - 4
-        lines.append(f"{a}A + {b}B - C = {a + b - 1}\nA - {c if c else 1}B + 2C = {i % 11}")
-        lines.append(f"Step {i}: substitute A = {a} into equation {i % 3 + 1}, so B = {c}.")
-    return lines
-
-
-def train_tokenizer(vocab_size: int, special_tokens: Sequence[str] = SPECIAL_TOKENS) -> Any:
-    """A byte-level BPE ``tokenizers.Tokenizer`` of exactly ``vocab_size`` ids.
-
-    The special tokens come first (ids 0, 1, ...); the learned vocabulary is padded with
-    filler entries that no merge produces, so encoding is unaffected and every id decodes.
-    """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=min(vocab_size, 1024),
-        special_tokens=list(special_tokens),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(tokenizer_corpus(), trainer)
-    learned = tokenizer.get_vocab_size()
-    if learned > vocab_size:
-        raise ValueError(f"vocab_size {vocab_size} is smaller than the {learned} learned tokens")
-    if learned < vocab_size:
-        data = json.loads(tokenizer.to_str())
-        vocab = data["model"]["vocab"]
-        next_id = max(vocab.values()) + 1
-        for filler in range(vocab_size - learned):
-            vocab[f"~{filler}~"] = next_id
-            next_id += 1
-        tokenizer = Tokenizer.from_str(json.dumps(data))
-    return tokenizer
-
-
-def _token_id(tokenizer: Any, token: str) -> int:
-    value = tokenizer.convert_tokens_to_ids(token)
-    if not isinstance(value, int):
-        raise ValueError(f"token {token!r} has no single id in the tokenizer")
-    return value
-
-
 def build_qwen2_vl(
     directory: str | Path,
     *,
@@ -194,9 +125,7 @@ def build_qwen2_vl(
     tie_word_embeddings: bool = False,
 ) -> Path:
     """Write a random Qwen2-VL checkpoint with the given sizes to ``directory``."""
-    import torch
     from transformers import (
-        PreTrainedTokenizerFast,
         Qwen2VLConfig,
         Qwen2VLForConditionalGeneration,
         Qwen2VLImageProcessor,
@@ -204,16 +133,7 @@ def build_qwen2_vl(
         Qwen2VLVideoProcessor,
     )
 
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=train_tokenizer(vocab_size),
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        model_max_length=32768,
-    )
-    ids = {token: _token_id(tokenizer, token) for token in SPECIAL_TOKENS}
+    tokenizer, ids = build_tokenizer(TOKENIZER, vocab_size)
     size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
     processor = Qwen2VLProcessor(
         image_processor=Qwen2VLImageProcessor(size=size),
@@ -221,7 +141,6 @@ def build_qwen2_vl(
         video_processor=Qwen2VLVideoProcessor(),
         chat_template=CHAT_TEMPLATE,
     )
-
     config = Qwen2VLConfig(
         text_config={
             **text_config,
@@ -237,17 +156,17 @@ def build_qwen2_vl(
         vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=tie_word_embeddings,
     )
-    torch_dtype = getattr(torch, dtype)
-    torch.manual_seed(seed)
-    with torch.device(device):
-        model = Qwen2VLForConditionalGeneration._from_config(config, dtype=torch_dtype)
-    model.generation_config.eos_token_id = ids["<|im_end|>"]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    model.generation_config.bos_token_id = ids["<|endoftext|>"]
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    del model
-    return out
+    model = random_model(
+        Qwen2VLForConditionalGeneration, config, seed=seed, dtype=dtype, device=device
+    )
+    return save_checkpoint(
+        directory,
+        model,
+        processor,
+        bos_id=ids["<|endoftext|>"],
+        eos_id=ids["<|im_end|>"],
+        pad_id=ids["<|endoftext|>"],
+    )
 
 
 def build_tiny_qwen2_vl(

@@ -2,19 +2,30 @@
 offline, so that the Hugging Face backend is also tested on an architecture whose processor
 crops images to a fixed square and whose tokenizer adds a BOS token.
 
-Like ``tiny_qwen2_vl``: a byte-level BPE tokenizer trained on the spot on our own text, a
-compact chat template of our own in the LLaVA-1.5 format (``USER: <image>\\n... ASSISTANT:``),
-everything saved with ``save_pretrained`` so that the auto classes load it back.
+Built with the scaffolding of ``checkpoint`` and a compact chat template of our own in the
+LLaVA-1.5 format (``USER: <image>\\n... ASSISTANT:``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from rest_checks.testing.tiny_qwen2_vl import train_tokenizer
+from tests.tiny_models.checkpoint import (
+    TokenizerSpec,
+    build_tokenizer,
+    random_model,
+    save_checkpoint,
+)
 
-SPECIAL_TOKENS = ("<unk>", "<s>", "</s>", "<pad>", "<image>")
+TOKENIZER = TokenizerSpec(
+    special_tokens=("<unk>", "<s>", "</s>", "<pad>", "<image>"),
+    bos="<s>",
+    eos="</s>",
+    unk="<unk>",
+    pad="<pad>",
+    add_bos=True,  # Llama tokenizers put a BOS before every sequence
+    model_max_length=4096,
+)
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -35,33 +46,14 @@ VOCAB_SIZE = 512
 
 def build_tiny_llava(directory: str | Path, *, seed: int = 0) -> Path:
     """A tiny random LLaVA (CLIP depth 2, Llama hidden 64 with 2 layers), float32."""
-    import torch
-    from tokenizers import processors
     from transformers import (
         CLIPImageProcessor,
         LlavaConfig,
         LlavaForConditionalGeneration,
         LlavaProcessor,
-        PreTrainedTokenizerFast,
     )
 
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    backend = train_tokenizer(VOCAB_SIZE, SPECIAL_TOKENS)
-    bos = backend.token_to_id("<s>")
-    # Llama tokenizers put a BOS before every sequence.
-    backend.post_processor = processors.TemplateProcessing(
-        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos)]
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        model_max_length=4096,
-    )
-    ids: dict[str, Any] = {t: backend.token_to_id(t) for t in SPECIAL_TOKENS}
+    tokenizer, ids = build_tokenizer(TOKENIZER, VOCAB_SIZE)
     processor = LlavaProcessor(
         image_processor=CLIPImageProcessor(
             size={"shortest_edge": IMAGE_SIZE},
@@ -101,11 +93,7 @@ def build_tiny_llava(directory: str | Path, *, seed: int = 0) -> Path:
         vision_feature_select_strategy="default",
         vision_feature_layer=-2,
     )
-    torch.manual_seed(seed)
-    model = LlavaForConditionalGeneration(config)
-    model.generation_config.bos_token_id = ids["<s>"]
-    model.generation_config.eos_token_id = ids["</s>"]
-    model.generation_config.pad_token_id = ids["<pad>"]
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
+    model = random_model(LlavaForConditionalGeneration, config, seed=seed)
+    return save_checkpoint(
+        directory, model, processor, bos_id=ids["<s>"], eos_id=ids["</s>"], pad_id=ids["<pad>"]
+    )

@@ -1,0 +1,204 @@
+"""The run object without pytest: plan, ask ahead, cases, merge, finish, and the gate's
+trust rules (foreign baselines refused, errors counted, inconclusive when blind)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rest_checks.baselines import BaselineMismatch, load_baseline
+from rest_checks.config import RestSettings
+from rest_checks.models.base import Model, ModelError, Response
+from rest_checks.models.mock import MockModel
+from rest_checks.prompts import Request
+from rest_checks.run import RestRun
+
+
+def settings(tmp_path: Path, **values: Any) -> RestSettings:
+    base: dict[str, Any] = {
+        "rest_model": "mock:oracle",
+        "rest_suite": ("arith", "soebench"),
+        "rest_n": 3,
+        "rest_no_cache": True,
+        "rest_json": "results.json",
+    }
+    base.update(values)
+    update = bool(base.pop("update", False))
+    return RestSettings.from_values(base, tmp_path, update_baseline=update)
+
+
+class CountingModel(Model):
+    """The oracle, counting requests; fails for good on the image request of ``broken``."""
+
+    def __init__(self, behaviour: str = "oracle", broken: str | None = None) -> None:
+        self.inner = MockModel(behaviour)
+        self.spec = self.inner.spec
+        self.broken = broken
+        self.requests: list[Request] = []
+
+    def identity(self) -> dict[str, Any]:
+        return self.inner.identity()
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        self.requests.extend(requests)
+        if any(r.item_id == self.broken and r.modality == "image" for r in requests):
+            raise ModelError(f"HTTP 500 for {self.broken}, every attempt")
+        return self.inner.generate(requests)
+
+
+def full_run(run: RestRun) -> None:
+    run.plan([(item, "default") for item in run.items()])
+    run.prefetch()
+    for item in run.items():
+        run.cross_modal(item)
+
+
+def test_asks_ahead_once_then_serves_every_case_from_memory(tmp_path: Path) -> None:
+    model = CountingModel()
+    run = RestRun(settings(tmp_path), model)
+    run.plan([(item, "default") for item in run.items()] * 2)  # duplicates planned once
+    cases, asked = run.prefetch()
+    assert (cases, asked) == (6, 24)
+    assert run.prefetch() == (0, 0)  # once per run
+    before = len(model.requests)
+    for item in run.items():
+        assert run.cross_modal(item).consistent
+    assert len(model.requests) == before  # nothing asked twice
+    assert run.calls.counter.model_calls == len({(r.prompt, r.image_png) for r in model.requests})
+
+
+def test_finish_writes_results_and_a_baseline_that_the_next_run_accepts(tmp_path: Path) -> None:
+    run = RestRun(settings(tmp_path, update=True), CountingModel())
+    full_run(run)
+    outcome = run.finish()
+    assert not outcome.failed
+    assert any("baseline written" in line for line in outcome.lines)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["n_items"] == 6 and results["errors"] == []
+    baseline = load_baseline(tmp_path / "baselines" / "mock_oracle.json")
+    assert baseline is not None and len(baseline.cases) == 6
+    assert all(len(print_) == 16 for print_ in baseline.fingerprints.values())
+    again = RestRun(settings(tmp_path), CountingModel(), baseline=baseline)
+    again.check_baseline()  # same items, seed and model: accepted
+
+
+def test_a_baseline_of_another_seed_is_refused_before_any_model_call(tmp_path: Path) -> None:
+    first = RestRun(settings(tmp_path, update=True), CountingModel())
+    full_run(first)
+    first.finish()
+    baseline = load_baseline(tmp_path / "baselines" / "mock_oracle.json")
+    model = CountingModel()
+    other = RestRun(settings(tmp_path, rest_seed=1), model, baseline=baseline)
+    with pytest.raises(BaselineMismatch) as refused:
+        other.check_baseline()
+    message = str(refused.value)
+    assert "seed 1 here, 0 in the baseline" in message
+    assert "other content than the baseline's cases" in message
+    assert "--snapshot-update" in message and "--rest-seed 0" in message
+    assert model.requests == []
+
+
+def test_another_models_baseline_is_used_only_when_named(tmp_path: Path) -> None:
+    first = RestRun(
+        settings(tmp_path, update=True, rest_model="mock:text-only"), CountingModel("text-only")
+    )
+    full_run(first)
+    first.finish()
+    path = tmp_path / "baselines" / "mock_text-only.json"
+    baseline = load_baseline(path)
+    refused = RestRun(settings(tmp_path), CountingModel(), baseline=baseline)
+    with pytest.raises(BaselineMismatch, match="written by model 'mock:text-only'"):
+        refused.check_baseline()
+    named = RestRun(
+        settings(tmp_path, rest_baseline=str(path)),
+        CountingModel(),
+        baseline=baseline,
+        baseline_explicit=True,
+    )
+    named.check_baseline()
+    full_run(named)
+    lines = named.finish().lines
+    assert lines[0].startswith("compared against the baseline of model mock:text-only")
+    assert any("gained 6" in line and "arith-0001" in line for line in lines)
+
+
+def test_an_item_that_errored_is_listed_kept_out_of_rer_and_fails_the_run(
+    tmp_path: Path,
+) -> None:
+    model = CountingModel(broken="arith-0002")
+    run = RestRun(settings(tmp_path, update=True), model)
+    full_run(run)
+    errored = [r for r in run.records if r.error is not None]
+    assert [r.item_id for r in errored] == ["arith-0002"]
+    outcome = run.finish()
+    assert outcome.failed
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["n_items"] == 5  # the RER denominator
+    assert results["metrics"]["counts"]["rer"] == [5, 5]
+    assert results["errors"] == [
+        {
+            "id": "arith-0002",
+            "modality": "image",
+            "message": "HTTP 500 for arith-0002, every attempt",
+        }
+    ]
+    assert any("baseline NOT written" in line for line in outcome.lines)
+    assert not (tmp_path / "baselines" / "mock_oracle.json").exists()
+    assert outcome.lines[0].startswith("ERRORS: 1 case(s) got no reply")
+
+
+def test_errors_within_the_allowance_do_not_fail_the_run(tmp_path: Path) -> None:
+    run = RestRun(settings(tmp_path, rest_allow_errors=1), CountingModel(broken="arith-0002"))
+    full_run(run)
+    assert not run.finish().failed
+
+
+def test_a_worker_payload_merges_into_the_controller(tmp_path: Path) -> None:
+    worker = RestRun(settings(tmp_path), CountingModel())
+    full_run(worker)
+    controller = RestRun(settings(tmp_path), CountingModel())
+    controller.merge(worker.payload())
+    assert [r.to_json() for r in controller.records] == [r.to_json() for r in worker.records]
+    assert controller.model_calls == worker.calls.counter.model_calls
+
+
+def test_a_small_run_is_inconclusive_never_passed(tmp_path: Path) -> None:
+    first = RestRun(settings(tmp_path, update=True), CountingModel())
+    full_run(first)
+    first.finish()
+    baseline = load_baseline(tmp_path / "baselines" / "mock_oracle.json")
+    run = RestRun(settings(tmp_path), CountingModel(), baseline=baseline)
+    full_run(run)
+    outcome = run.finish()
+    assert not outcome.failed  # an exploratory run is not failed for being small
+    assert outcome.lines[0].startswith("baseline gate INCONCLUSIVE")
+    assert "smallest detectable drop" in outcome.lines[0]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["baseline"]["gate"]["verdict"] == "inconclusive"
+    strict = RestRun(
+        settings(tmp_path, rest_fail_inconclusive=True), CountingModel(), baseline=baseline
+    )
+    full_run(strict)
+    assert strict.finish().failed
+
+
+def test_update_over_a_foreign_baseline_keeps_none_of_its_cases(tmp_path: Path) -> None:
+    first = RestRun(settings(tmp_path, update=True, rest_seed=7), CountingModel())
+    full_run(first)
+    first.finish()
+    path = tmp_path / "baselines" / "mock_oracle.json"
+    foreign = load_baseline(path)
+    assert foreign is not None
+    run = RestRun(
+        settings(tmp_path, update=True, rest_suite=("arith",)), CountingModel(), baseline=foreign
+    )
+    full_run(run)
+    run.finish()
+    rewritten = load_baseline(path)
+    assert rewritten is not None
+    assert sorted(rewritten.cases) == ["arith-0001", "arith-0002", "arith-0003"]
+    assert rewritten.signature["seed"] == 0
