@@ -27,6 +27,8 @@ def write(tmp_path: Path, cases: dict[str, bool]) -> Path:
             seed=0,
             metrics={},
             cases=cases,
+            fingerprints={key: "f" * 16 for key in cases},
+            signature={"seed": 0, "sources": ["soebench"]},
         ),
     )
     return path
@@ -48,7 +50,7 @@ def test_missing_file_is_no_baseline(tmp_path: Path) -> None:
 
 def test_broken_json_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "b.json"
-    path.write_text('{\n  "format": 1,\n  "cases": {,}\n}\n')
+    path.write_text('{\n  "format": 2,\n  "cases": {,}\n}\n')
     with pytest.raises(BaselineError, match=r"b\.json:3: not valid JSON"):
         load_baseline(path)
 
@@ -56,9 +58,9 @@ def test_broken_json_names_file_and_line(tmp_path: Path) -> None:
 def test_non_boolean_case_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, {"a": True})
     data = json.loads(path.read_text())
-    data["cases"]["a"] = "yes"
+    data["cases"]["a"]["consistent"] = "yes"
     path.write_text(json.dumps(data))
-    with pytest.raises(BaselineError, match="case 'a' must be true or false"):
+    with pytest.raises(BaselineError, match="case 'a' must be a table with consistent true/false"):
         load_baseline(path)
 
 
@@ -70,7 +72,7 @@ def test_gate_fails_on_a_significant_drop_beyond_tolerance(tmp_path: Path) -> No
     result = gate(baseline, current, alpha=0.05, tolerance=0.02)
     assert result.failed
     assert result.comparison.p_value == pytest.approx(2 * 0.5**8)
-    assert "FAILED" in result.describe()
+    assert result.verdict == "failed" and "FAILED" in result.describe()
 
 
 def test_gate_passes_a_drop_that_is_not_significant(tmp_path: Path) -> None:
@@ -93,3 +95,32 @@ def test_gate_ignores_items_the_baseline_never_saw(tmp_path: Path) -> None:
     assert baseline is not None
     result = gate(baseline, {"i1": True, "new": False}, alpha=0.05, tolerance=0.0)
     assert result.comparison.n_common == 1 and not result.failed
+
+
+def test_a_small_run_is_inconclusive_with_its_detectable_drop(tmp_path: Path) -> None:
+    baseline = load_baseline(write(tmp_path, {f"i{k}": True for k in range(10)}))
+    assert baseline is not None
+    result = gate(baseline, {f"i{k}": True for k in range(10)}, alpha=0.05, tolerance=0.02)
+    # Two-sided exact McNemar at 0.05 needs 6 lost of 10: a 60-point drop.
+    assert result.verdict == "inconclusive" and not result.failed
+    assert result.detectable_drop == pytest.approx(0.6)
+
+
+def test_the_gate_names_the_task_that_regressed(tmp_path: Path) -> None:
+    keys = [f"a{k}" for k in range(40)] + [f"b{k}" for k in range(40)]
+    baseline = load_baseline(write(tmp_path, dict.fromkeys(keys, True)))
+    assert baseline is not None
+    current = {key: not (key.startswith("a") and int(key[1:]) < 12) for key in keys}
+    tasks = {key: "arith" if key.startswith("a") else "mcq" for key in keys}
+    result = gate(baseline, current, alpha=0.05, tolerance=0.02, tasks=tasks)
+    assert result.verdict == "failed"
+    assert result.regressed_tasks() == ["arith"]
+
+
+def test_a_baseline_of_the_wrong_shape_names_the_field(tmp_path: Path) -> None:
+    path = write(tmp_path, {"a": True})
+    data = json.loads(path.read_text())
+    data["metrics"] = "abc"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BaselineError, match="field 'metrics' must be a dict"):
+        load_baseline(path)

@@ -126,7 +126,7 @@ def test_baseline_gate_names_exactly_the_broken_items(suite: pytest.Pytester, wo
     update = run(suite, "--model", "mock:oracle", "--snapshot-update", workers=workers)
     update.assert_outcomes(passed=6)
     baseline = suite.path / "baselines" / "mock_oracle.json"
-    assert json.loads(baseline.read_text())["cases"]["soebench-0002"] is True
+    assert json.loads(baseline.read_text())["cases"]["soebench-0002"]["consistent"] is True
 
     result = run(
         suite,
