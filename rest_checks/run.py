@@ -251,7 +251,11 @@ class RestRun:
         if failed:
             modality, message = failed[0]
             record = CaseRecord(
-                **base, answers={}, raw={}, consistent=False, error=message,
+                **base,
+                answers={},
+                raw={},
+                consistent=False,
+                error=message,
                 error_modality=modality,
             )
             return self._keep(record)
