@@ -236,29 +236,11 @@ class RestRun:
         except ModelAuthError:
             raise
         except ModelError:
-            modality, message = self._failing_request(requests)
-            record = CaseRecord(
-                **base,
-                answers={},
-                raw={},
-                consistent=False,
-                error=message,
-                error_modality=modality,
-            )
-            return self._keep(record)
+            return self._errored(base, *self._failing_request(requests))
         responses = dict(zip(requests, replies, strict=True))
         failed = [(m, r.error) for m, r in responses.items() if r.error is not None]
         if failed:
-            modality, message = failed[0]
-            record = CaseRecord(
-                **base,
-                answers={},
-                raw={},
-                consistent=False,
-                error=message,
-                error_modality=modality,
-            )
-            return self._keep(record)
+            return self._errored(base, *failed[0])
         answers: dict[str, str | None] = {}
         rules: dict[str, str | None] = {}
         for modality in ANSWER_MODALITIES:
@@ -291,6 +273,13 @@ class RestRun:
             except ModelError as exc:
                 return modality, str(exc)
         return None, "the model failed on this case's batch and answered it alone"
+
+    def _errored(self, base: dict[str, Any], modality: str | None, message: str) -> CaseRecord:
+        """A case without a reply: a model error, neither consistent nor inconsistent."""
+        record = CaseRecord(
+            **base, answers={}, raw={}, consistent=False, error=message, error_modality=modality
+        )
+        return self._keep(record)
 
     def _keep(self, record: CaseRecord) -> CaseRecord:
         self.records.append(record)
