@@ -28,7 +28,7 @@ OUTCOME_KEY = pytest.StashKey[Outcome]()
 
 ITEM_ARG = "rest_item"
 PLUS_ITEM_ARG = "rest_plus_item"
-RENDERING_ARG = "rest_variant"
+RENDERING_ARG = "rest_rendering"
 
 USAGE_ERRORS = (
     SettingError,

@@ -52,7 +52,7 @@ class Request:
     # (the reference model); it is never part of the cache key or of what a model is sent.
     item: Item | None = field(default=None, compare=False, repr=False)
     # A short name for the rendering ("default", "courier-50dpi", ...), for reports only.
-    variant: str = field(default="default", compare=False)
+    rendering: str = field(default="default", compare=False)
 
 
 def reasoning_instruction(item: Item) -> str:
@@ -68,26 +68,30 @@ def text_request(item: Item) -> Request:
     return Request(item.id, "text", prompt, None, max_tokens_for(item), item)
 
 
-def image_request(item: Item, spec: RenderSpec = DEFAULT_SPEC, variant: str = "default") -> Request:
+def image_request(
+    item: Item, spec: RenderSpec = DEFAULT_SPEC, rendering: str = "default"
+) -> Request:
     prompt = IMAGE_TEMPLATE.format(reasoning=reasoning_instruction(item))
     png = render_png(item.full_text(), spec)
-    return Request(item.id, "image", prompt, png, max_tokens_for(item), item, variant)
+    return Request(item.id, "image", prompt, png, max_tokens_for(item), item, rendering)
 
 
-def mixed_request(item: Item, spec: RenderSpec = DEFAULT_SPEC, variant: str = "default") -> Request:
+def mixed_request(
+    item: Item, spec: RenderSpec = DEFAULT_SPEC, rendering: str = "default"
+) -> Request:
     # An item without a separate question (rare) falls back to rendering everything.
     if not item.question_text():
-        return image_request(item, spec, variant)
+        return image_request(item, spec, rendering)
     prompt = MIXED_TEMPLATE.format(
         reasoning=reasoning_instruction(item), content=item.question_text()
     )
     png = render_png(item.context, spec)
-    return Request(item.id, "mixed", prompt, png, max_tokens_for(item), item, variant)
+    return Request(item.id, "mixed", prompt, png, max_tokens_for(item), item, rendering)
 
 
-def ocr_request(item: Item, spec: RenderSpec = DEFAULT_SPEC, variant: str = "default") -> Request:
+def ocr_request(item: Item, spec: RenderSpec = DEFAULT_SPEC, rendering: str = "default") -> Request:
     png = render_png(item.full_text(), spec)
-    return Request(item.id, "ocr", OCR_TEMPLATE, png, DEFAULT_MAX_TOKENS, item, variant)
+    return Request(item.id, "ocr", OCR_TEMPLATE, png, DEFAULT_MAX_TOKENS, item, rendering)
 
 
 def build_requests(

@@ -31,9 +31,9 @@ def case_fingerprint(item: Item, rendering: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def case_key(item_id: str, variant: str | None = None) -> str:
+def case_key(item_id: str, rendering: str | None = None) -> str:
     """``soebench-0001`` for the cross-modal case, ``soebench-0001@red-text`` for others."""
-    return item_id if not variant else f"{item_id}@{variant}"
+    return item_id if not rendering else f"{item_id}@{rendering}"
 
 
 @dataclass
@@ -44,7 +44,7 @@ class CaseRecord:
     kind: CaseKind
     item_id: str
     task: str
-    variant: str
+    rendering: str
     expected: str
     answers: dict[str, str | None]
     raw: dict[str, str]

@@ -47,20 +47,20 @@ def _rate(proportion: Proportion) -> dict[str, Any]:
 
 
 def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
-    """RER per REST+ rendering variant, over the items that were perturbed."""
-    by_variant: dict[str, list[CaseRecord]] = defaultdict(list)
+    """RER per REST+ rendering, over the items that were perturbed."""
+    by_rendering: dict[str, list[CaseRecord]] = defaultdict(list)
     for record in records:
         if record.kind == "rest_plus":
-            by_variant[record.variant].append(record)
+            by_rendering[record.rendering].append(record)
     table = {}
-    for variant in sorted(by_variant):
-        rows = by_variant[variant]
+    for rendering in sorted(by_rendering):
+        rows = by_rendering[rendering]
         outcomes = [r.outcome() for r in rows]
         cer = mean_ocr_cer(outcomes)
-        table[variant] = {
+        table[rendering] = {
             **_rate(Proportion.of(rer_counts(outcomes))),
             "rendering": rows[0].detail,
-            # How legible the variant was: the OCR control's view of it.
+            # How legible the rendering was: the OCR control's view of it.
             "ocr_cer": None if math.isnan(cer) else cer,
             "n_ocr_perfect": len(ocr_perfect(outcomes)),
             "inconsistent": sorted(o.id for o in outcomes if not o.consistent),
@@ -283,10 +283,10 @@ def format_summary(results: dict[str, Any]) -> list[str]:
         )
     if results["rest_plus"]:
         lines.append("  REST+ RER per rendering:                       OCR CER")
-        for variant, stat in results["rest_plus"].items():
+        for rendering, stat in results["rest_plus"].items():
             cer = "  n/a" if stat["ocr_cer"] is None else f"{stat['ocr_cer']:.3f}"
             lines.append(
-                f"    {variant:<24}{_pct(stat['value'])}  ({stat['k']}/{stat['n']}){'':>10}{cer}"
+                f"    {rendering:<24}{_pct(stat['value'])}  ({stat['k']}/{stat['n']}){'':>10}{cer}"
             )
     inv = results["invariance"]
     if inv["n_items"]:

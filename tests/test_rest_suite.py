@@ -24,9 +24,9 @@ def test_cross_modal(rest_item: Item, rest: RestRun) -> None:
 
 
 @pytest.mark.rest_plus
-def test_rest_plus(rest_plus_item: Item, rest_variant: str, rest: RestRun) -> None:
+def test_rest_plus(rest_plus_item: Item, rest_rendering: str, rest: RestRun) -> None:
     """The same, with the images drawn in one of the REST+ grid's renderings."""
-    rest.conclude(rest.cross_modal(rest_plus_item, rendering=rest_variant))
+    rest.conclude(rest.cross_modal(rest_plus_item, rendering=rest_rendering))
 
 
 @pytest.mark.rest_plus

@@ -221,7 +221,7 @@ def test_importing_the_metrics_imports_no_pil() -> None:
 def test_the_registry_imports_no_backend_library(module: str) -> None:
     code = (
         f"import sys, {module}\n"
-        "heavy = [m for m in ('torch', 'transformers', 'openai', 'rapidocr_onnxruntime')"
+        "heavy = [m for m in ('torch', 'transformers', 'openai', 'rapidocr')"
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -41,7 +41,7 @@ PUBLIC = [
     "wilson_interval",
 ]
 
-HEAVY = ("PIL", "numpy", "torch", "transformers", "openai", "rapidocr_onnxruntime")
+HEAVY = ("PIL", "numpy", "torch", "transformers", "openai", "rapidocr", "onnxruntime")
 
 
 def run_fresh(code: str) -> subprocess.CompletedProcess[str]:

@@ -172,7 +172,7 @@ def test_a_spec_of_an_unknown_backend_is_refused() -> None:
 def test_importing_the_registry_imports_no_heavy_backend() -> None:
     code = (
         "import sys, rest_checks.models.registry, rest_checks.plugin\n"
-        "heavy = ('torch', 'transformers', 'openai', 'rapidocr_onnxruntime')\n"
+        "heavy = ('torch', 'transformers', 'openai', 'rapidocr')\n"
         "loaded = [m for m in heavy if m in sys.modules]\n"
         "assert not loaded, loaded\n"
     )
@@ -184,7 +184,7 @@ def test_building_a_mock_imports_no_heavy_backend() -> None:
         "import sys\n"
         "from rest_checks.models import load, resolve\n"
         "load(resolve('mock:oracle'))\n"
-        "heavy = ('torch', 'transformers', 'openai', 'rapidocr_onnxruntime')\n"
+        "heavy = ('torch', 'transformers', 'openai', 'rapidocr')\n"
         "loaded = [m for m in heavy if m in sys.modules]\n"
         "assert not loaded, loaded\n"
     )
