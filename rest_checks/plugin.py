@@ -22,6 +22,7 @@ from rest_checks.models.registry import ModelsFileError, load, resolve
 from rest_checks.progress import say
 from rest_checks.render import REST_PLUS_GRID
 from rest_checks.run import Case, Outcome, RestRun
+from rest_checks.terminal_text import printable
 
 RUN_KEY = pytest.StashKey[RestRun]()
 OUTCOME_KEY = pytest.StashKey[Outcome]()
@@ -101,6 +102,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_KEY] = run
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(), "rest-checks-xdist")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if RUN_KEY in session.config.stash and not hasattr(session.config, "workerinput"):
+        session.config.stash[RUN_KEY].start()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -204,7 +210,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput["rest_results"] = run.payload()  # type: ignore[attr-defined]
         return
     interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
-    outcome = run.finish(interrupted=interrupted)
+    stopped = bool(session.shouldstop or session.shouldfail)
+    outcome = run.finish(interrupted=interrupted, stopped=stopped)
     config.stash[OUTCOME_KEY] = outcome
     if outcome.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -216,7 +223,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     terminalreporter.section("rest-checks summary")
     for line in outcome.lines:
-        terminalreporter.write_line(line)
+        terminalreporter.write_line(printable(line))
 
 
 class XdistHooks:

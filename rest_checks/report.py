@@ -116,9 +116,11 @@ def build_results(
     gate_result: GateResult | None,
     baseline_explicit: bool = False,
     signature: dict[str, Any] | None = None,
+    complete: bool = True,
 ) -> dict[str, Any]:
     """The results document. Errored cases (no reply) are listed under ``errors`` and
-    kept out of every rate, table and case list."""
+    kept out of every rate, table and case list. ``complete`` is false when the run was
+    stopped before its end (Ctrl-C, a refused key): its figures cover part of the suite."""
     errored = [r for r in records if r.error is not None]
     answered = [r for r in records if r.error is None]
     cross = [r for r in answered if r.kind == "cross_modal"]
@@ -130,6 +132,7 @@ def build_results(
         )
     results: dict[str, Any] = {
         "format": RESULTS_FORMAT,
+        "complete": complete,
         "model": settings.model,
         "model_identity": identity,
         "suite": list(settings.suite),

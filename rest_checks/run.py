@@ -385,9 +385,17 @@ class RestRun:
         self.model_calls += int(data["model_calls"])
         self.cache_hits += int(data["cache_hits"])
 
-    def finish(self, interrupted: bool = False) -> Outcome:
+    def start(self) -> None:
+        """On the controller, before any test: remove an earlier results file, so that a
+        run that stops early never leaves one a CI step would read as this run's."""
+        if self.settings.json_path is not None:
+            self.settings.json_path.unlink(missing_ok=True)
+
+    def finish(self, interrupted: bool = False, stopped: bool = False) -> Outcome:
         """Metrics, the gate, the results JSON and (with ``--snapshot-update``) the
-        baseline. ``interrupted``: the run did not finish, so no baseline is written."""
+        baseline. ``interrupted``: the run did not finish, so no baseline is written;
+        ``stopped``: ``-x``/``--maxfail`` or a refused key ended it early. Either way the
+        results JSON says ``complete: false``."""
         if not self.records:
             return Outcome()
         s = self.settings
@@ -413,6 +421,7 @@ class RestRun:
             baseline_explicit=self.baseline_explicit,
             gate_result=gate_result,
             signature=self.signature(),
+            complete=not (interrupted or stopped),
         )
         outcome = Outcome(lines=report.format_summary(results))
         if s.json_path is not None:

@@ -11,6 +11,7 @@ import pytest
 from rest_checks.metrics import correct
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
+from rest_checks.terminal_text import printable
 
 TAIL_CHARS = 200
 
@@ -53,7 +54,7 @@ def judge(
             f"{record.key}: the model gave no reply to the {record.error_modality or 'case'} "
             f"request: {record.error}"
         )
-        return Verdict("skip" if errors_tolerated else "error", message)
+        return Verdict("skip" if errors_tolerated else "error", printable(message))
     wrong: list[str] = [
         m
         for m in ANSWER_MODALITIES
@@ -89,7 +90,8 @@ def failure_message(record: CaseRecord, baseline_consistent: bool | None, wrong:
         lines.append(f"  raw {modality} tail: ...{tail}")
     for modality, path in record.images.items():
         lines.append(f"  {modality} image: {path}")
-    return "\n".join(lines)
+    # Replies, and item ids and answers from user files, are shown spelled out.
+    return printable("\n".join(lines))
 
 
 def enforce(verdict: Verdict) -> None:

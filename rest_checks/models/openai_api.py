@@ -40,13 +40,14 @@ import json
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from rest_checks.models.base import Model, ModelAuthError, ModelError, Response
 from rest_checks.progress import say
@@ -126,6 +127,23 @@ def public_url(url: str) -> str:
         host = f"[{host}]"
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+# Query parameters whose value is a credential (``?api-key=``, ``?access_token=``, ...).
+_SECRET_PARAM = re.compile(r"key|token|secret|passw|auth|sig|credential", re.IGNORECASE)
+
+
+def credentials_in(url: str) -> str | None:
+    """Where ``url`` carries a credential (a user-info part, a key-like query parameter),
+    in words; ``None`` when it carries none. Such a URL would be printed by HTTP logging
+    and error messages, so it is refused rather than scrubbed."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return "a user name or password before the host (user:secret@host)"
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if _SECRET_PARAM.search(name):
+            return f"the query parameter {name!r}"
+    return None
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -278,6 +296,13 @@ class OpenAIModel(Model):
             raise ModelError(
                 f"openai model {name!r}: base URL {public_url(url)!r} must start with "
                 "http:// or https://"
+            )
+        secret = credentials_in(url)
+        if secret is not None:
+            raise ModelError(
+                f"openai model {name!r}: the base URL {public_url(url)!r} holds {secret}; "
+                f"remove it and put the key in the environment variable {api_key_env} "
+                "(a URL is printed by logs and error messages, a key variable never is)"
             )
         self._url = url
         self.base_url = public_url(url)

@@ -24,7 +24,14 @@ from typing import Any
 from rest_checks.models.base import Model, UnknownModelError
 from rest_checks.models.mock import MOCK_BEHAVIOURS, MockModel
 from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
-from rest_checks.options import boolean, one_of, positive_int, setting, text_value
+from rest_checks.options import (
+    boolean,
+    one_of,
+    positive_int,
+    positive_seconds,
+    setting,
+    text_value,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -77,6 +84,14 @@ class ModelOptions:
         positive_int,
         16,
         "requests in flight at once for API models",
+    )
+    timeout: float | None = setting(
+        "--rest-timeout",
+        "REST_TIMEOUT",
+        "rest_timeout",
+        positive_seconds,
+        None,
+        "seconds to wait for one API reply before asking again (default 180)",
     )
     device: str | None = setting(
         "--rest-device",
@@ -143,6 +158,8 @@ def _openai(resolved: ResolvedModel, options: ModelOptions) -> Model:
     from rest_checks.models.openai_api import OpenAIModel
 
     params = dict(resolved.params)
+    if options.timeout is not None:  # the run's option over a models file's default
+        params["timeout"] = options.timeout
     return OpenAIModel(
         resolved.name,
         spec=resolved.spec,

@@ -74,6 +74,8 @@ def test_zero_is_refused_where_it_means_nothing() -> None:
     for dest in ("rest_concurrency", "rest_batch_size"):
         with pytest.raises(SettingError, match="at least 1"):
             resolve_option(OPTIONS_BY_DEST[dest], None, {OPTIONS_BY_DEST[dest].env: "0"}, None)
+    with pytest.raises(SettingError, match="more than 0 seconds"):
+        resolve_option(OPTIONS_BY_DEST["rest_timeout"], None, {"REST_TIMEOUT": "0"}, None)
 
 
 def test_each_setting_is_declared_once_and_reaches_its_field(tmp_path: Path) -> None:
@@ -85,6 +87,7 @@ def test_each_setting_is_declared_once_and_reaches_its_field(tmp_path: Path) -> 
         "base_url",
         "api_key_env",
         "concurrency",
+        "timeout",
         "device",
         "dtype",
         "batch_size",
