@@ -125,7 +125,6 @@ __all__ = [
     "extract_answer",
     "extract_final_answer",
     "format_answer",
-    "same_answer",
 ]
 
 MAX_ANSWER_CHARS = 1000
@@ -884,8 +883,3 @@ def format_answer(canonical: str, answer_type: AnswerType) -> str:
     if answer_type == "solution":
         return ", ".join(pair.replace("=", " = ") for pair in value.split(", "))
     return value
-
-
-def same_answer(a: str | None, b: str | None) -> bool:
-    """Whether two canonical answers are the same answer; no answer (None) matches nothing."""
-    return a is not None and b is not None and a == b

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rest_checks import report
-from rest_checks.answers import extract_answer, same_answer
+from rest_checks.answers import extract_answer
 from rest_checks.baselines import (
     Baseline,
     BaselineMismatch,
@@ -35,7 +35,7 @@ from rest_checks.cache import ModelCalls, ResponseCache
 from rest_checks.config import RestSettings
 from rest_checks.items.base import Item
 from rest_checks.items.suites import load_suite
-from rest_checks.metrics import character_error_rate, consistent
+from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
 from rest_checks.models.base import Model, ModelAuthError, ModelError
 from rest_checks.prompts import Request, build_requests, image_request, text_request

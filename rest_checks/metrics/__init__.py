@@ -79,6 +79,7 @@ from rest_checks.metrics.rates import (
     pairwise_agreement_counts,
     rer,
     rer_counts,
+    same_answer,
 )
 from rest_checks.metrics.statistics import (
     PairedComparison,
@@ -119,6 +120,7 @@ __all__ = [
     "pairwise_agreement_counts",
     "rer",
     "rer_counts",
+    "same_answer",
     "summarize",
     "summary_by",
     "wilson_interval",

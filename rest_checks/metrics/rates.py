@@ -31,6 +31,7 @@ __all__ = [
     "pairwise_agreement_counts",
     "rer",
     "rer_counts",
+    "same_answer",
 ]
 
 MODALITIES: tuple[str, ...] = tuple(ANSWER_MODALITIES)
@@ -40,7 +41,7 @@ MODALITIES: tuple[str, ...] = tuple(ANSWER_MODALITIES)
 # The two definitions
 
 
-def _agree(a: str | None, b: str | None) -> bool:
+def same_answer(a: str | None, b: str | None) -> bool:
     """Two canonical answers are the same answer; no answer (None) matches nothing."""
     return a is not None and a == b
 
@@ -50,7 +51,7 @@ def correct(answer: str | None, expected: str) -> bool:
 
     ``None`` (no parseable answer) is always wrong.
     """
-    return _agree(answer, expected)
+    return same_answer(answer, expected)
 
 
 def consistent(answers: Mapping[str, str | None]) -> bool:
@@ -63,7 +64,7 @@ def consistent(answers: Mapping[str, str | None]) -> bool:
     other than the three answer modalities (e.g. ``"ocr"``) are ignored.
     """
     first = answers.get(MODALITIES[0])
-    return all(_agree(first, answers.get(m)) for m in MODALITIES)
+    return all(same_answer(first, answers.get(m)) for m in MODALITIES)
 
 
 # ---------------------------------------------------------------------------------------
@@ -207,7 +208,7 @@ def pairwise_agreement_counts(rows: Iterable[ItemOutcome], a: str, b: str) -> tu
     _check_modality(a)
     _check_modality(b)
     table = list(rows)
-    return sum(_agree(r.answers[a], r.answers[b]) for r in table), len(table)
+    return sum(same_answer(r.answers[a], r.answers[b]) for r in table), len(table)
 
 
 def pairwise_agreement(rows: Iterable[ItemOutcome], a: str, b: str) -> float:

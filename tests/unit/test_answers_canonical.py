@@ -19,8 +19,8 @@ from rest_checks.answers import (
     extract_answer,
     extract_final_answer,
     format_answer,
-    same_answer,
 )
+from rest_checks.metrics import same_answer
 
 
 @pytest.mark.parametrize(
