@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from suite_runs import make_suite, run_suite
 
 from rest_checks.items.suites import load_suite
 from rest_checks.testing import ChatCompletionsServer, Reply, request_text
@@ -17,9 +17,6 @@ from rest_checks.testing.chat_server import failing_on
 
 pytest.importorskip("openai")
 
-REPO = Path(__file__).resolve().parents[2]
-SUITE = (REPO / "tests" / "test_rest_suite.py").read_text(encoding="utf-8")
-HYPOTHESIS_CONFTEST = (REPO / "conftest.py").read_text(encoding="utf-8")
 VICTIM = next(i for i in load_suite(["arith"], n=4, seed=0) if i.id == "arith-0002")
 # The story is sent as text only in the text request: exactly one request fails.
 MARKER = VICTIM.full_text()[:60]
@@ -35,7 +32,6 @@ retry_max_delay = 0.02
 """
 # Arithmetic only: the server answers 42 to everything, which is consistent there.
 RUN = ["--model", "loopback", "--rest-suite", "arith", "--rest-n", "4"]
-RUN += ["-p", "no:randomly", "-p", "no:cacheprovider"]
 
 
 @pytest.fixture
@@ -49,8 +45,7 @@ def suite(
     pytester: pytest.Pytester, server: ChatCompletionsServer, monkeypatch: pytest.MonkeyPatch
 ) -> pytest.Pytester:
     monkeypatch.setenv("LOOPBACK_TEST_KEY", "k-1")
-    pytester.makeconftest(HYPOTHESIS_CONFTEST)
-    pytester.makepyfile(test_rest_suite=SUITE)
+    make_suite(pytester)
     (pytester.path / "rest_models.toml").write_text(
         MODELS_FILE.format(url=server.base_url), encoding="utf-8"
     )
@@ -58,8 +53,7 @@ def suite(
 
 
 def run(pytester: pytest.Pytester, workers: int, *args: str) -> pytest.RunResult:
-    dist = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
-    return pytester.runpytest_subprocess(*RUN, *dist, *args)
+    return run_suite(pytester, *RUN, *args, workers=workers)
 
 
 @pytest.mark.parametrize("workers", [0, 2])

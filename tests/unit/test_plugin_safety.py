@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
 import pytest
+from suite_runs import make_suite, run_suite
 
-REPO = Path(__file__).resolve().parents[2]
-SUITE = (REPO / "tests" / "test_rest_suite.py").read_text(encoding="utf-8")
-CONFTEST = (
-    (REPO / "conftest.py").read_text(encoding="utf-8")
-    + '''
+CONFTEST = '''
 from rest_checks.models.base import ModelAuthError, Response
 from rest_checks.models.mock import MockModel
 from rest_checks.models.registry import register_model
@@ -47,20 +43,17 @@ register_model(
                               only_items={"soebench-0002", "arith-0001"}),
 )
 '''
-)
-FAST = ["--rest-n", "2", "-p", "no:randomly", "-p", "no:cacheprovider", "--rest-no-cache"]
+
+FAST = ["--rest-n", "2", "--rest-no-cache"]
 
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_rest_suite=SUITE)
-    return pytester
+    return make_suite(pytester, CONFTEST)
 
 
 def run(pytester: pytest.Pytester, *args: str, workers: int = 0) -> pytest.RunResult:
-    dist = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
-    return pytester.runpytest_subprocess(*FAST, *dist, *args)
+    return run_suite(pytester, *FAST, *args, workers=workers)
 
 
 def results(pytester: pytest.Pytester) -> dict[str, Any]:
