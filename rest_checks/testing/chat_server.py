@@ -26,6 +26,7 @@ import collections
 import hmac
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -345,6 +346,12 @@ class _Server(ThreadingHTTPServer):
     # dropped SYN costs the client a one-second retransmit.
     request_queue_size = 256
     owner: ChatCompletionsServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away mid-request (killed, timed out) is normal here.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
