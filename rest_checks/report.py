@@ -269,6 +269,8 @@ def _source_line(source: Mapping[str, Any]) -> str:
     )
     if source.get("control_chars_removed"):
         line += f"; {source['control_chars_removed']} control character(s) removed"
+    if source.get("used", source["kept"]) < source["kept"]:
+        line += f"; {source['used']} used (--rest-n)"
     return line
 
 

@@ -65,13 +65,16 @@ def load_source(
             "the path of an existing item file, or a directory of MMLU CSVs"
         )
     result = load_item_dir(path, layout) if path.is_dir() else load_item_file(path, layout)
-    if loads is not None:
-        loads.append(result)
     if not result.items:
         raise ValueError(f"item source {path} gave no items ({result.message})")
     if path.is_dir():
-        return stratified_sample(result.items, n, seed, result.subjects)
-    return result.items if n <= 0 else result.items[:n]
+        items = stratified_sample(result.items, n, seed, result.subjects)
+    else:
+        items = result.items if n <= 0 else result.items[:n]
+    result.used = len(items)
+    if loads is not None:
+        loads.append(result)
+    return items
 
 
 def load_suite(

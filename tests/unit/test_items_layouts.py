@@ -13,6 +13,7 @@ import pytest
 from rest_checks.items.files import (
     LAYOUT_NAMES,
     ItemFileError,
+    LoadResult,
     load_item_dir,
     load_item_file,
     normalise_text,
@@ -186,6 +187,12 @@ def test_hf_mmlu_rows(tmp_path: Path) -> None:
     assert (result.layout, item.expected, item.subject) == ("hf-mmlu", "D", "law")
 
 
+def test_hf_mmlu_answer_may_be_an_index_string_or_a_letter(tmp_path: Path) -> None:
+    rows = [{"question": "Q?", "choices": ["a", "b", "c"], "answer": a} for a in ("2", "b")]
+    items = load_item_file(_jsonl(tmp_path / "hf.jsonl", rows)).items
+    assert [i.expected for i in items] == ["C", "B"]
+
+
 def test_hf_mmlu_answer_out_of_range_is_an_error(tmp_path: Path) -> None:
     record = {"question": "Q?", "choices": ["a", "b"], "answer": 2}
     with pytest.raises(ItemFileError, match=r"hf.jsonl:2: answer 2 is not among the 2 options"):
@@ -300,6 +307,19 @@ def test_unknown_layout_lists_every_supported_one_with_an_example(tmp_path: Path
     assert '"answer": "worked solution ... #### 42"' in message
 
 
+def test_a_csv_in_no_known_layout_lists_the_supported_ones(tmp_path: Path) -> None:
+    path = _write(tmp_path / "odd.csv", "\nname,score,team\nAnn,3,red\n")
+    with pytest.raises(ItemFileError, match=r"odd\.csv:2: expected question, .* got 3") as info:
+        load_item_file(path)
+    assert "(read as mmlu-csv); supported layouts" in str(info.value)
+    assert "  arc-csv: " in str(info.value)
+    # A later bad row is that row's error only.
+    _write(path, "Q?,a,b,c,d,A\nQ?,a,b,c,d,Z\n")
+    with pytest.raises(ItemFileError, match=r"odd\.csv:2: bad answer 'Z'") as info:
+        load_item_file(path)
+    assert "supported layouts" not in str(info.value)
+
+
 def test_a_file_mixing_layouts_names_the_odd_line(tmp_path: Path) -> None:
     records = [
         {"question": "Q?", "choices": ["a", "b"], "answer": 1},
@@ -369,6 +389,10 @@ def test_directory_sample_is_stratified_and_seeded(tmp_path: Path) -> None:
     per_subject = {s: sum(i.subject == s for i in items) for s in ("anatomy", "law", "physics")}
     assert per_subject == {"anatomy": 1, "law": 2, "physics": 3}
     assert load_source(str(folder), 6, 0) == items
+    loads: list[LoadResult] = []
+    load_source(str(folder), 6, 0, loads)
+    assert (loads[0].used, len(loads[0].items)) == (6, 60)
+    assert loads[0].message.endswith("kept 60 item(s), dropped 0; using 6")
     samples = {tuple(i.id for i in load_source(str(folder), 6, seed)) for seed in range(5)}
     assert len(samples) > 1
     assert len(load_source(str(folder), 0, 0)) == 60

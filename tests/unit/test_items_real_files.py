@@ -255,7 +255,7 @@ def test_mock_oracle_passes_on_every_sample(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=expected)
     assert data["metrics"]["rer"] == 1.0
     assert [Path(s["path"]).name for s in data["sources"]] == [p.name for p in files]
-    assert data["sources"][0]["kept"] + sum(data["sources"][0]["dropped"].values()) > 0
+    assert all(s["used"] == min(PER_FILE, s["kept"]) for s in data["sources"])
     assert any(item.get("subject") == "high_school_physics" for item in data["items"])
     # The kept and dropped counts are in the summary even under -q.
     physics = load_item_file(REAL_DIR / "high_school_physics_test.csv")

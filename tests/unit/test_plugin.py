@@ -284,7 +284,13 @@ def test_item_file_reports_what_was_dropped(suite: pytest.Pytester) -> None:
     items.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
     result = run(suite, "--model", "mock:oracle", "--rest-suite", "mine.jsonl")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["rest-checks: mine.jsonl: kept 1 item(s), dropped 1 (latex: 1)"])
+    result.stdout.fnmatch_lines(
+        [
+            "rest-checks: items from mine.jsonl (rest-jsonl, detected): kept 1 item(s), "
+            "dropped 1 (latex: 1)",
+            "*items from mine.jsonl (rest-jsonl): kept 1, dropped 1 (latex: 1)",
+        ]
+    )
 
 
 def test_malformed_item_file_stops_the_run_naming_file_and_line(

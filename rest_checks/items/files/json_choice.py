@@ -5,7 +5,7 @@
 - ``arc-jsonl`` (AI2): ``{"id", "question": {"stem", "choices": [{"label", "text"}]},
   "answerKey"}``, labels ``A``-``E`` or ``1``-``5``;
 - ``hf-mmlu`` (Hugging Face ``cais/mmlu``): ``{"question", "choices": [...],
-  "answer": 0-based index, "subject"}``;
+  "answer": 0-based index (or a letter), "subject"}``;
 - ``hf-arc`` (Hugging Face ``ai2_arc``): ``{"id", "question", "choices": {"text": [...],
   "label": [...]}, "answerKey"}``;
 - ``mmlu-pro``: ``{"question_id", "question", "options": [up to 10], "answer_index",
@@ -86,10 +86,17 @@ def read_arc_record(record: dict[str, Any], where: Where) -> SourceRow:
 def read_hf_mmlu_record(record: dict[str, Any], where: Where) -> SourceRow:
     _require(record, ("question", "choices", "answer"), where)
     options = option_list(record["choices"], where, "choices")
+    answer = record["answer"]
+    # Exports write the index (cais/mmlu's ClassLabel) or, now and then, its letter.
+    letter_given = isinstance(answer, str) and answer.strip().isalpha()
     return SourceRow(
         line=where.line,
         stem=nonempty_stem(record["question"], where),
-        answer=answer_index(record["answer"], len(options), where, "answer"),
+        answer=(
+            answer_letter(answer, len(options), where)
+            if letter_given
+            else answer_index(answer, len(options), where, "answer")
+        ),
         options=options,
         file_id=_file_id(record, "id"),
         subject=_optional_text(record, "subject", where),

@@ -42,6 +42,8 @@ class LoadResult:
     detected: bool = True
     control_chars: int = 0
     files: int = 1
+    # How many of the kept items the run takes (``--rest-n``); ``None``: all of them.
+    used: int | None = None
 
     @property
     def n_dropped(self) -> int:
@@ -62,6 +64,8 @@ class LoadResult:
             text += ", dropped 0"
         if self.control_chars:
             text += f"; removed {self.control_chars} control character(s)"
+        if self.used is not None and self.used < len(self.items):
+            text += f"; using {self.used}"
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -71,6 +75,7 @@ class LoadResult:
             "detected": self.detected,
             "files": self.files,
             "kept": len(self.items),
+            "used": len(self.items) if self.used is None else self.used,
             "dropped": dict(sorted(self.dropped.items())),
             "control_chars_removed": self.control_chars,
         }
@@ -128,7 +133,22 @@ def read_rows(path: Path, layout: str | None = None) -> tuple[list[SourceRow], L
         rows, chosen = _json_rows(path, text, None if detected else chosen)
         return rows, chosen, detected
     assert chosen.read_file is not None
-    return chosen.read_file(path, text), chosen, detected
+    try:
+        return chosen.read_file(path, text), chosen, detected
+    except ItemFileError as error:
+        # A detected CSV that fails on its first record is most likely another layout.
+        if not detected or error.line != _first_record_line(text):
+            raise
+        raise ItemFileError(
+            path, error.line, f"{error.reason} (read as {chosen.name}); {supported_layouts()}"
+        ) from None
+
+
+def _first_record_line(text: str) -> int:
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            return number
+    return 1
 
 
 def split_question(text: str) -> tuple[str, str]:
