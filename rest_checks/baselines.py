@@ -83,7 +83,14 @@ class Baseline:
 
 
 def _file_sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    """The content hash of an item file, or of a directory's files (names and bytes)."""
+    source = Path(path)
+    if not source.is_dir():
+        return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for file in sorted(p for p in source.iterdir() if p.is_file()):
+        digest.update(file.name.encode() + b"\0" + hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()[:16]
 
 
 def run_signature(settings: RestSettings, hypothesis_profile: str = "") -> dict[str, Any]:

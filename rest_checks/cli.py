@@ -1,6 +1,6 @@
 """``rest-checks``: look at the items and at the images a model would see.
 
-rest-checks items --suite soebench -n 5 [--seed S] [--json]
+rest-checks items --suite soebench -n 5 [--seed S] [--format LAYOUT] [--json]
 rest-checks render ITEM_ID [--font F --dpi D --fg C --bg C] -o out.png [--modality image|mixed]
 """
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rest_checks.config import DEFAULT_SUITE, suite_list
 from rest_checks.items.base import Item
+from rest_checks.items.files import LAYOUT_NAMES, LoadResult
 from rest_checks.items.suites import load_suite
 from rest_checks.options import count_or_all, positive_int, seed_int
 from rest_checks.render import DEFAULT_SPEC, RenderSpec, describe_spec, render_png
@@ -29,14 +30,20 @@ def _item_json(item: Item) -> dict[str, object]:
         "text": item.full_text(),
         "expected": item.expected,
         "answer_type": item.answer_type,
+        **({"subject": item.subject} if item.subject else {}),
+        **({"source": item.source} if item.source else {}),
     }
 
 
+def _layout(args: argparse.Namespace) -> str | None:
+    return None if args.format == "auto" else args.format
+
+
 def cmd_items(args: argparse.Namespace) -> int:
-    notes: list[str] = []
-    items = load_suite(args.suite, args.n, args.seed, notes)
-    for note in notes:  # item files: how many were kept and dropped, and why
-        print(note, file=sys.stderr)
+    loads: list[LoadResult] = []
+    items = load_suite(args.suite, args.n, args.seed, loads, _layout(args))
+    for load in loads:  # item files: layout, how many were kept and dropped, and why
+        print(load.message, file=sys.stderr)
     for item in items:
         if args.json:
             print(json.dumps(_item_json(item), ensure_ascii=False))
@@ -47,7 +54,7 @@ def cmd_items(args: argparse.Namespace) -> int:
     return 0
 
 
-def find_item(item_id: str, suite: Sequence[str], seed: int) -> Item:
+def find_item(item_id: str, suite: Sequence[str], seed: int, layout: str | None = None) -> Item:
     """Regenerate enough of the suite to reach ``item_id``.
 
     Generated ids end in their index, so a generator runs just that far; the built-in
@@ -57,7 +64,7 @@ def find_item(item_id: str, suite: Sequence[str], seed: int) -> Item:
     index = int(match.group(1)) if match else 0
     for source in suite:
         n = index if source in GENERATED and index > 0 else 0
-        for item in load_suite((source,), n, seed):
+        for item in load_suite((source,), n, seed, layout=layout):
             if item.id == item_id:
                 return item
     raise LookupError(
@@ -67,7 +74,7 @@ def find_item(item_id: str, suite: Sequence[str], seed: int) -> Item:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    item = find_item(args.item_id, args.suite, args.seed)
+    item = find_item(args.item_id, args.suite, args.seed, _layout(args))
     spec = RenderSpec(
         font=args.font or DEFAULT_SPEC.font,
         dpi=DEFAULT_SPEC.dpi if args.dpi is None else args.dpi,
@@ -90,7 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--suite",
         type=suite_list,
         default=DEFAULT_SUITE,
-        help="comma list: soebench, arith, mcq or item-file paths",
+        help="comma list: soebench, arith, mcq, item-file or MMLU-directory paths",
+    )
+    items.add_argument(
+        "--format", choices=("auto", *LAYOUT_NAMES), default="auto", help="item-file layout"
     )
     items.add_argument("-n", type=count_or_all, default=5, help="items per source (0: all)")
     items.add_argument("--seed", type=seed_int, default=0)
@@ -102,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", required=True, help="PNG file to write")
     render.add_argument("--suite", type=suite_list, default=DEFAULT_SUITE)
     render.add_argument("--seed", type=seed_int, default=0)
+    render.add_argument(
+        "--format", choices=("auto", *LAYOUT_NAMES), default="auto", help="item-file layout"
+    )
     render.add_argument("--font", help="a font of the repository's fonts/ (dejavu-sans, ...)")
     render.add_argument("--dpi", type=positive_int)
     render.add_argument("--fg", help="text colour, #rrggbb")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rest_checks.items.files.layouts import LAYOUT_NAMES
 from rest_checks.models.registry import ModelOptions
 from rest_checks.options import (
     Option,
@@ -88,6 +89,15 @@ class RestSettings:
         count_or_all,
         DEFAULT_N,
         "items per task source (0: all of a file or the built-in set)",
+    )
+    file_format: str = setting(
+        "--rest-format",
+        "REST_FORMAT",
+        "rest_format",
+        one_of("auto", *LAYOUT_NAMES),
+        "auto",
+        "layout of every item file: auto (detected from each file) or one of "
+        + ", ".join(LAYOUT_NAMES),
     )
     seed: int = setting(
         "--rest-seed", "REST_SEED", "rest_seed", seed_int, 0, "seed of the item generators"
@@ -237,8 +247,13 @@ class RestSettings:
     def lenient(self) -> bool:
         return self.extract == "lenient"
 
+    @property
+    def layout(self) -> str | None:
+        """The item-file layout named by ``--rest-format``; ``None`` to detect it."""
+        return None if self.file_format == "auto" else self.file_format
+
     def suite_sources(self) -> tuple[str, ...]:
-        """The suite with item-file paths resolved against the rootdir."""
+        """The suite with item-file (and directory) paths resolved against the rootdir."""
         sources = []
         for part in self.suite:
             if part in DEFAULT_SUITE:
@@ -246,10 +261,10 @@ class RestSettings:
                 continue
             path = Path(part).expanduser()
             path = path if path.is_absolute() else self.rootdir / path
-            if not path.is_file():
+            if not path.is_file() and not path.is_dir():
                 raise SettingError(
                     f"--rest-suite: {part!r} is neither a task source (soebench, arith, mcq) "
-                    f"nor an item file (looked for {path})"
+                    f"nor an item file or directory (looked for {path})"
                 )
             sources.append(str(path))
         return tuple(sources)
@@ -257,7 +272,9 @@ class RestSettings:
     def header(self) -> str:
         return (
             f"rest-checks: model={self.model} suite={','.join(self.suite)} "
-            f"n={self.n} seed={self.seed}" + (f" rest-plus-n={self.plus_n}" if self.plus else "")
+            f"n={self.n} seed={self.seed}"
+            + (f" format={self.file_format}" if self.layout else "")
+            + (f" rest-plus-n={self.plus_n}" if self.plus else "")
         )
 
 

@@ -8,7 +8,8 @@ what is written:
 - ``solution`` (SoEBench): the equations are parsed out of the text and solved with exact
   rational arithmetic; an answer is given only when the system read has a unique solution.
 - ``number`` (arithmetic word problems): the problem is recovered from the text and
-  computed exactly.
+  computed exactly. A published problem no template of ours computes (GSM8K) is answered
+  from its answer key once the problem and every number in it are read.
 - ``choice`` (multiple choice): the reader recognises the item's question in the text,
   finds the correct option's text and answers with the letter label printed before it.
   It knows the answer key; what it must *read* is the question and the label.
@@ -332,7 +333,36 @@ def read_number(text: str, item: Item | None = None) -> Reading:
                 "they stand for) and its numbers, and computed the result.",
                 "number",
             )
+    if item is not None and item.task != "arith":
+        return read_published_problem(text, item)
     return Reading(None, "Could not read the arithmetic problem.")
+
+
+_WRITTEN_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def read_published_problem(text: str, item: Item) -> Reading:
+    """A published word problem (GSM8K, GSM-Symbolic) that no template of ours computes:
+    the reader knows its answer key, as for multiple choice, so what it must read is the
+    problem itself and every number in it, in order and exactly as written."""
+    coverage = stem_coverage(item.full_text(), text)
+    if coverage < STEM_COVERAGE_THRESHOLD:
+        return Reading(
+            None, f"Could not recognise the problem in the text ({coverage:.0%} of it found)."
+        )
+    wanted = _WRITTEN_NUMBER.findall(normalise_text(item.full_text()))
+    read = _WRITTEN_NUMBER.findall(text)
+    position = 0
+    for number in wanted:
+        try:
+            position = read.index(number, position) + 1
+        except ValueError:
+            return Reading(None, f"Recognised the problem but could not read its number {number}.")
+    return Reading(
+        item.expected,
+        f"Recognised the published problem and read all {len(wanted)} of its numbers.",
+        "number",
+    )
 
 
 def _squash(text: str) -> str:

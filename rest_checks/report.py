@@ -19,11 +19,12 @@ from rest_checks.records import CaseRecord
 RESULTS_FORMAT = 1
 
 
-def _item_json(record: CaseRecord) -> dict[str, Any]:
+def _item_json(record: CaseRecord, subject: str | None = None) -> dict[str, Any]:
     outcome = record.outcome()
     return {
         "id": record.item_id,
         "task": record.task,
+        **({"subject": subject} if subject else {}),
         "expected": record.expected,
         "answers": {m: record.answers.get(m) for m in ANSWER_MODALITIES},
         "correct": dict(outcome.correct),
@@ -117,10 +118,14 @@ def build_results(
     baseline_explicit: bool = False,
     signature: dict[str, Any] | None = None,
     complete: bool = True,
+    sources: Sequence[Mapping[str, Any]] = (),
+    subjects: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The results document. Errored cases (no reply) are listed under ``errors`` and
     kept out of every rate, table and case list. ``complete`` is false when the run was
-    stopped before its end (Ctrl-C, a refused key): its figures cover part of the suite."""
+    stopped before its end (Ctrl-C, -x, a refused key): its figures cover part of the
+    suite. ``sources``: what each item file gave (``LoadResult.to_json``); ``subjects``:
+    item id -> subject, where a file says."""
     errored = [r for r in records if r.error is not None]
     answered = [r for r in records if r.error is None]
     cross = [r for r in answered if r.kind == "cross_modal"]
@@ -140,6 +145,7 @@ def build_results(
         "signature": signature or {},
         "extract": settings.extract,
         "n_items": len(cross),
+        "sources": [dict(source) for source in sources],
         "metrics": summary,
         "errors": [_error_json(r) for r in errored],
         "rest_plus": rest_plus_table(answered),
@@ -154,7 +160,7 @@ def build_results(
             "regressions": regressions,
             "gate": None if gate_result is None else _gate_json(gate_result),
         },
-        "items": [_item_json(r) for r in cross],
+        "items": [_item_json(r, (subjects or {}).get(r.item_id)) for r in cross],
         "cases": {r.key: r.consistent for r in answered},
         "fingerprints": {r.key: r.fingerprint for r in answered},
     }
@@ -257,6 +263,21 @@ def _leading_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _source_line(source: Mapping[str, Any]) -> str:
+    """``  items from mmlu.csv (mmlu-csv): kept 37, dropped 3 (too_long: 3)``."""
+    dropped = source["dropped"]
+    reasons = ", ".join(f"{k}: {v}" for k, v in dropped.items())
+    line = (
+        f"  items from {Path(source['path']).name} ({source['layout']}): kept {source['kept']}, "
+        f"dropped {sum(dropped.values())}" + (f" ({reasons})" if reasons else "")
+    )
+    if source.get("control_chars_removed"):
+        line += f"; {source['control_chars_removed']} control character(s) removed"
+    if source.get("used", source["kept"]) < source["kept"]:
+        line += f"; {source['used']} used (--rest-n)"
+    return line
+
+
 def format_summary(results: dict[str, Any]) -> list[str]:
     m = results["metrics"]
     lines = _leading_lines(results)
@@ -272,6 +293,8 @@ def format_summary(results: dict[str, Any]) -> list[str]:
         low, high = interval
         return f"  {name:<18}{_pct(value)}  [{_pct(low)}, {_pct(high)}]  ({counts[0]}/{counts[1]})"
 
+    for source in results.get("sources", []):
+        lines.append(_source_line(source))
     lines.append(row("RER", "rer"))
     lines.append(row("CFR", "cfr"))
     lines.append(row("MMC", "mmc"))

@@ -34,6 +34,7 @@ from rest_checks.baselines import (
 from rest_checks.cache import ModelCalls, ResponseCache
 from rest_checks.config import RestSettings
 from rest_checks.items.base import Item
+from rest_checks.items.files import LoadResult
 from rest_checks.items.suites import load_suite
 from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
@@ -105,7 +106,8 @@ class RestRun:
         # Calls counted by xdist workers, merged on the controller.
         self.model_calls = 0
         self.cache_hits = 0
-        self.item_notes: list[str] = []
+        # What each item file or directory gave: layout, items kept and dropped.
+        self.item_loads: list[LoadResult] = []
         self._items: list[Item] | None = None
         self._planned: list[Case] = []
         self._prefetched = False
@@ -118,7 +120,7 @@ class RestRun:
     def items(self) -> list[Item]:
         if self._items is None:
             s = self.settings
-            self._items = load_suite(s.suite_sources(), s.n, s.seed, self.item_notes)
+            self._items = load_suite(s.suite_sources(), s.n, s.seed, self.item_loads, s.layout)
         return self._items
 
     def plus_items(self) -> list[Item]:
@@ -160,7 +162,7 @@ class RestRun:
             f"{s.header()} items={len(self.items())}",
             f"rest-checks: model identity {json.dumps(self.identity, sort_keys=True)}",
         ]
-        lines.extend(f"rest-checks: {note}" for note in self.item_notes)
+        lines.extend(f"rest-checks: items from {load.message}" for load in self.item_loads)
         lines.append(
             f"rest-checks: baseline {s.baseline_path}"
             + ("" if self.baseline else " (none yet: every inconsistency fails)")
@@ -422,6 +424,8 @@ class RestRun:
             gate_result=gate_result,
             signature=self.signature(),
             complete=not (interrupted or stopped),
+            sources=[load.to_json() for load in self.item_loads],
+            subjects={item.id: item.subject for item in self.items() if item.subject},
         )
         outcome = Outcome(lines=report.format_summary(results))
         if s.json_path is not None:

@@ -31,6 +31,8 @@ class Item:
     options: tuple[str, ...] = ()
     # Where the item came from (a file and line, a generator and seed): for error messages.
     source: str = field(default="", compare=False)
+    # The subject a file gives (an MMLU file name, a "subject" field): kept in the results.
+    subject: str = field(default="", compare=False)
 
     def options_text(self) -> str:
         """The options as lettered lines, ``"A. ..."``; empty when there are none."""

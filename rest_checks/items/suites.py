@@ -4,8 +4,10 @@
 - ``"arith"``: ``generate_arith(n, seed)``;
 - ``"mcq"``: a seeded sample of ``n`` built-in questions, sorted by id (the sample for a
   larger ``n`` contains the sample for a smaller one with the same seed);
-- anything else: the path of a local multiple-choice file (see ``load_mcq_file``), whose
-  first ``n`` items (after the paper's filters) are taken.
+- anything else: the path of an item file in any supported layout (see
+  ``rest_checks.items.files``), whose first ``n`` items (after the paper's filters) are
+  taken, or of a directory of MMLU CSVs (one file per subject), from which ``n`` items are
+  drawn with the seed, spread over the subjects in proportion to their sizes.
 
 ``n <= 0`` means every item of a file or of the built-in set, and
 ``DEFAULT_GENERATED_N`` items (the paper's SoEBench size) from a generator.
@@ -20,7 +22,7 @@ from pathlib import Path
 from rest_checks.items.arith import generate_arith
 from rest_checks.items.base import Item
 from rest_checks.items.builtin_mcq import builtin_mcq
-from rest_checks.items.mcq import load_mcq_file
+from rest_checks.items.files import LoadResult, load_item_dir, load_item_file, stratified_sample
 from rest_checks.items.soebench import generate_soebench
 
 SUITE_NAMES: tuple[str, ...] = ("soebench", "arith", "mcq")
@@ -36,11 +38,18 @@ def _builtin_sample(n: int, seed: int) -> list[Item]:
     return sorted(order[:n], key=lambda item: item.id)
 
 
-def load_source(source: str, n: int, seed: int, notes: list[str] | None = None) -> list[Item]:
-    """The items of one task source (a suite name or a file path).
+def load_source(
+    source: str,
+    n: int,
+    seed: int,
+    loads: list[LoadResult] | None = None,
+    layout: str | None = None,
+) -> list[Item]:
+    """The items of one task source (a suite name, a file or a directory path).
 
-    For an item file, a line saying how many items were kept and dropped (and why) is
-    appended to ``notes``.
+    For an item file or directory, its ``LoadResult`` (layout, items kept and dropped,
+    control characters removed) is appended to ``loads``. ``layout`` names the layout of
+    every file instead of detecting it.
     """
     name = source.strip()
     if name == "soebench":
@@ -50,21 +59,30 @@ def load_source(source: str, n: int, seed: int, notes: list[str] | None = None) 
     if name == "mcq":
         return _builtin_sample(n, seed)
     path = Path(name).expanduser()
-    if not name or not path.is_file():
+    if not name or not path.exists():
         raise ValueError(
-            f"unknown item source {source!r}: expected one of {', '.join(SUITE_NAMES)} "
-            "or the path of an existing item file (MMLU .csv, ARC or our .jsonl)"
+            f"unknown item source {source!r}: expected one of {', '.join(SUITE_NAMES)}, "
+            "the path of an existing item file, or a directory of MMLU CSVs"
         )
-    result = load_mcq_file(path)
-    if notes is not None:
-        notes.append(result.message)
+    result = load_item_dir(path, layout) if path.is_dir() else load_item_file(path, layout)
     if not result.items:
-        raise ValueError(f"item file {path} gave no items ({result.message})")
-    return result.items if n <= 0 else result.items[:n]
+        raise ValueError(f"item source {path} gave no items ({result.message})")
+    if path.is_dir():
+        items = stratified_sample(result.items, n, seed, result.subjects)
+    else:
+        items = result.items if n <= 0 else result.items[:n]
+    result.used = len(items)
+    if loads is not None:
+        loads.append(result)
+    return items
 
 
 def load_suite(
-    sources: Sequence[str], n: int, seed: int, notes: list[str] | None = None
+    sources: Sequence[str],
+    n: int,
+    seed: int,
+    loads: list[LoadResult] | None = None,
+    layout: str | None = None,
 ) -> list[Item]:
     """The items of every source in order; ``n`` items per source (see the module doc).
 
@@ -76,7 +94,7 @@ def load_suite(
     items: list[Item] = []
     origin: dict[str, str] = {}
     for source in sources:
-        for item in load_source(source, n, seed, notes):
+        for item in load_source(source, n, seed, loads, layout):
             if item.id in origin:
                 raise ValueError(
                     f"duplicate item id {item.id!r}: from source {origin[item.id]!r} and "

@@ -124,3 +124,17 @@ def test_a_baseline_of_the_wrong_shape_names_the_field(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(BaselineError, match="field 'metrics' must be a dict"):
         load_baseline(path)
+
+
+def test_a_directory_source_is_signed_by_its_files_contents(tmp_path: Path) -> None:
+    from rest_checks.baselines import run_signature
+    from rest_checks.config import RestSettings
+
+    folder = tmp_path / "test"
+    folder.mkdir()
+    (folder / "anatomy_test.csv").write_text("Q?,a,b,c,d,A\n")
+    settings = RestSettings.from_values({"rest_suite": ("mcq", "test")}, tmp_path)
+    first = run_signature(settings)["sources"]
+    assert first[0] == "mcq" and first[1].startswith("file:test:")
+    (folder / "anatomy_test.csv").write_text("Q?,a,b,c,d,B\n")
+    assert run_signature(settings)["sources"][1] != first[1]

@@ -96,4 +96,4 @@ def test_items_from_a_file_say_what_was_dropped(
     assert main(["items", "--suite", str(path), "--json"]) == 0
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 1
-    assert "mmlu.csv: kept 1 item(s), dropped 1 (latex: 1)" in captured.err
+    assert "mmlu.csv (mmlu-csv, detected): kept 1 item(s), dropped 1 (latex: 1)" in captured.err

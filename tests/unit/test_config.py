@@ -119,3 +119,20 @@ def test_baseline_defaults_to_the_model_slug_under_the_rootdir(tmp_path: Path) -
 
 def test_slug_is_file_name_safe() -> None:
     assert slug("hf:/models/Qwen2-VL 2B") == "hf_models_Qwen2-VL_2B"
+
+
+def test_rest_format_names_a_layout_or_auto(tmp_path: Path) -> None:
+    option = OPTIONS_BY_DEST["rest_format"]
+    assert resolve_option(option, None, {}, None) == "auto"
+    assert resolve_option(option, None, {"REST_FORMAT": "gsm8k"}, None) == "gsm8k"
+    with pytest.raises(SettingError, match="'csv' is not one of auto, mmlu-csv"):
+        resolve_option(option, None, {"REST_FORMAT": "csv"}, None)
+    settings = RestSettings.from_values({"rest_format": "arc-csv"}, tmp_path)
+    assert settings.layout == "arc-csv" and "format=arc-csv" in settings.header()
+    assert RestSettings.from_values({}, tmp_path).layout is None
+
+
+def test_a_directory_is_a_suite_source(tmp_path: Path) -> None:
+    (tmp_path / "data" / "test").mkdir(parents=True)
+    settings = RestSettings.from_values({"rest_suite": ("data/test",)}, tmp_path)
+    assert settings.suite_sources() == (str(tmp_path / "data" / "test"),)

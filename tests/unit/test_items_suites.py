@@ -89,7 +89,7 @@ def test_a_file_whose_items_are_all_dropped_is_an_error(tmp_path):
 def test_a_malformed_file_error_reaches_the_caller(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"question": "q?"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"bad\.jsonl:1: missing key 'options'"):
+    with pytest.raises(ValueError, match=r"bad\.jsonl:1: unknown layout \(keys: question\)"):
         load_suite([str(path)], 5, 0)
 
 

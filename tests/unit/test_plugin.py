@@ -284,7 +284,51 @@ def test_item_file_reports_what_was_dropped(suite: pytest.Pytester) -> None:
     items.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
     result = run(suite, "--model", "mock:oracle", "--rest-suite", "mine.jsonl")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["rest-checks: mine.jsonl: kept 1 item(s), dropped 1 (latex: 1)"])
+    result.stdout.fnmatch_lines(
+        [
+            "rest-checks: items from mine.jsonl (rest-jsonl, detected): kept 1 item(s), "
+            "dropped 1 (latex: 1)",
+            "*items from mine.jsonl (rest-jsonl): kept 1, dropped 1 (latex: 1)",
+        ]
+    )
+
+
+def test_published_layouts_run_and_report_their_layout_under_quiet(
+    suite: pytest.Pytester,
+) -> None:
+    (suite.path / "gsm.jsonl").write_text(
+        json.dumps(
+            {"question": "Ann has 3 pens. How many?", "answer": "Worked out: 1 + 2 = 3\n#### 3"}
+        )
+        + "\n"
+    )
+    (suite.path / "arc.txt").write_text(
+        "questionID,AnswerKey,question\nq1,2,Which is hot? (1) ice (2) fire (3) snow\n"
+    )
+    result = run(
+        suite,
+        "-q",
+        "--model",
+        "mock:oracle",
+        "--rest-suite",
+        "gsm.jsonl,arc.txt",
+        "--rest-format",
+        "auto",
+        "--rest-json",
+        "out.json",
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*items from gsm.jsonl (gsm8k): kept 1, dropped 0",
+            "*items from arc.txt (arc-csv): kept 1, dropped 0",
+        ]
+    )
+    items = {item["id"]: item for item in results(suite)["items"]}
+    assert (items["gsm-0001"]["expected"], items["q1"]["expected"]) == ("3", "B")
+    # The oracle's transcription is what the image showed: the problem, not its solution.
+    assert "Ann has 3 pens." in items["gsm-0001"]["raw"]["ocr"]
+    assert "Worked out" not in items["gsm-0001"]["raw"]["ocr"]
 
 
 def test_malformed_item_file_stops_the_run_naming_file_and_line(

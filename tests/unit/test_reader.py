@@ -393,3 +393,46 @@ def test_an_arithmetic_problem_with_a_misread_digit_is_still_answered() -> None:
     misread = item.full_text().replace(number.group(0), misread_number, 1)
     assert misread != item.full_text()
     assert answer_from_text(misread, item) == item.expected
+
+
+# -- options A-J and published word problems -----------------------------------------------
+
+TEN_OPTIONS = Item(
+    id="pro-test",
+    task="mcq",
+    context="Which of these is the tenth planet-like body listed?",
+    question="",
+    expected="J",
+    answer_type="choice",
+    options=tuple(f"body number {i}" for i in range(1, 11)),
+)
+
+
+def test_choice_reads_labels_up_to_j() -> None:
+    assert answer_from_text(TEN_OPTIONS.full_text(), TEN_OPTIONS) == "J"
+    ocr = TEN_OPTIONS.full_text().replace("J. body", "J.body")
+    assert answer_from_text(ocr, TEN_OPTIONS) == "J"
+
+
+GSM = Item(
+    id="gsm8k_test-0001",
+    task="gsm",
+    context="Janet's ducks lay 16 eggs per day. She eats three and sells the rest for $2 each.",
+    question="How much in dollars does she make every day?",
+    expected="26",
+    answer_type="number",
+)
+
+
+def test_a_published_problem_is_answered_once_read_whole() -> None:
+    reading = read_text(GSM.full_text(), GSM)
+    assert reading.answer == "26" and "all 2 of its numbers" in reading.note
+
+
+def test_a_published_problem_with_a_misread_number_gets_no_answer() -> None:
+    reading = read_text(GSM.full_text().replace("16", "l6"), GSM)
+    assert reading.answer is None and "number 16" in reading.note
+
+
+def test_an_unrecognisable_published_problem_gets_no_answer() -> None:
+    assert answer_from_text("16 2 something else entirely", GSM) is None

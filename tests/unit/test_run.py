@@ -202,3 +202,46 @@ def test_update_over_a_foreign_baseline_keeps_none_of_its_cases(tmp_path: Path) 
     assert rewritten is not None
     assert sorted(rewritten.cases) == ["arith-0001", "arith-0002", "arith-0003"]
     assert rewritten.signature["seed"] == 0
+
+
+def test_item_files_are_named_with_their_layout_in_header_summary_and_results(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "test"
+    folder.mkdir()
+    (folder / "virology_test.csv").write_text(
+        'Q one?,a,b,c,d,A\n"Area, $\\pi r^2$?",a,b,c,d,A\nQ two?,a,b,c,d,B\n', encoding="utf-8"
+    )
+    gsm = tmp_path / "gsm.jsonl"
+    gsm.write_text(
+        json.dumps({"question": "Ann has 3\x02 pens. How many?", "answer": "#### 3"}) + "\n"
+    )
+    run = RestRun(settings(tmp_path, rest_suite=("test", "gsm.jsonl")), CountingModel())
+    header = run.header_lines()
+    assert (
+        "rest-checks: items from test (mmlu-csv, detected): kept 2 item(s), dropped 1 (latex: 1)"
+        in header
+    )
+    assert (
+        "rest-checks: items from gsm.jsonl (gsm8k, detected): kept 1 item(s), dropped 0; "
+        "removed 1 control character(s)" in header
+    )
+    full_run(run)
+    outcome = run.finish()
+    assert "  items from test (mmlu-csv): kept 2, dropped 1 (latex: 1)" in outcome.lines
+    assert (
+        "  items from gsm.jsonl (gsm8k): kept 1, dropped 0; 1 control character(s) removed"
+        in outcome.lines
+    )
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [(s["layout"], s["kept"], s["dropped"]) for s in results["sources"]] == [
+        ("mmlu-csv", 2, {"latex": 1}),
+        ("gsm8k", 1, {}),
+    ]
+    subjects = {item["id"]: item.get("subject") for item in results["items"]}
+    assert subjects == {
+        "virology_test-0001": "virology",
+        "virology_test-0003": "virology",
+        "gsm-0001": None,
+    }
+    assert results["metrics"]["rer"] == 1.0
