@@ -10,8 +10,8 @@ It is written through a syrupy extension (syrupy's JSON serialiser, with keys in
 order), and ``--snapshot-update``, syrupy's flag, is how a user accepts the current
 results. The metrics block is compact, one line per metric with numbers rounded to
 ``METRIC_DIGITS`` digits, so that one flipped case changes a few lines of a pull request's
-diff rather than dozens. It is not a syrupy snapshot: one baseline holds the aggregate of a whole run
-(across xdist workers), which only the controller has at the end of the session, while
+diff rather than dozens. It is not a syrupy snapshot: one baseline holds the aggregate of a
+whole run (across xdist workers), which only the controller has at the end of the session, while
 syrupy's ``snapshot`` fixture asserts one value per test.
 """
 
