@@ -1,4 +1,5 @@
-"""Hypothesis profiles for the render-perturbation checks and the harness's own tests.
+"""Hypothesis profiles for the REST suite's render-perturbation checks and the harness's own
+tests (defined in ``rest_checks/hypothesis_profiles.py``).
 
 Choose one with ``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME``. The default
 is ``ci``: a regression gate must give the same verdict on the same model, so the renderings
@@ -11,20 +12,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from rest_checks.hypothesis_profiles import chosen_profile, load_profile, register_profiles
 
-_COMMON = {
-    "deadline": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    # One failure, shrunk to its simplest rendering, is what a report should show.
-    "report_multiple_bugs": False,
-}
-
-# dev: a few random examples; the example database replays earlier failures first.
-settings.register_profile("dev", max_examples=8, **_COMMON)
-# ci: the same examples every run, nothing remembered between runs.
-settings.register_profile("ci", max_examples=6, derandomize=True, database=None, **_COMMON)
-# thorough: for a nightly job or a release decision.
-settings.register_profile("thorough", max_examples=100, **_COMMON)
-
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+register_profiles()
+load_profile(chosen_profile(os.environ))

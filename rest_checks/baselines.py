@@ -8,8 +8,10 @@ case is matched by key *and* fingerprint: a baseline of other items is refused, 
 
 It is written through a syrupy extension (syrupy's JSON serialiser, with keys in a stable
 order), and ``--snapshot-update``, syrupy's flag, is how a user accepts the current
-results. It is not a syrupy snapshot: one baseline holds the aggregate of a whole run
-(across xdist workers), which only the controller has at the end of the session, while
+results. The metrics block is compact, one line per metric with numbers rounded to
+``METRIC_DIGITS`` digits, so that one flipped case changes a few lines of a pull request's
+diff rather than dozens. It is not a syrupy snapshot: one baseline holds the aggregate of a
+whole run (across xdist workers), which only the controller has at the end of the session, while
 syrupy's ``snapshot`` fixture asserts one value per test.
 """
 
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from rest_checks.config import RestSettings
 
 BASELINE_FORMAT = 2
+# Digits after the point of the numbers in a baseline's metrics block.
+METRIC_DIGITS = 4
 # Lost and gained cases named in a message; the rest are counted.
 NAMED_CASES = 20
 
@@ -47,12 +51,59 @@ class BaselineMismatch(BaselineError):
 
 
 class BaselineExtension(JSONSnapshotExtension):
-    """syrupy's JSON serialiser, with keys in a stable order and one file per model."""
+    """syrupy's JSON serialiser, with keys in a stable order and one file per model; the
+    metrics block goes in compact (``compact_metrics``)."""
 
     file_extension = "json"
 
     def serialize_baseline(self, data: Mapping[str, Any]) -> str:
-        return str(self.serialize(dict(data)))
+        if "metrics" not in data:
+            return str(self.serialize(dict(data)))
+        slot = "<metrics>"
+        text = str(self.serialize({**data, "metrics": slot}))
+        compact = compact_metrics(data["metrics"], level=1)
+        return text.replace(f'"metrics": "{slot}"', f'"metrics": {compact}', 1)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value):
+        return round(value, METRIC_DIGITS)
+    if isinstance(value, Mapping):
+        return {key: _rounded(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _one_line(value: Any) -> bool:
+    """A metric's value fits one line: a number, or numbers by name or in a list (a
+    count, an interval), but no table of such."""
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, list):
+        return all(
+            not isinstance(v, Mapping) and (not isinstance(v, list) or _one_line(v)) for v in value
+        )
+    return True
+
+
+def compact_metrics(metrics: Mapping[str, Any], level: int = 0, indent: int = 2) -> str:
+    """``metrics`` as JSON with one line per metric (``"accuracy": {"image": 0.9667, ...}``,
+    ``"rer": [29, 30]``), keys sorted, numbers rounded to ``METRIC_DIGITS`` digits; a
+    table of metrics (``counts``, ``intervals``) opens with one line per metric inside.
+    ``level``: the indentation level the block starts at."""
+    rounded = _rounded(metrics)
+
+    def dump(value: Any, depth: int) -> str:
+        if not isinstance(value, Mapping) or (_one_line(value) and depth > level):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if not value:
+            return "{}"
+        pad = " " * indent * (depth + 1)
+        rows = [f"{pad}{json.dumps(key)}: {dump(value[key], depth + 1)}" for key in sorted(value)]
+        return "{\n" + ",\n".join(rows) + "\n" + " " * indent * depth + "}"
+
+    return dump(rounded, level)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""``rest-checks``: look at the items and at the images a model would see.
+"""``rest-checks``: run the suite, and look at the items and at the images a model would see.
 
+rest-checks run [PYTEST ARGS...]   (the installed suite: pytest --pyargs rest_checks.suite ...)
 rest-checks items --suite soebench -n 5 [--seed S] [--format LAYOUT] [--json]
 rest-checks render ITEM_ID [--font F --dpi D --fg C --bg C] -o out.png [--modality image|mixed]
 """
@@ -21,6 +22,16 @@ from rest_checks.options import count_or_all, positive_int, seed_int
 from rest_checks.render import DEFAULT_SPEC, RenderSpec, describe_spec, render_png
 
 GENERATED = ("soebench", "arith")
+SUITE_MODULE = "rest_checks.suite"
+
+
+def run_suite(pytest_args: Sequence[str]) -> int:
+    """Run the installed REST suite with pytest in this process; every argument is
+    pytest's (``--model X``, ``-n 4``, ``--snapshot-update``, ...). The rootdir, and with it
+    ``baselines/`` and ``.rest-cache/``, is found from the current directory as usual."""
+    import pytest
+
+    return int(pytest.main(["--pyargs", SUITE_MODULE, *pytest_args]))
 
 
 def _item_json(item: Item) -> dict[str, object]:
@@ -92,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rest-checks", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
+    # Listed for --help only: main() hands everything after "run" to pytest untouched.
+    sub.add_parser(
+        "run",
+        help="run the REST suite with pytest; all further arguments are pytest's "
+        "(rest-checks run --model X -n 4); 'rest-checks run --help' lists them",
+        add_help=False,
+    )
+
     items = sub.add_parser("items", help="list benchmark items")
     items.add_argument(
         "--suite",
@@ -125,8 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["run"]:
+        return run_suite(args_list[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     try:
         return int(args.run(args))
     except (LookupError, ValueError, OSError) as exc:

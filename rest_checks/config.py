@@ -162,8 +162,18 @@ class RestSettings:
         "rest_baseline",
         text_value,
         None,
-        "baseline file (default: baselines/<model>.json under the rootdir)",
+        "baseline file (default: <model>.json in --rest-baselines-dir)",
         is_path=True,
+    )
+    baselines_dir: Path | None = setting(
+        "--rest-baselines-dir",
+        "REST_BASELINES_DIR",
+        "rest_baselines_dir",
+        text_value,
+        "baselines",
+        "directory of the per-model baselines <model>.json (relative to the rootdir)",
+        is_path=True,
+        field_default=None,
     )
     alpha: float = setting(
         "--rest-alpha",
@@ -237,7 +247,8 @@ class RestSettings:
 
     @property
     def baseline_path(self) -> Path:
-        return self.baseline or self.rootdir / "baselines" / f"{slug(self.model)}.json"
+        directory = self.baselines_dir or self.rootdir / "baselines"
+        return self.baseline or directory / f"{slug(self.model)}.json"
 
     @property
     def cache_dir(self) -> Path | None:

@@ -1,7 +1,9 @@
 """The fonts a rendering may use. They are files in the repository's ``fonts/``, never
 system fonts, so that an image looks the same on every machine that runs the suite.
 
-The directory can be moved with the environment variable ``REST_CHECKS_FONTS_DIR``.
+An installed wheel carries the same files as ``rest_checks/font_files/`` (``setup.py`` maps
+``fonts/`` there at build time); a checkout reads ``fonts/`` itself. The directory can be
+moved with the environment variable ``REST_CHECKS_FONTS_DIR``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from types import MappingProxyType
 from PIL import ImageFont
 
 FONTS_DIR_ENV = "REST_CHECKS_FONTS_DIR"
-DEFAULT_FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+# Installed from a wheel: the package's own copy; in a checkout: the repository's fonts/.
+DEFAULT_FONTS_DIR = (
+    _PACKAGE_DIR / "font_files"
+    if (_PACKAGE_DIR / "font_files").is_dir()
+    else _PACKAGE_DIR.parent / "fonts"
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ def font_names() -> tuple[str, ...]:
 
 
 def fonts_dir() -> Path:
-    """The directory fonts load from: ``$REST_CHECKS_FONTS_DIR`` or the repository's fonts/."""
+    """The directory fonts load from: ``$REST_CHECKS_FONTS_DIR``, the installed package's
+    font_files/, or the repository's fonts/."""
     override = os.environ.get(FONTS_DIR_ENV)
     return Path(override).resolve() if override else DEFAULT_FONTS_DIR
 
@@ -84,7 +93,8 @@ def font_path(name: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(
             f"font {name!r} expected at {path}, which does not exist "
-            f"(fonts load from the repository's fonts/ or ${FONTS_DIR_ENV})"
+            f"(fonts load from the installed package's font_files/, the repository's fonts/, "
+            f"or ${FONTS_DIR_ENV})"
         )
     return path
 

@@ -3,6 +3,13 @@
 What is pytest's own stays here: declaring the options, parametrising the suite's tests,
 turning the run's words into usage errors, exits and the terminal summary, and xdist's
 worker/controller plumbing.
+
+Installed, the plugin is loaded by every pytest run of the environment, so it stays inert
+(no header, no environment read, no model, no baseline, no Hypothesis profile) until a run
+asks for REST: a REST option on the command line or the suite named with ``--pyargs``
+(then it starts at configure time, as before any test), or a collected test that uses the
+suite's parameters or fixtures (then it starts during collection). An xdist controller,
+which collects nothing, starts when the first worker sends REST results home.
 """
 
 from __future__ import annotations
@@ -16,6 +23,14 @@ import pytest
 
 from rest_checks.baselines import BaselineError, load_baseline
 from rest_checks.config import OPTIONS, RestSettings, SettingError, resolve_option
+from rest_checks.hypothesis_profiles import (
+    PROFILES,
+    chosen_profile,
+    current_profile,
+    is_registered,
+    load_profile,
+    register_profiles,
+)
 from rest_checks.items.mcq import ItemFileError
 from rest_checks.models.base import ModelAuthError, ModelError, UnknownModelError
 from rest_checks.models.registry import ModelsFileError, load, resolve
@@ -26,10 +41,19 @@ from rest_checks.terminal_text import printable
 
 RUN_KEY = pytest.StashKey[RestRun]()
 OUTCOME_KEY = pytest.StashKey[Outcome]()
+# The Hypothesis profile that was current before the run loaded its own (restored after).
+PROFILE_BEFORE_KEY = pytest.StashKey[str]()
+# Whether the run's header lines have reached the terminal yet.
+HEADER_SHOWN_KEY = pytest.StashKey[bool]()
+# Why a run that started during collection could not start (a usage error).
+START_ERROR_KEY = pytest.StashKey[str]()
 
 ITEM_ARG = "rest_item"
 PLUS_ITEM_ARG = "rest_plus_item"
 RENDERING_ARG = "rest_rendering"
+# What a test uses that makes it a REST test, and so starts the run.
+REST_FIXTURES = (ITEM_ARG, PLUS_ITEM_ARG, RENDERING_ARG, "rest", "rest_settings")
+SUITE_MODULE = "rest_checks.suite"
 
 USAGE_ERRORS = (
     SettingError,
@@ -72,18 +96,29 @@ def settings_from(config: pytest.Config) -> RestSettings:
     return RestSettings.from_values(values, config.rootpath, update_baseline=updating)
 
 
-def _hypothesis_profile() -> str:
-    from hypothesis import settings
+def rest_asked_for(config: pytest.Config) -> bool:
+    """Whether the command line asks for REST: a REST option, or the suite by module name."""
+    if any(config.getoption(option.dest) not in (None, False) for option in OPTIONS):
+        return True
+    return bool(config.option.pyargs) and any(
+        str(arg).split("::")[0] == SUITE_MODULE for arg in config.args
+    )
 
-    return settings.get_current_profile_name()
+
+def _load_hypothesis_profile(config: pytest.Config) -> None:
+    """The suite's Hypothesis profile (``$HYPOTHESIS_PROFILE`` or ``ci``), unless
+    ``--hypothesis-profile`` chose one; the previous one comes back at unconfigure."""
+    config.stash[PROFILE_BEFORE_KEY] = current_profile()
+    register_profiles(keep_existing=True)
+    if not config.getoption("hypothesis_profile", None):
+        load_profile(chosen_profile(os.environ))
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "rest: a REST cross-modal case")
-    config.addinivalue_line("markers", "rest_plus: a REST+ case, run with --rest-plus")
-    if config.option.help or getattr(config.option, "version", False):
-        return
+def start_run(config: pytest.Config) -> RestRun:
+    """The process's REST run, started on first need: settings, model, baseline, items."""
+    if RUN_KEY in config.stash:
+        return config.stash[RUN_KEY]
+    _load_hypothesis_profile(config)
     try:
         settings = settings_from(config)
         options = settings.model_options
@@ -93,15 +128,42 @@ def pytest_configure(config: pytest.Config) -> None:
             model,
             baseline=load_baseline(settings.baseline_path),
             baseline_explicit=settings.baseline is not None,
-            hypothesis_profile=_hypothesis_profile(),
+            hypothesis_profile=current_profile(),
         )
         run.items()  # a bad item file is a usage error, before any test
         run.check_baseline()  # a baseline of other items too, before any model call
     except USAGE_ERRORS as exc:
         raise pytest.UsageError(f"rest-checks: {exc}") from None
     config.stash[RUN_KEY] = run
+    return run
+
+
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``--hypothesis-profile ci`` (or dev, thorough) works where no conftest registers it;
+    runs before Hypothesis's plugin loads the profile at configure time. Only names are
+    registered, and never over a project's own profile of the same name."""
+    profile = config.getoption("hypothesis_profile", None)
+    if profile in PROFILES and not is_registered(profile):
+        register_profiles(keep_existing=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "rest: a REST cross-modal case")
+    config.addinivalue_line("markers", "rest_plus: a REST+ case, run with --rest-plus")
+    if config.option.help or getattr(config.option, "version", False):
+        return
     if config.pluginmanager.hasplugin("xdist"):
+        # Inert until a worker sends REST results home.
         config.pluginmanager.register(XdistHooks(), "rest-checks-xdist")
+    if rest_asked_for(config):
+        start_run(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    before = config.stash.get(PROFILE_BEFORE_KEY, None)
+    if before is not None and before != current_profile():
+        load_profile(before)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -110,13 +172,35 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    return config.stash[RUN_KEY].header_lines() if RUN_KEY in config.stash else None
+    if RUN_KEY not in config.stash:
+        return None
+    config.stash[HEADER_SHOWN_KEY] = True
+    return config.stash[RUN_KEY].header_lines()
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str] | None:
+    """The header of a run that started during collection, right after it."""
+    if RUN_KEY not in config.stash or config.stash.get(HEADER_SHOWN_KEY, False):
+        return None
+    config.stash[HEADER_SHOWN_KEY] = True
+    return config.stash[RUN_KEY].header_lines()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if RUN_KEY not in metafunc.config.stash:
+    if not any(name in metafunc.fixturenames for name in REST_FIXTURES):
         return
-    run = metafunc.config.stash[RUN_KEY]
+    config = metafunc.config
+    if START_ERROR_KEY in config.stash:
+        return
+    try:
+        run = start_run(config)
+    except pytest.UsageError as exc:
+        if hasattr(config, "workerinput"):
+            raise  # an xdist worker reports it as a collection error, which stops the run
+        # Raised here it would be one module's collection error; the run stops with a
+        # usage error once collection ends instead (pytest_collection_modifyitems).
+        config.stash[START_ERROR_KEY] = str(exc)
+        return
     if ITEM_ARG in metafunc.fixturenames:
         items = run.items()
         metafunc.parametrize(ITEM_ARG, items, ids=[i.id for i in items])
@@ -147,6 +231,8 @@ def _case_of(node: pytest.Item) -> Case | None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    if START_ERROR_KEY in config.stash:
+        pytest.exit(config.stash[START_ERROR_KEY], returncode=pytest.ExitCode.USAGE_ERROR)
     if RUN_KEY not in config.stash:
         return
     if not config.stash[RUN_KEY].settings.plus:
@@ -222,6 +308,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if outcome is None or not outcome.lines:
         return
     terminalreporter.section("rest-checks summary")
+    if not config.stash.get(HEADER_SHOWN_KEY, False):
+        # An xdist controller that started at the end: the header goes first here.
+        for line in config.stash[RUN_KEY].header_lines():
+            terminalreporter.write_line(line)
     for line in outcome.lines:
         terminalreporter.write_line(printable(line))
 
@@ -233,4 +323,4 @@ class XdistHooks:
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         payload = (getattr(node, "workeroutput", {}) or {}).get("rest_results")
         if payload:
-            node.config.stash[RUN_KEY].merge(payload)
+            start_run(node.config).merge(payload)

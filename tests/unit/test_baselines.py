@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from rest_checks.baselines import (
     load_baseline,
     write_baseline,
 )
+from rest_checks.metrics import ItemOutcome, summarize
 
 
 def write(tmp_path: Path, cases: dict[str, bool]) -> Path:
@@ -138,3 +141,87 @@ def test_a_directory_source_is_signed_by_its_files_contents(tmp_path: Path) -> N
     assert first[0] == "mcq" and first[1].startswith("file:test:")
     (folder / "anatomy_test.csv").write_text("Q?,a,b,c,d,B\n")
     assert run_signature(settings)["sources"][1] != first[1]
+
+
+# --- the compact metrics block -------------------------------------------------------------
+
+
+def _outcomes(flipped: set[str]) -> list[ItemOutcome]:
+    """30 consistent, correct items; those in ``flipped`` misread in the image."""
+    return [
+        ItemOutcome(
+            id=f"a-{i:02d}",
+            task="arith",
+            expected="7",
+            answers={"text": "7", "image": "1" if f"a-{i:02d}" in flipped else "7", "mixed": "7"},
+            ocr_cer=0.0,
+        )
+        for i in range(30)
+    ]
+
+
+def _written(tmp_path: Path, name: str, flipped: set[str]) -> Path:
+    rows = _outcomes(flipped)
+    path = tmp_path / f"{name}.json"
+    write_baseline(
+        path,
+        baseline_document(
+            model="m",
+            model_identity={"backend": "mock"},
+            suite=("arith",),
+            seed=0,
+            metrics=summarize(rows).to_json(),
+            cases={r.id: r.id not in flipped for r in rows},
+            fingerprints={r.id: "f" * 16 for r in rows},
+            signature={"seed": 0, "sources": ["arith"]},
+        ),
+    )
+    return path
+
+
+def _metrics_lines(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index('  "metrics": {')
+    end = lines.index("  },", start)
+    return lines[start + 1 : end]
+
+
+def test_metrics_block_has_one_line_per_metric(tmp_path: Path) -> None:
+    text = _written(tmp_path, "b", {"a-03"}).read_text(encoding="utf-8")
+    block = _metrics_lines(text)
+    metrics = json.loads(text)["metrics"]
+    for key, value in metrics.items():
+        opening = [line for line in block if line.startswith(f'    "{key}": ')]
+        assert len(opening) == 1, key
+        if key in ("counts", "intervals"):  # tables: one line per metric inside
+            inner = [line for line in block if line.startswith("      ")]
+            assert any(line.startswith('      "rer": [') for line in inner)
+        else:
+            assert json.loads(opening[0].split(": ", 1)[1].rstrip(",")) == value
+
+
+def test_metric_numbers_are_rounded_to_four_digits(tmp_path: Path) -> None:
+    path = _written(tmp_path, "b", {"a-03"})
+    block = "\n".join(_metrics_lines(path.read_text(encoding="utf-8")))
+    decimals = [len(number.split(".")[1]) for number in re.findall(r"\d+\.\d+", block)]
+    assert decimals and max(decimals) <= 4
+    baseline = load_baseline(path)
+    assert baseline is not None
+    assert baseline.metrics["rer"] == round(29 / 30, 4)
+    assert baseline.metrics["counts"]["rer"] == [29, 30]
+
+
+def test_one_flipped_case_changes_a_few_lines(tmp_path: Path) -> None:
+    before = _written(tmp_path, "before", set()).read_text(encoding="utf-8").splitlines()
+    after = _written(tmp_path, "after", {"a-03"}).read_text(encoding="utf-8").splitlines()
+    changed = [
+        line
+        for line in difflib.unified_diff(before, after, lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    # The case's own line, and one line for each metric the flip moves (RER and RER on the
+    # OCR-perfect items, CFR, accuracy, agreement; their counts and intervals): old and new.
+    # The expanded layout of syrupy's serialiser changes 50 here.
+    assert len(changed) <= 2 * 16
+    assert '-      "consistent": true,' in changed
+    assert all(len(line) < 120 for line in changed)

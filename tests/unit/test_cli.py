@@ -97,3 +97,26 @@ def test_items_from_a_file_say_what_was_dropped(
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 1
     assert "mmlu.csv (mmlu-csv, detected): kept 1 item(s), dropped 1 (latex: 1)" in captured.err
+
+
+def test_run_hands_every_argument_to_pytest_with_the_suite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[list[str]] = []
+
+    def fake_main(args: list[str]) -> int:
+        calls.append(args)
+        return 3
+
+    monkeypatch.setattr(pytest, "main", fake_main)
+    # Options the run command itself does not know (--model, -n, -k) are pytest's.
+    assert main(["run", "--model", "mock:oracle", "-n", "2", "-k", "arith"]) == 3
+    assert calls == [
+        ["--pyargs", "rest_checks.suite", "--model", "mock:oracle", "-n", "2", "-k", "arith"]
+    ]
+
+
+def test_run_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "run the REST suite with pytest" in capsys.readouterr().out
