@@ -10,18 +10,22 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rest_checks.baselines import BaselineError, load_baseline
 from rest_checks.config import OPTIONS, RestSettings, SettingError, resolve_option
+from rest_checks.html_report import ReportDependencyError, require_report_dependencies
 from rest_checks.items.mcq import ItemFileError
 from rest_checks.models.base import ModelAuthError, ModelError, UnknownModelError
 from rest_checks.models.registry import ModelsFileError, load, resolve
 from rest_checks.progress import say
+from rest_checks.records import case_key
 from rest_checks.render import REST_PLUS_GRID
 from rest_checks.run import Case, Outcome, RestRun
+from rest_checks.step_summary import artifact_page
 
 RUN_KEY = pytest.StashKey[RestRun]()
 OUTCOME_KEY = pytest.StashKey[Outcome]()
@@ -37,6 +41,7 @@ USAGE_ERRORS = (
     ModelError,
     ItemFileError,
     ModelsFileError,
+    ReportDependencyError,
     ValueError,  # an item source or id that cannot be used
 )
 
@@ -94,6 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
             baseline_explicit=settings.baseline is not None,
             hypothesis_profile=_hypothesis_profile(),
         )
+        if settings.html_path is not None:
+            require_report_dependencies("--rest-html")
         run.items()  # a bad item file is a usage error, before any test
         run.check_baseline()  # a baseline of other items too, before any model call
     except USAGE_ERRORS as exc:
@@ -185,8 +192,20 @@ def rest_settings(request: pytest.FixtureRequest) -> RestSettings:
     return request.config.stash[RUN_KEY].settings
 
 
+def _case_key(node: pytest.Item) -> str | None:
+    case = _case_of(node)
+    if case is None:
+        return None
+    item, rendering = case
+    return case_key(item.id, None if rendering == "default" else rendering or "invariance")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    if call.when == "call" and RUN_KEY in item.config.stash:
+        key = _case_key(item)
+        if key is not None:  # JUnit XML properties of the case (--junitxml)
+            item.user_properties.extend(item.config.stash[RUN_KEY].case_properties(key))
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(ModelAuthError):
         # Retrying with the same credentials cannot help: stop instead of failing every case.
@@ -194,6 +213,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def _add_junit_suite_properties(config: pytest.Config, properties: list[tuple[str, str]]) -> None:
+    """Test-suite properties of ``--junitxml``, written by pytest's junitxml plugin after
+    this hook (hence ``tryfirst``)."""
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # pragma: no cover - pytest moved its junitxml internals
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        for name, value in properties:
+            xml.add_global_property(name, value)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if RUN_KEY not in config.stash:
@@ -204,8 +237,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput["rest_results"] = run.payload()  # type: ignore[attr-defined]
         return
     interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
-    outcome = run.finish(interrupted=interrupted)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    outcome = run.finish(
+        interrupted=interrupted,
+        step_summary=Path(summary_file) if summary_file else None,
+        artifact_url=artifact_page(os.environ),
+    )
     config.stash[OUTCOME_KEY] = outcome
+    _add_junit_suite_properties(config, outcome.properties)
     if outcome.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
