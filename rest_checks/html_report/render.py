@@ -36,11 +36,11 @@ def _pct(value: Any) -> str:
 _ENV.filters["pct"] = _pct
 
 
-def _script() -> tuple[Markup, str]:
+def _script() -> tuple[Markup, Markup]:
     """The filter script and its CSP hash: the only script the page may run."""
     source = (Path(__file__).parent / "templates" / "filter.js").read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
-    return Markup(source), f"'sha256-{digest}'"
+    return Markup(source), Markup(f"'sha256-{digest}'")
 
 
 def _headline(metrics: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -120,5 +120,5 @@ def render_comparison(
         comparison=comparison,
         modalities=ANSWER_MODALITIES,
         script=None,
-        script_hash="'none'",
+        script_hash=Markup("'none'"),
     )
