@@ -452,9 +452,10 @@ class RestRun:
         if s.json_path is not None:
             report.write_results(s.json_path, results)
             outcome.lines.append(f"results written to {s.json_path}")
-        outcome.lines.extend(self._write_reports(results, step_summary, artifact_url))
         if s.update_baseline:
             outcome.lines.append(self._write_baseline(results, interrupted, errors))
+        # Last, so a report that cannot be written costs nothing else of the run.
+        outcome.lines.extend(self._write_reports(results, step_summary, artifact_url))
         if len(errors) > s.allow_errors:
             outcome.failed = True
         if gate_result is not None and gate_result.verdict == "failed":
@@ -466,24 +467,42 @@ class RestRun:
     def _write_reports(
         self, results: dict[str, Any], step_summary: Path | None, artifact_url: str | None
     ) -> list[str]:
-        """The HTML report, the CSV and the CI summary the settings ask for. A report that
-        cannot be written is said, and loses nothing else of the run."""
+        """The HTML report, the CSV and the CI summary the settings ask for. One that
+        cannot be written is said in the summary and stops none of the others."""
         s = self.settings
-        lines = []
-        if s.html_path is not None:
-            try:
-                html = render_report(results, search=[s.rootdir, Path.cwd()])
-                write_report(s.html_path, html)
-                lines.append(f"HTML report written to {s.html_path}")
-            except (OSError, ReportDependencyError) as exc:
-                lines.append(f"HTML report NOT written: {exc}")
-        if s.csv_path is not None:
+        report_name = None if s.html_path is None else s.html_path.name
+
+        def html() -> str:
+            assert s.html_path is not None
+            write_report(s.html_path, render_report(results, search=[s.rootdir, Path.cwd()]))
+            return f"HTML report written to {s.html_path}"
+
+        def csv() -> str:
+            assert s.csv_path is not None
             write_csv(s.csv_path, results)
-            lines.append(f"cases written as CSV to {s.csv_path}")
-        if step_summary is not None:
-            report_name = None if s.html_path is None else s.html_path.name
+            return f"cases written as CSV to {s.csv_path}"
+
+        def summary() -> str:
+            assert step_summary is not None
             with open(step_summary, "a", encoding="utf-8") as handle:
                 handle.write(markdown_summary(results, report_name, artifact_url))
+            return ""
+
+        wanted = [
+            ("HTML report", html, s.html_path),
+            ("CSV", csv, s.csv_path),
+            ("step summary", summary, step_summary),
+        ]
+        lines = []
+        for what, write, target in wanted:
+            if target is None:
+                continue
+            try:
+                line = write()
+            except (OSError, ReportDependencyError, ValueError, KeyError, TypeError) as exc:
+                line = f"{what} NOT written to {target}: {type(exc).__name__}: {exc}"
+            if line:
+                lines.append(line)
         return lines
 
     def case_properties(self, key: str) -> list[tuple[str, str]]:

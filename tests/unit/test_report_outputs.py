@@ -16,7 +16,10 @@ import pytest
 from rest_checks.case_rows import case_rows
 from rest_checks.cli import main
 from rest_checks.compare import ResultsFileError, compare_results, format_comparison, load_results
+from rest_checks.config import RestSettings
 from rest_checks.html_report import render_report
+from rest_checks.models.mock import MockModel
+from rest_checks.run import RestRun
 from rest_checks.step_summary import artifact_page, markdown_summary
 from tests.unit.report_sample import (
     ALREADY,
@@ -194,3 +197,28 @@ def _minimal_results(model: str) -> dict[str, Any]:
         "items": [],
         "errors": [],
     }
+
+
+def test_a_report_that_cannot_be_written_loses_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()  # a folder where the HTML file should go
+    settings = RestSettings.from_values(
+        {
+            "rest_model": "mock:oracle",
+            "rest_suite": ("arith",),
+            "rest_n": 2,
+            "rest_no_cache": True,
+            "rest_json": "results.json",
+            "rest_html": "taken",
+            "rest_csv": "cases.csv",
+        },
+        tmp_path,
+        update_baseline=True,
+    )
+    run = RestRun(settings, MockModel("oracle"))
+    for item in run.items():
+        run.cross_modal(item)
+    outcome = run.finish()
+    assert any(line.startswith("HTML report NOT written to") for line in outcome.lines)
+    assert (tmp_path / "results.json").is_file() and (tmp_path / "cases.csv").is_file()
+    assert (tmp_path / "baselines" / "mock_oracle.json").is_file()
+    assert not outcome.failed
