@@ -68,6 +68,8 @@ class RunComparison:
     others: PairedComparison  # REST+ and invariance cases
     changed: list[ChangedCase]
     different_content: list[str]  # same key, other content: left out of every count
+    # RER per REST+ rendering of each run (None where a run did not have it).
+    renderings: list[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]]
 
 
 def _rate(metrics: Mapping[str, Any], key: str, sub: str | None = None) -> dict[str, Any]:
@@ -120,6 +122,10 @@ def compare_results(
         others=others,
         changed=sorted(changed, key=lambda c: c.key),
         different_content=different,
+        renderings=[
+            (name, first.get("rest_plus", {}).get(name), second.get("rest_plus", {}).get(name))
+            for name in sorted({*first.get("rest_plus", {}), *second.get("rest_plus", {})})
+        ],
     )
 
 
@@ -147,6 +153,18 @@ def format_comparison(comparison: RunComparison) -> list[str]:
             f"  {pair.name:<18}{_pct(pair.first['value'])}  ({pair.first['k']}/{pair.first['n']})"
             f"{'':<8}{_pct(pair.second['value'])}  ({pair.second['k']}/{pair.second['n']})"
         )
+    if comparison.renderings:
+        lines.append("  REST+ RER per rendering")
+
+    def rendering_rate(stat: Mapping[str, Any] | None) -> str:
+        return (
+            "    -" + " " * 9
+            if stat is None
+            else f"{_pct(stat['value'])}  ({stat['k']}/{stat['n']})"
+        )
+
+    for name, stat_a, stat_b in comparison.renderings:
+        lines.append(f"    {name:<22}{rendering_rate(stat_a):<20}{rendering_rate(stat_b)}")
     items = comparison.items
     lines.append(
         f"shared items {items.n_common}: RER {_pct(items.rer_baseline)} -> "

@@ -138,6 +138,9 @@ def test_comparison_counts_lost_and_gained_on_shared_items(
     assert comparison.items.p_value == pytest.approx(0.25)  # 3 lost, 0 gained: exact McNemar
     lines = format_comparison(comparison)
     assert any("lost 3, gained 0, exact McNemar p=0.25" in line for line in lines)
+    red = next(line for line in lines if "red-text" in line)
+    # soebench-0001 and arith-0001 were perturbed; arith-0001 broke in both runs
+    assert red.split()[1:] == ["50.0%", "(1/2)", "50.0%", "(1/2)"]
 
 
 def test_comparison_leaves_out_cases_whose_content_differs(
