@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rest_checks.atomic import write_atomic
+
 REPORT_DEPENDENCIES = ("matplotlib", "jinja2")
 
 
@@ -48,9 +50,7 @@ def render_comparison_report(
 
 
 def write_report(path: Path, html: str) -> None:
-    from rest_checks.atomic import write_atomic
-
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write atomically, so a CI step never uploads half a report."""
     write_atomic(path, html)
 
 
