@@ -61,10 +61,22 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     return root / "report.html", results
 
 
+_CONTEXTS: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_pages() -> Iterator[None]:
+    """Each test's pages are closed after it, so no test sees another's state."""
+    yield
+    while _CONTEXTS:
+        _CONTEXTS.pop().close()
+
+
 def _open(browser: Any, path: Path, javascript: bool = True) -> Any:
     context = browser.new_context(
         java_script_enabled=javascript, viewport={"width": 1200, "height": 900}
     )
+    _CONTEXTS.append(context)
     page = context.new_page()
     page.goto(path.as_uri())
     return page
