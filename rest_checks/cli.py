@@ -3,6 +3,8 @@
 rest-checks run [PYTEST ARGS...]   (the installed suite: pytest --pyargs rest_checks.suite ...)
 rest-checks items --suite soebench -n 5 [--seed S] [--format LAYOUT] [--json]
 rest-checks render ITEM_ID [--font F --dpi D --fg C --bg C] -o out.png [--modality image|mixed]
+rest-checks report RESULTS.json -o report.html
+rest-checks compare A.json B.json [-o comparison.html]
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rest_checks.compare import compare_results, format_comparison, load_results
 from rest_checks.config import DEFAULT_SUITE, suite_list
+from rest_checks.html_report import (
+    ReportDependencyError,
+    render_comparison_report,
+    render_report,
+    write_report,
+)
 from rest_checks.items.base import Item
 from rest_checks.items.files import LAYOUT_NAMES, LoadResult
 from rest_checks.items.suites import load_suite
@@ -99,6 +108,27 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    results_path = Path(args.results)
+    results = load_results(results_path)
+    # The pages a run saved are found beside the results file or from here.
+    html = render_report(results, search=[results_path.resolve().parent, Path.cwd()])
+    write_report(Path(args.output), html)
+    print(f"{args.output}: report of {results['model']}, {results['n_items']} items")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    first, second = load_results(Path(args.first)), load_results(Path(args.second))
+    names = (str(args.first), str(args.second))
+    for line in format_comparison(compare_results(first, second, names)):
+        print(line)
+    if args.output:
+        write_report(Path(args.output), render_comparison_report(first, second, names))
+        print(f"{args.output}: comparison written")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rest-checks", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--bg", help="background colour, #rrggbb")
     render.add_argument("--modality", choices=("image", "mixed"), default="image")
     render.set_defaults(run=cmd_render)
+
+    report = sub.add_parser("report", help="write the HTML report of a saved run")
+    report.add_argument("results", help="a results file written with --rest-json")
+    report.add_argument("-o", "--output", required=True, help="HTML file to write")
+    report.set_defaults(run=cmd_report)
+
+    compare = sub.add_parser("compare", help="two saved runs side by side")
+    compare.add_argument("first", help="results JSON of run A")
+    compare.add_argument("second", help="results JSON of run B")
+    compare.add_argument("-o", "--output", help="also write the comparison as HTML")
+    compare.set_defaults(run=cmd_compare)
     return parser
 
 
@@ -151,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     try:
         return int(args.run(args))
-    except (LookupError, ValueError, OSError) as exc:
+    except (LookupError, ValueError, OSError, ReportDependencyError) as exc:
         print(f"rest-checks: error: {exc}", file=sys.stderr)
         return 2
 

@@ -111,6 +111,24 @@ class RestSettings:
         "write the run's results as JSON to this path",
         is_path=True,
     )
+    html_path: Path | None = setting(
+        "--rest-html",
+        "REST_HTML",
+        "rest_html",
+        text_value,
+        None,
+        "write a self-contained HTML report to this path (needs rest-checks[report])",
+        is_path=True,
+    )
+    csv_path: Path | None = setting(
+        "--rest-csv",
+        "REST_CSV",
+        "rest_csv",
+        text_value,
+        None,
+        "write every case as a CSV row to this path",
+        is_path=True,
+    )
     cache: Path | None = setting(
         "--rest-cache",
         "REST_CACHE",

@@ -17,12 +17,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rest_checks.baselines import BaselineError, load_baseline
 from rest_checks.config import OPTIONS, RestSettings, SettingError, resolve_option
+from rest_checks.html_report import ReportDependencyError, require_report_dependencies
 from rest_checks.hypothesis_profiles import (
     PROFILES,
     chosen_profile,
@@ -35,8 +37,10 @@ from rest_checks.items.mcq import ItemFileError
 from rest_checks.models.base import ModelAuthError, ModelError, UnknownModelError
 from rest_checks.models.registry import ModelsFileError, load, resolve
 from rest_checks.progress import say
+from rest_checks.records import case_key
 from rest_checks.render import REST_PLUS_GRID
 from rest_checks.run import Case, Outcome, RestRun
+from rest_checks.step_summary import artifact_page
 from rest_checks.terminal_text import printable
 
 RUN_KEY = pytest.StashKey[RestRun]()
@@ -62,6 +66,7 @@ USAGE_ERRORS = (
     ModelError,
     ItemFileError,
     ModelsFileError,
+    ReportDependencyError,
     ValueError,  # an item source or id that cannot be used
 )
 
@@ -130,11 +135,15 @@ def start_run(config: pytest.Config) -> RestRun:
             baseline_explicit=settings.baseline is not None,
             hypothesis_profile=current_profile(),
         )
+        if settings.html_path is not None:
+            require_report_dependencies("--rest-html")
         run.items()  # a bad item file is a usage error, before any test
         run.check_baseline()  # a baseline of other items too, before any model call
     except USAGE_ERRORS as exc:
         raise pytest.UsageError(f"rest-checks: {exc}") from None
     config.stash[RUN_KEY] = run
+    if not hasattr(config, "workerinput"):
+        run.start()
     return run
 
 
@@ -164,11 +173,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     before = config.stash.get(PROFILE_BEFORE_KEY, None)
     if before is not None and before != current_profile():
         load_profile(before)
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if RUN_KEY in session.config.stash and not hasattr(session.config, "workerinput"):
-        session.config.stash[RUN_KEY].start()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -277,8 +281,20 @@ def rest_settings(request: pytest.FixtureRequest) -> RestSettings:
     return request.config.stash[RUN_KEY].settings
 
 
+def _case_key(node: pytest.Item) -> str | None:
+    case = _case_of(node)
+    if case is None:
+        return None
+    item, rendering = case
+    return case_key(item.id, None if rendering == "default" else rendering or "invariance")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    if call.when == "call" and RUN_KEY in item.config.stash:
+        key = _case_key(item)
+        if key is not None:  # JUnit XML properties of the case (--junitxml)
+            item.user_properties.extend(item.config.stash[RUN_KEY].case_properties(key))
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(ModelAuthError):
         # Retrying with the same credentials cannot help: stop instead of failing every case.
@@ -286,6 +302,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def _add_junit_suite_properties(config: pytest.Config, properties: list[tuple[str, str]]) -> None:
+    """Test-suite properties of ``--junitxml``, written by pytest's junitxml plugin after
+    this hook (hence ``tryfirst``)."""
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # pragma: no cover - pytest moved its junitxml internals
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        for name, value in properties:
+            xml.add_global_property(name, value)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if RUN_KEY not in config.stash:
@@ -297,8 +327,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
     stopped = bool(session.shouldstop or session.shouldfail)
-    outcome = run.finish(interrupted=interrupted, stopped=stopped)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    outcome = run.finish(
+        interrupted=interrupted,
+        stopped=stopped,
+        step_summary=Path(summary_file) if summary_file else None,
+        artifact_url=artifact_page(os.environ),
+    )
     config.stash[OUTCOME_KEY] = outcome
+    _add_junit_suite_properties(config, outcome.properties)
     if outcome.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -55,7 +55,10 @@ class CaseRecord:
     ocr_cer: float | None = None
     n_visual_tokens: dict[str, int | None] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Of a case that failed, per modality: the page the model saw (a PNG path) and the
+    # prompt it was sent, so a report can show them.
     images: dict[str, str] = field(default_factory=dict)
+    prompts: dict[str, str] = field(default_factory=dict)
     detail: str = ""
     # What the case asked about: a hash of the item's content and the rendering, so a
     # baseline's case is matched by content, never by id alone.

@@ -11,6 +11,7 @@ from typing import Any
 
 from rest_checks.atomic import write_atomic
 from rest_checks.baselines import Baseline, GateResult, baseline_document
+from rest_checks.case_rows import CaseVerdict, case_verdict
 from rest_checks.config import RestSettings
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
@@ -19,19 +20,27 @@ from rest_checks.records import CaseRecord
 RESULTS_FORMAT = 1
 
 
-def _item_json(record: CaseRecord, subject: str | None = None) -> dict[str, Any]:
+def _item_json(
+    record: CaseRecord, verdict: CaseVerdict, subject: str | None = None
+) -> dict[str, Any]:
     outcome = record.outcome()
     return {
         "id": record.item_id,
+        "key": record.key,
         "task": record.task,
         **({"subject": subject} if subject else {}),
+        "rendering": record.rendering,
+        "rendering_detail": record.detail,
         "expected": record.expected,
         "answers": {m: record.answers.get(m) for m in ANSWER_MODALITIES},
         "correct": dict(outcome.correct),
         "consistent": record.consistent,
+        "verdict": verdict,
         "ocr_cer": record.ocr_cer,
         "n_visual_tokens": record.n_visual_tokens,
         "raw": record.raw,
+        # Of a failed case: the pages the model saw (PNG paths) and the prompts it got.
+        **({"images": record.images, "prompts": record.prompts} if record.images else {}),
         **({"extra": record.extra} if record.extra else {}),
     }
 
@@ -71,15 +80,27 @@ def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
 
 def invariance_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
     rows = [r for r in records if r.kind == "invariance"]
+    failed = [r for r in rows if not r.consistent]
     return {
         "n_items": len(rows),
         "n_invariant": sum(r.consistent for r in rows),
-        "counterexamples": {r.item_id: r.detail for r in rows if not r.consistent},
+        "counterexamples": {r.item_id: r.detail for r in failed},
+        # The page of each counterexample (the simplest failing rendering), as a PNG path.
+        "pages": {r.item_id: r.images["image"] for r in failed if "image" in r.images},
     }
 
 
 def _error_json(record: CaseRecord) -> dict[str, Any]:
-    return {"id": record.item_id, "modality": record.error_modality, "message": record.error}
+    return {
+        "id": record.item_id,
+        "key": record.key,
+        "task": record.task,
+        "rendering": record.rendering,
+        "rendering_detail": record.detail,
+        "expected": record.expected,
+        "modality": record.error_modality,
+        "message": record.error,
+    }
 
 
 def _gate_json(gate_result: GateResult) -> dict[str, Any]:
@@ -99,6 +120,21 @@ def _gate_json(gate_result: GateResult) -> dict[str, Any]:
             }
             for t in gate_result.by_task
         },
+    }
+
+
+def _settings_json(settings: RestSettings) -> dict[str, Any]:
+    """The settings that shape the verdicts, for a report to show (never a secret)."""
+    return {
+        "n": settings.n,
+        "plus": settings.plus,
+        "plus_n": settings.plus_n,
+        "require_correct": settings.require_correct,
+        "alpha": settings.alpha,
+        "tolerance": settings.tolerance,
+        "allow_errors": settings.allow_errors,
+        "fail_inconclusive": settings.fail_inconclusive,
+        "extract": settings.extract,
     }
 
 
@@ -130,11 +166,16 @@ def build_results(
     answered = [r for r in records if r.error is None]
     cross = [r for r in answered if r.kind == "cross_modal"]
     summary = summarize([r.outcome() for r in cross]).to_json()
-    regressions = []
-    if baseline is not None and not settings.update_baseline:
-        regressions = sorted(
-            r.key for r in answered if not r.consistent and baseline.consistent(r.key) is True
+    verdicts = {
+        r.key: case_verdict(
+            r.consistent,
+            r.error is not None,
+            None if baseline is None else baseline.consistent(r.key),
+            settings.update_baseline,
         )
+        for r in records
+    }
+    regressions = sorted(key for key, verdict in verdicts.items() if verdict == "regression")
     results: dict[str, Any] = {
         "format": RESULTS_FORMAT,
         "complete": complete,
@@ -144,6 +185,7 @@ def build_results(
         "seed": settings.seed,
         "signature": signature or {},
         "extract": settings.extract,
+        "settings": _settings_json(settings),
         "n_items": len(cross),
         "sources": [dict(source) for source in sources],
         "metrics": summary,
@@ -160,7 +202,10 @@ def build_results(
             "regressions": regressions,
             "gate": None if gate_result is None else _gate_json(gate_result),
         },
-        "items": [_item_json(r, (subjects or {}).get(r.item_id)) for r in cross],
+        "items": [_item_json(r, verdicts[r.key], (subjects or {}).get(r.item_id)) for r in cross],
+        "rest_plus_items": [
+            _item_json(r, verdicts[r.key]) for r in answered if r.kind == "rest_plus"
+        ],
         "cases": {r.key: r.consistent for r in answered},
         "fingerprints": {r.key: r.fingerprint for r in answered},
     }

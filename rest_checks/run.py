@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,10 @@ from rest_checks.baselines import (
     write_baseline,
 )
 from rest_checks.cache import ModelCalls, ResponseCache
+from rest_checks.case_rows import case_verdict
 from rest_checks.config import RestSettings
+from rest_checks.csv_export import write_csv
+from rest_checks.html_report import ReportDependencyError, render_report, write_report
 from rest_checks.items.base import Item
 from rest_checks.items.files import LoadResult
 from rest_checks.items.suites import load_suite
@@ -42,6 +45,7 @@ from rest_checks.models.base import Model, ModelAuthError, ModelError
 from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
+from rest_checks.step_summary import markdown_summary
 from rest_checks.verdicts import InconsistentAnswers, Verdict, judge
 
 # A case: an item and the name of its rendering ("default", a REST+ grid name), or None
@@ -55,6 +59,8 @@ class Outcome:
 
     lines: list[str] = field(default_factory=list)
     failed: bool = False
+    # The run in a few named values, for a JUnit report's test-suite properties.
+    properties: list[tuple[str, str]] = field(default_factory=list)
 
 
 def plus_items(items: Sequence[Item], per_task: int) -> list[Item]:
@@ -68,6 +74,21 @@ def plus_items(items: Sequence[Item], per_task: int) -> list[Item]:
             seen[item.task] = seen.get(item.task, 0) + 1
             chosen.append(item)
     return chosen
+
+
+def suite_properties(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run's headline and the gate's verdict as (name, value) pairs."""
+    rer = results["metrics"]["rer"]
+    k, n = results["metrics"]["counts"]["rer"]
+    gate_result = results["baseline"]["gate"]
+    return [
+        ("rest_model", str(results["model"])),
+        ("rest_rer", "n/a" if rer is None else f"{rer:.4f}"),
+        ("rest_rer_count", f"{k}/{n}"),
+        ("rest_gate_verdict", "none" if gate_result is None else gate_result["verdict"]),
+        ("rest_regressions", str(len(results["baseline"]["regressions"]))),
+        ("rest_errors", str(len(results["errors"]))),
+    ]
 
 
 def rendering_spec(rendering: str) -> RenderSpec:
@@ -262,6 +283,7 @@ class RestRun:
         )
         if not record.consistent:
             record.images = self._save_images(item, rendering, requests)
+            record.prompts = {m: r.prompt for m, r in requests.items() if m != "ocr"}
         return self._keep(record)
 
     def _failing_request(self, requests: dict[Modality, Request]) -> tuple[str | None, str]:
@@ -315,6 +337,9 @@ class RestRun:
         except InconsistentAnswers:
             spec, image_answer = self._last_rendering[item.id]
             record = self._invariance(item, False, describe_spec(spec), text_answer, image_answer)
+            request = image_request(item, spec, "hypothesis")
+            record.images = self._save_images(item, "invariance", {"image": request})
+            record.prompts = {"image": request.prompt}
             verdict = self.verdict(record)
             if verdict.status == "xfail":
                 verdict.enforce(f"{verdict.message}: {record.detail}")
@@ -355,7 +380,7 @@ class RestRun:
         self.verdict(record).enforce()
 
     def _save_images(
-        self, item: Item, rendering: str, requests: dict[Modality, Request]
+        self, item: Item, rendering: str, requests: Mapping[Modality, Request]
     ) -> dict[str, str]:
         """Write what the model saw, so a failure can be looked at."""
         self.image_dir.mkdir(parents=True, exist_ok=True)
@@ -393,11 +418,19 @@ class RestRun:
         if self.settings.json_path is not None:
             self.settings.json_path.unlink(missing_ok=True)
 
-    def finish(self, interrupted: bool = False, stopped: bool = False) -> Outcome:
-        """Metrics, the gate, the results JSON and (with ``--snapshot-update``) the
-        baseline. ``interrupted``: the run did not finish, so no baseline is written;
+    def finish(
+        self,
+        interrupted: bool = False,
+        stopped: bool = False,
+        step_summary: Path | None = None,
+        artifact_url: str | None = None,
+    ) -> Outcome:
+        """Metrics, the gate, the results JSON, the reports and (with ``--snapshot-update``)
+        the baseline. ``interrupted``: the run did not finish, so no baseline is written;
         ``stopped``: ``-x``/``--maxfail`` or a refused key ended it early. Either way the
-        results JSON says ``complete: false``."""
+        results JSON says ``complete: false``. ``step_summary``: a file (CI's step summary)
+        the Markdown summary is appended to; ``artifact_url``: where CI keeps the HTML
+        report."""
         if not self.records:
             return Outcome()
         s = self.settings
@@ -427,12 +460,16 @@ class RestRun:
             sources=[load.to_json() for load in self.item_loads],
             subjects={item.id: item.subject for item in self.items() if item.subject},
         )
-        outcome = Outcome(lines=report.format_summary(results))
+        outcome = Outcome(
+            lines=report.format_summary(results), properties=suite_properties(results)
+        )
         if s.json_path is not None:
             report.write_results(s.json_path, results)
             outcome.lines.append(f"results written to {s.json_path}")
         if s.update_baseline:
             outcome.lines.append(self._write_baseline(results, interrupted, errors))
+        # Last, so a report that cannot be written costs nothing else of the run.
+        outcome.lines.extend(self._write_reports(results, step_summary, artifact_url))
         if len(errors) > s.allow_errors:
             outcome.failed = True
         if gate_result is not None and gate_result.verdict == "failed":
@@ -440,6 +477,68 @@ class RestRun:
         if gate_result is not None and gate_result.verdict == "inconclusive":
             outcome.failed = outcome.failed or s.fail_inconclusive
         return outcome
+
+    def _write_reports(
+        self, results: dict[str, Any], step_summary: Path | None, artifact_url: str | None
+    ) -> list[str]:
+        """The HTML report, the CSV and the CI summary the settings ask for. One that
+        cannot be written is said in the summary and stops none of the others."""
+        s = self.settings
+        report_name = None if s.html_path is None else s.html_path.name
+
+        def html() -> str:
+            assert s.html_path is not None
+            write_report(s.html_path, render_report(results, search=[s.rootdir, Path.cwd()]))
+            return f"HTML report written to {s.html_path}"
+
+        def csv() -> str:
+            assert s.csv_path is not None
+            write_csv(s.csv_path, results)
+            return f"cases written as CSV to {s.csv_path}"
+
+        def summary() -> str:
+            assert step_summary is not None
+            with open(step_summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown_summary(results, report_name, artifact_url))
+            return ""
+
+        wanted = [
+            ("HTML report", html, s.html_path),
+            ("CSV", csv, s.csv_path),
+            ("step summary", summary, step_summary),
+        ]
+        lines = []
+        for what, write, target in wanted:
+            if target is None:
+                continue
+            try:
+                line = write()
+            except (OSError, ReportDependencyError, ValueError, KeyError, TypeError) as exc:
+                line = f"{what} NOT written to {target}: {type(exc).__name__}: {exc}"
+            if line:
+                lines.append(line)
+        return lines
+
+    def case_properties(self, key: str) -> list[tuple[str, str]]:
+        """What a JUnit report records of a finished case: item, task, rendering, answers
+        and verdict; nothing when the case has not finished here."""
+        record = next((r for r in reversed(self.records) if r.key == key), None)
+        if record is None:
+            return []
+        baseline_state = None if self.baseline is None else self.baseline.consistent(key)
+        verdict = case_verdict(
+            record.consistent,
+            record.error is not None,
+            baseline_state,
+            self.settings.update_baseline,
+        )
+        return [
+            ("rest_item", record.item_id),
+            ("rest_task", record.task),
+            ("rest_rendering", record.detail or record.rendering),
+            ("rest_answers", json.dumps(record.answers, sort_keys=True)),
+            ("rest_verdict", verdict),
+        ]
 
     def _write_baseline(
         self, results: dict[str, Any], interrupted: bool, errors: list[CaseRecord]

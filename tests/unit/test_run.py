@@ -139,9 +139,13 @@ def test_an_item_that_errored_is_listed_kept_out_of_rer_and_fails_the_run(
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["n_items"] == 5  # the RER denominator
     assert results["metrics"]["counts"]["rer"] == [5, 5]
-    assert results["errors"] == [
+    assert [
+        {k: e[k] for k in ("id", "key", "task", "modality", "message")} for e in results["errors"]
+    ] == [
         {
             "id": "arith-0002",
+            "key": "arith-0002",
+            "task": "arith",
             "modality": "image",
             "message": "HTTP 500 for arith-0002, every attempt",
         }

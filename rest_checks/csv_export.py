@@ -1,0 +1,45 @@
+"""Every case of a run as one CSV row (``--rest-csv``), for a spreadsheet or a dataframe.
+
+Answers are the parsed, canonical ones (a letter, a number, a solution); the raw replies
+stay in the results JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rest_checks.atomic import write_atomic
+from rest_checks.case_rows import case_rows
+from rest_checks.modalities import ANSWER_MODALITIES
+
+COLUMNS = (
+    ["case", "item", "task", "rendering", "verdict", "expected"]
+    + [f"answer_{m}" for m in ANSWER_MODALITIES]
+    + [f"correct_{m}" for m in ANSWER_MODALITIES]
+    + ["ocr_cer", "error"]
+)
+
+
+def csv_text(results: Mapping[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in case_rows(results):
+        writer.writerow(
+            [row.key, row.item_id, row.task, row.rendering, row.verdict, row.expected]
+            + [row.answers.get(m) or "" for m in ANSWER_MODALITIES]
+            + [
+                "" if row.error else str(bool(row.correct.get(m))).lower()
+                for m in ANSWER_MODALITIES
+            ]
+            + ["" if row.ocr_cer is None else f"{row.ocr_cer:.4f}", row.error or ""]
+        )
+    return out.getvalue()
+
+
+def write_csv(path: Path, results: Mapping[str, Any]) -> None:
+    write_atomic(path, csv_text(results))

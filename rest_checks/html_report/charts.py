@@ -1,0 +1,156 @@
+"""REST+ charts as inline SVG, drawn by matplotlib from the results JSON alone.
+
+Each chart puts the model's RER beside the OCR control (the share of items the model
+transcribed perfectly), both with Wilson 95% intervals, so a reader can tell a rendering
+the model cannot reason about from one it cannot read.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+from matplotlib.figure import Figure
+
+from rest_checks.metrics.statistics import wilson_interval
+
+_GRID_NAME = re.compile(r"^(?P<font>.+)-(?P<dpi>\d+)dpi$")
+_COLOUR_NAME = re.compile(r"^(?P<colour>[a-z]+)-text$")
+# The colour variants are drawn at the default rendering otherwise: black DejaVu Sans at
+# 200 DPI is their reference.
+COLOUR_REFERENCE = "dejavu-sans-200dpi"
+MODEL_COLOUR = "#1f5fa8"
+OCR_COLOUR = "#8a8a8a"
+
+
+@dataclass(frozen=True)
+class Point:
+    """A rate with its interval, or None where there was nothing to count."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    label: str
+
+
+def model_rer(stat: Mapping[str, Any]) -> Point:
+    low, high = stat["ci95"]
+    return Point(stat["value"], low, high, f"{stat['k']}/{stat['n']}")
+
+
+def ocr_perfect_share(stat: Mapping[str, Any]) -> Point | None:
+    """The OCR control at one rendering; None when the run asked for no transcription."""
+    if stat.get("ocr_cer") is None:
+        return None
+    k, n = int(stat["n_ocr_perfect"]), int(stat["n"])
+    if n == 0:
+        return Point(None, None, None, "0/0")
+    low, high = wilson_interval(k, n)
+    return Point(k / n, low, high, f"{k}/{n}")
+
+
+def _svg(figure: Figure, title: str) -> str:
+    """The figure as an ``<svg>`` element: text kept as text, ids and output deterministic."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "rest-checks"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{title}" ', 1)
+
+
+def _errorbar(axes: Any, xs: list[float], points: list[Point], **style: Any) -> None:
+    shown = [(x, p) for x, p in zip(xs, points, strict=True) if p.value is not None]
+    if not shown:
+        return
+    values = [p.value or 0.0 for _, p in shown]
+    lower = [max(0.0, (p.value or 0.0) - (p.low or 0.0)) for _, p in shown]
+    upper = [max(0.0, (p.high or 0.0) - (p.value or 0.0)) for _, p in shown]
+    axes.errorbar([x for x, _ in shown], values, yerr=[lower, upper], capsize=3, **style)
+
+
+def font_dpi_chart(rest_plus: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """One panel per font: RER against DPI, the OCR control beside it. None without a grid."""
+    by_font: dict[str, dict[int, Mapping[str, Any]]] = {}
+    for name, stat in rest_plus.items():
+        match = _GRID_NAME.match(name)
+        if match:
+            by_font.setdefault(match["font"], {})[int(match["dpi"])] = stat
+    if not by_font:
+        return None
+    figure = Figure(figsize=(3.2 * len(by_font), 3.0))
+    panels = figure.subplots(1, len(by_font), sharey=True, squeeze=False)[0]
+    for axes, (font, stats) in zip(panels, sorted(by_font.items()), strict=True):
+        dpis = sorted(stats)
+        xs = [float(i) for i in range(len(dpis))]
+        rer = [model_rer(stats[d]) for d in dpis]
+        _errorbar(axes, xs, rer, color=MODEL_COLOUR, marker="o", label="model RER")
+        ocr = [ocr_perfect_share(stats[d]) for d in dpis]
+        if all(p is not None for p in ocr):
+            shifted = [x + 0.08 for x in xs]
+            points = [p for p in ocr if p is not None]
+            _errorbar(
+                axes,
+                shifted,
+                points,
+                color=OCR_COLOUR,
+                marker="s",
+                linestyle="--",
+                label="OCR control: transcribed perfectly",
+            )
+        axes.set_xticks(xs, [f"{d} DPI" for d in dpis])
+        axes.set_title(font, fontsize=10)
+        axes.set_ylim(-0.05, 1.05)
+        axes.grid(axis="y", alpha=0.3)
+    panels[0].set_ylabel("share of items (95% CI)")
+    handles, labels = panels[0].get_legend_handles_labels()
+    if handles:
+        figure.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.08))
+    return _svg(figure, "RER per font and DPI, with the OCR control")
+
+
+def colour_chart(rest_plus: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """RER per text colour (and the black reference), the OCR control beside each bar."""
+    bars = [
+        (match["colour"], stat)
+        for name, stat in sorted(rest_plus.items())
+        if (match := _COLOUR_NAME.match(name))
+    ]
+    if not bars:
+        return None
+    if COLOUR_REFERENCE in rest_plus:
+        bars.insert(0, ("black", rest_plus[COLOUR_REFERENCE]))
+    figure = Figure(figsize=(1.2 * len(bars) + 2.0, 3.0))
+    axes = figure.subplots()
+    xs = [float(i) for i in range(len(bars))]
+    rer = [model_rer(stat) for _, stat in bars]
+    heights = [p.value or 0.0 for p in rer]
+    axes.bar([x - 0.18 for x in xs], heights, width=0.34, color=MODEL_COLOUR, label="model RER")
+    _errorbar(axes, [x - 0.18 for x in xs], rer, color="black", linestyle="none")
+    ocr = [ocr_perfect_share(stat) for _, stat in bars]
+    if all(p is not None for p in ocr):
+        points = [p for p in ocr if p is not None]
+        axes.bar(
+            [x + 0.18 for x in xs],
+            [p.value or 0.0 for p in points],
+            width=0.34,
+            color=OCR_COLOUR,
+            label="OCR control: transcribed perfectly",
+        )
+        _errorbar(axes, [x + 0.18 for x in xs], points, color="black", linestyle="none")
+    axes.set_xticks(xs, [colour for colour, _ in bars])
+    axes.set_ylim(0, 1.05)
+    axes.set_ylabel("share of items (95% CI)")
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.35), fontsize=8)
+    return _svg(figure, "RER per text colour, with the OCR control")
+
+
+def rest_plus_charts(rest_plus: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The charts a results document has data for, by name."""
+    charts = {"font_dpi": font_dpi_chart(rest_plus), "colour": colour_chart(rest_plus)}
+    return {name: svg for name, svg in charts.items() if svg is not None}

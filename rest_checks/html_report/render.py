@@ -1,0 +1,124 @@
+"""Fill the templates from results documents (needs jinja2 and matplotlib)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from rest_checks.case_rows import VERDICTS, case_rows, verdict_counts
+from rest_checks.compare import compare_results, headline_rates
+from rest_checks.html_report.charts import rest_plus_charts
+from rest_checks.html_report.pages import Page, load_page
+from rest_checks.modalities import ANSWER_MODALITIES
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("rest_checks.html_report", "templates"),
+    autoescape=True,  # every value from a results file is text, model replies above all
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def _pct(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{100 * float(value):.1f}%"
+
+
+_ENV.filters["pct"] = _pct
+
+
+def _script() -> tuple[Markup, Markup]:
+    """The filter script and its CSP hash: the only script the page may run."""
+    source = (Path(__file__).parent / "templates" / "filter.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
+    return Markup(source), Markup(f"'sha256-{digest}'")
+
+
+def _headline(metrics: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    rows = headline_rates(metrics)
+    for pair, _ in metrics.get("agreement", {}).items():
+        counts, interval = metrics["counts"]["agreement"][pair], metrics["intervals"]["agreement"]
+        rows.append(
+            (
+                f"agreement {pair}",
+                {
+                    "value": metrics["agreement"][pair],
+                    "k": counts[0],
+                    "n": counts[1],
+                    "ci95": interval[pair],
+                },
+            )
+        )
+    return [(name, {**r, "low": r["ci95"][0], "high": r["ci95"][1]}) for name, r in rows]
+
+
+def _ocr(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
+    if metrics.get("ocr_cer") is None:
+        return None
+    return {
+        "cer": metrics["ocr_cer"],
+        "n": metrics.get("n_ocr", 0),
+        "n_perfect": metrics.get("n_ocr_perfect", 0),
+        "rer_perfect": metrics.get("rer_ocr_perfect"),
+    }
+
+
+def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
+    rows = case_rows(results)
+    pages: dict[str, dict[str, Page]] = {
+        row.key: {m: load_page(p, search) for m, p in row.images.items()}
+        for row in rows
+        if row.failed
+    }
+    invariance = results.get("invariance") or {"n_items": 0, "counterexamples": {}}
+    invariance_pages = {
+        item: load_page(path, search) for item, path in invariance.get("pages", {}).items()
+    }
+    filters = [
+        ("task", "task", sorted({r.task for r in rows})),
+        ("verdict", "verdict", [v for v in VERDICTS if any(r.verdict == v for r in rows)]),
+        ("rendering", "rendering", sorted({r.rendering for r in rows})),
+    ]
+    script, script_hash = _script()
+    baseline = results.get("baseline") or {"present": False, "gate": None, "path": ""}
+    return _ENV.get_template("report.html.j2").render(
+        results=results,
+        identity_json=json.dumps(results.get("model_identity", {}), indent=2, sort_keys=True),
+        signature_json=json.dumps(results.get("signature", {}), indent=2, sort_keys=True),
+        baseline=baseline,
+        gate=baseline.get("gate"),
+        headline=_headline(results["metrics"]),
+        ocr=_ocr(results["metrics"]),
+        rest_plus=results.get("rest_plus", {}),
+        charts=rest_plus_charts(results.get("rest_plus", {})),
+        invariance=invariance,
+        invariance_pages=invariance_pages,
+        rows=rows,
+        counts=verdict_counts(rows),
+        pages=pages,
+        filters=filters,
+        modalities=ANSWER_MODALITIES,
+        script=script,
+        script_hash=script_hash,
+    )
+
+
+def render_comparison(
+    first: Mapping[str, Any], second: Mapping[str, Any], names: tuple[str, str]
+) -> str:
+    comparison = compare_results(first, second, names)
+    return _ENV.get_template("compare.html.j2").render(
+        comparison=comparison,
+        modalities=ANSWER_MODALITIES,
+        script=None,
+        script_hash=Markup("'none'"),
+    )

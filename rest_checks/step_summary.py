@@ -1,0 +1,96 @@
+"""The run as Markdown for a CI page: appended to ``$GITHUB_STEP_SUMMARY`` when GitHub
+Actions sets it. The headline table, the gate's verdict, and the regressed cases, each
+pointing into the HTML report when the run wrote one."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from rest_checks.case_rows import case_rows
+from rest_checks.compare import headline_rates
+
+NAMED = 50  # regressed cases listed; the rest are counted
+
+
+def _pct(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{100 * float(value):.1f}%"
+
+
+def _cell(text: object) -> str:
+    """Text safe inside a Markdown table cell: no pipes, no markup, one line."""
+    escaped = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    for char in "`*_[]<>#":
+        escaped = escaped.replace(char, "\\" + char)
+    return escaped
+
+
+def _gate_line(results: Mapping[str, Any]) -> str:
+    base = results["baseline"]
+    gate = base.get("gate")
+    if gate is None:
+        if base.get("present"):
+            return "**Baseline gate:** none (the baseline is being rewritten)"
+        return f"**Baseline gate:** no baseline at `{_cell(base['path'])}`"
+    drop = gate.get("detectable_drop")
+    drop_text = "none (too few items)" if drop is None else f"{100 * drop:.1f} points"
+    return (
+        f"**Baseline gate: {gate['verdict'].upper()}** — RER {_pct(gate['rer_baseline'])} → "
+        f"{_pct(gate['rer_current'])} on {gate['n_common']} shared items, lost {gate['lost']}, "
+        f"gained {gate['gained']}, exact McNemar p = {gate['p_value']:.4g} (alpha "
+        f"{gate['alpha']}, tolerance {gate['tolerance']}); smallest detectable drop {drop_text}"
+    )
+
+
+def artifact_page(environ: Mapping[str, str]) -> str | None:
+    """The page of this GitHub Actions run, which lists its uploaded artifacts."""
+    parts = [environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    if not all(parts):
+        return None
+    server, repository, run_id = parts
+    return f"{server}/{repository}/actions/runs/{run_id}#artifacts"
+
+
+def markdown_summary(
+    results: Mapping[str, Any], report_name: str | None = None, artifact_url: str | None = None
+) -> str:
+    """``report_name``: the HTML report's file name, if the run wrote one; ``artifact_url``:
+    where CI keeps it. Each regressed case names its anchor in the report."""
+    lines = [
+        f"## rest-checks: {_cell(results['model'])}",
+        "",
+        _gate_line(results),
+        "",
+        "| metric | value | 95% interval | count |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, rate in headline_rates(results["metrics"]):
+        low, high = rate["ci95"]
+        lines.append(
+            f"| {name} | {_pct(rate['value'])} | [{_pct(low)}, {_pct(high)}] "
+            f"| {rate['k']}/{rate['n']} |"
+        )
+    rows = case_rows(results)
+    errors = [r for r in rows if r.verdict == "error"]
+    if errors:
+        lines += ["", f"**{len(errors)} case(s) got no reply from the model** and are in no rate."]
+    regressed = [r for r in rows if r.verdict == "regression"]
+    lines += ["", f"### Regressions ({len(regressed)})", ""]
+    if not regressed:
+        lines.append("None: no case that was consistent in the baseline is inconsistent now.")
+    for row in regressed[:NAMED]:
+        name = _cell(row.key)
+        if artifact_url:
+            name = f"[{name}]({artifact_url})"
+        where = f" — `{report_name}#case-{row.key}`" if report_name else ""
+        answers = ", ".join(f"{m} {_cell(a or '(no answer)')}" for m, a in row.answers.items())
+        lines.append(f"- {name} (expected {_cell(row.expected)}): {answers}{where}")
+    if len(regressed) > NAMED:
+        lines.append(f"- and {len(regressed) - NAMED} more")
+    if report_name:
+        target = f"[{_cell(report_name)}]({artifact_url})" if artifact_url else f"`{report_name}`"
+        lines += ["", f"The HTML report: {target}, with the pages the model saw."]
+    return "\n".join(lines) + "\n"
