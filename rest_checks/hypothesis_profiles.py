@@ -35,6 +35,19 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+def _registered(name: str) -> settings | None:
+    try:
+        return settings.get_profile(name)
+    except InvalidArgument:
+        return None
+
+
+# Hypothesis registers a ``ci`` profile of its own (100 examples, loaded by itself when it
+# sees a CI environment). It is no project's choice, so ours replaces it: an installed
+# suite must not make 100 paid model calls per item because CI=true is set.
+_HYPOTHESIS_OWN = {name: _registered(name) for name in PROFILES}
+
+
 def register_profiles(*, keep_existing: bool = False) -> None:
     """Register ``dev``, ``ci`` and ``thorough``. ``keep_existing``: leave a profile of the
     same name that a project registered itself alone."""
@@ -45,11 +58,10 @@ def register_profiles(*, keep_existing: bool = False) -> None:
 
 
 def is_registered(name: str) -> bool:
-    try:
-        settings.get_profile(name)
-    except InvalidArgument:
-        return False
-    return True
+    """Whether a profile of this name was registered by a project or by this module (not
+    by Hypothesis itself)."""
+    profile = _registered(name)
+    return profile is not None and profile is not _HYPOTHESIS_OWN.get(name)
 
 
 def chosen_profile(environ: Mapping[str, str]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import _settings as hypothesis_settings_module
 
 UNRELATED = """
 from hypothesis import settings
@@ -30,9 +31,16 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("-p", "no:randomly", *args)
 
 
+# Hypothesis loads a "ci" profile of its own where one of these is set (CI=true in our CI):
+# the unrelated project's profile is then Hypothesis's choice, not "default".
+CI_VARIABLES = tuple(getattr(hypothesis_settings_module, "_CI_VARS", {"CI": None}))
+
+
 def rest_env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("HYPOTHESIS_PROFILE", raising=False)
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
 
