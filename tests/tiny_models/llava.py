@@ -27,15 +27,16 @@ TOKENIZER = TokenizerSpec(
     model_max_length=4096,
 )
 
+# A template of our own with the structure of llava-hf's LLaVA-1.5 template: the role in
+# capitals and ": " (none for a system turn), then every image part as "<image>\n", then every
+# text part followed by one space; "ASSISTANT:" as the generation prompt. So an image request
+# reads "USER: <image>\n<prompt> ASSISTANT:".
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
-    "{% if message['role'] == 'user' %}USER: {% else %}ASSISTANT: {% endif %}"
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for part in message['content'] %}"
-    "{% if part['type'] == 'image' or 'image' in part %}<image>\n"
-    "{% elif 'text' in part %}{{ part['text'] }}{% endif %}"
-    "{% endfor %}{% endif %}"
-    "{% if message['role'] == 'user' %} {% else %}</s>{% endif %}"
+    "{% if message['role'] != 'system' %}{{ message['role'] | upper }}: {% endif %}"
+    "{% for part in message['content'] if part['type'] == 'image' %}<image>\n{% endfor %}"
+    "{% for part in message['content'] if part['type'] == 'text' %}"
+    "{{ part['text'] }} {% endfor %}"
     "{% endfor %}"
     "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
 )
