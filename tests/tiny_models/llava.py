@@ -1,6 +1,7 @@
 """A randomly initialised LLaVA-1.5-style checkpoint (CLIP vision tower, Llama decoder), built
 offline, so that the Hugging Face backend is also tested on an architecture whose processor
-crops images to a fixed square and whose tokenizer adds a BOS token.
+is CLIP's (shortest side resized, then a centre square cut; the backend pads pages to a square
+first) and whose tokenizer adds a BOS token.
 
 Built with the scaffolding of ``checkpoint`` and a compact chat template of our own in the
 LLaVA-1.5 format (``USER: <image>\\n... ASSISTANT:``).
@@ -41,7 +42,7 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
 )
 
-IMAGE_SIZE = 56  # the CLIP tower sees a 56x56 crop: 16 patches of 14 pixels
+IMAGE_SIZE = 56  # the CLIP tower sees a 56x56 square: 16 patches of 14 pixels
 VOCAB_SIZE = 512
 
 

@@ -358,3 +358,28 @@ def test_max_memory_is_refused_for_a_fixed_device(checkpoints: dict[str, Path]) 
 
     with pytest.raises(ModelError, match="max_memory applies to --rest-device auto only"):
         hf(checkpoints["llava"], device="cpu", settings={"max_memory": {"cpu": "1GB"}})
+
+
+# -- the dependency range is the tested one ------------------------------------------------
+
+
+def test_hf_extra_pins_the_transformers_range_these_tests_run_on() -> None:
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    extra = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]["hf"]
+    requirements = {r.name: r for r in map(Requirement, extra)}
+    transformers = requirements["transformers"].specifier
+    # The backend relies on transformers 5 (dtype=, SizeDict sizes, generate's config merge):
+    # no 4.x release may satisfy the range, and the installed one must.
+    assert not transformers.contains("4.57.6")
+    assert transformers.contains(version("transformers"))
+    assert "accelerate" in requirements  # --rest-device auto needs it
+    assert requirements["accelerate"].specifier.contains(version("accelerate"))
