@@ -242,6 +242,25 @@ def test_probe_text_tokens_cover_exactly_the_content(model: HFModel, items: list
     assert 0 < pools["context"][1] < pools["full_text"][1]
 
 
+def test_probe_last_layer_is_after_the_final_norm(model: HFModel, items: list[Item]) -> None:
+    request = build_requests(items[0], SMALL, with_ocr=False)["text"]
+    inputs = model._encode([model._prepare(0, request).chat_text], [])
+    language_model = model._model.model.language_model
+    raw: list[torch.Tensor] = []
+    hook = language_model.layers[-1].register_forward_hook(
+        lambda module, args, output: raw.append(output[0] if isinstance(output, tuple) else output)
+    )
+    try:
+        states = model._hidden_states(inputs)
+    finally:
+        hook.remove()
+    assert len(states) == TINY_TEXT_CONFIG["num_hidden_layers"] + 1
+    with torch.inference_mode():
+        normed = language_model.norm(raw[0])
+    torch.testing.assert_close(states[-1], normed)
+    assert not torch.allclose(states[-1], raw[0])
+
+
 def test_probe_is_off_unless_asked(tiny_dir: Path, items: list[Item]) -> None:
     m = HFModel(str(tiny_dir), spec="hf:tiny", settings={**PIXELS, "max_new_tokens": 1})
     request = build_requests(items[0], SMALL, with_ocr=False)["image"]
