@@ -237,17 +237,17 @@ def test_the_corner_check_sees_a_centre_crop(item: Item) -> None:
 
 
 @pytest.fixture(scope="module")
-def penalised(checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The published Qwen2-VL twice: with a heavy repetition penalty (and sampling filters)
-    in its generation config, and with none."""
+def penalised(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One tiny Qwen2-VL twice: with a heavy repetition penalty and a top-k filter in its
+    generation config, and with neither (in the layout transformers saves, so that only the
+    generation config differs from what loads everywhere)."""
+    base = build_tiny_qwen2_vl(tmp_path_factory.mktemp("qwen-base") / "qwen2-vl")
     out = {}
-    for name, extra in (("heavy", {"repetition_penalty": 20.0, "top_k": 2}), ("none", None)):
+    for name, extra in (("heavy", {"repetition_penalty": 20.0, "top_k": 2}), ("none", {})):
         directory = tmp_path_factory.mktemp(f"qwen-{name}") / "qwen2-vl"
-        shutil.copytree(checkpoints["qwen2_vl"], directory)
+        shutil.copytree(base, directory)
         config = json.loads((directory / "generation_config.json").read_text())
-        for key in ("repetition_penalty", "temperature", "top_k", "top_p", "do_sample"):
-            config.pop(key)
-        config.update(extra or {})
+        config.update(extra)
         (directory / "generation_config.json").write_text(json.dumps(config))
         out[name] = directory
     return out
