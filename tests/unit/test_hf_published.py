@@ -131,6 +131,34 @@ def test_llava_alias_loads_the_published_checkpoint(
     assert identity["image_fit"] == "pad-square" and identity["eos_token_ids"] == [2]
 
 
+def test_pytest_model_qwen2_vl_runs_the_suite_on_the_published_layout(
+    checkpoints: dict[str, Path], pytester: pytest.Pytester
+) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    pytester.makepyfile(test_rest_suite=(repo / "tests" / "test_rest_suite.py").read_text())
+    pytester.makeconftest((repo / "conftest.py").read_text())
+    (pytester.path / "rest_models.toml").write_text(
+        f'[models."qwen2-vl"]\nbackend = "hf"\nname = "{checkpoints["qwen2_vl"]}"\n'
+        f"max_new_tokens = {NEW_TOKENS}\n",
+        encoding="utf-8",
+    )
+    result = pytester.runpytest_subprocess(
+        "--model", "qwen2-vl", "--rest-suite", "arith", "--rest-n", "1",
+        "--rest-json", "out.json", "-p", "no:xdist", "-p", "no:randomly",
+    )  # fmt: skip
+    # A random model answers nothing parseable: the one case runs, and fails as inconsistent.
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(['*model identity*"min_pixels": 200704, "name": "qwen2-vl"*'])
+    data = json.loads((pytester.path / "out.json").read_text())
+    assert data["model_identity"]["eos_token_ids"] == published_eos(checkpoints["qwen2_vl"])
+    visual = data["items"][0]["n_visual_tokens"]
+    assert visual["text"] is None and visual["image"] > visual["mixed"] > 0
+
+
+def published_eos(directory: Path) -> list[int]:
+    return json.loads((directory / "generation_config.json").read_text())["eos_token_id"]
+
+
 # -- bug: LLaVA saw only the middle of the page -----------------------------------------
 
 MARKERS = {  # corner -> colour
