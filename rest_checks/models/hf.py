@@ -62,6 +62,7 @@ SETTINGS = (
     "max_new_tokens",
     "attn_implementation",
     "max_memory",
+    "fast_path",
 )
 # Model types whose image processor takes a pixel budget (min_pixels/max_pixels), which we pin.
 PIXEL_BUDGET_MODEL_TYPES = ("qwen2_vl", "qwen2_5_vl")
@@ -134,8 +135,10 @@ class HFModel(Model):
 
     ``settings`` may hold ``min_pixels``/``max_pixels`` (Qwen2-VL family; pinned to
     ``models.pixels.QWEN_PIXEL_BUDGET`` when absent), ``revision``, ``max_new_tokens`` (a cap
-    on every request's own budget), ``attn_implementation`` and ``max_memory`` (per device,
-    for ``device="auto"``; see ``hf_placement``).
+    on every request's own budget), ``attn_implementation``, ``max_memory`` (per device,
+    for ``device="auto"``; see ``hf_placement``) and ``fast_path`` (opt-in: a static KV cache
+    and PyTorch's scaled-dot-product attention; part of the identity, as it may change the
+    last bits of bf16 numerics).
 
     Every response's ``extra`` holds ``prompt_tokens``, ``new_tokens`` and ``finish_reason``
     (``"stop"`` or ``"length"``). With ``probe=True``, image and mixed responses also hold
@@ -176,6 +179,13 @@ class HFModel(Model):
         if self.max_new_tokens_cap is not None and self.max_new_tokens_cap < 1:
             raise ModelError(f"model {spec!r}: max_new_tokens must be at least 1, got {cap}")
         self.attn_implementation: str | None = settings.get("attn_implementation")
+        self.fast_path = settings.get("fast_path", False)
+        if not isinstance(self.fast_path, bool):
+            raise ModelError(
+                f"model {spec!r}: fast_path must be true or false, got {self.fast_path!r}"
+            )
+        if self.fast_path and self.attn_implementation is None:
+            self.attn_implementation = "sdpa"
         max_memory = settings.get("max_memory")
         if max_memory is not None and not isinstance(max_memory, dict):
             raise ModelError(
@@ -275,6 +285,8 @@ class HFModel(Model):
             ),
             "attn_implementation": self.attn_implementation,
         }
+        if self.fast_path:
+            identity["fast_path"] = "static-cache"
         if self.probe:
             # Probe values live in the cached responses: a probing run must not be served
             # answers cached without them.
@@ -349,6 +361,10 @@ class HFModel(Model):
         pad = self._checkpoint_pad_id
         pad_id = int(pad if pad is not None else tokenizer.pad_token_id)
         self._generation = greedy_config(eos_ids, pad_id, self._checkpoint_bos_id)
+        if self.fast_path:
+            # A preallocated KV cache of fixed shape (what torch.compile needs to reuse one
+            # graph); greedy search over it is the same computation.
+            self._generation.cache_implementation = "static"
         # generate() fills what it is not given from the model's own generation config:
         # replace it, so nothing of the checkpoint's (penalty, top-k, ...) can come back.
         model.generation_config = self._generation

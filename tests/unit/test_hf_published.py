@@ -411,3 +411,21 @@ def test_hf_extra_pins_the_transformers_range_these_tests_run_on() -> None:
     assert transformers.contains(version("transformers"))
     assert "accelerate" in requirements  # --rest-device auto needs it
     assert requirements["accelerate"].specifier.contains(version("accelerate"))
+
+
+# -- the opt-in fast path ------------------------------------------------------------------
+
+
+def test_fast_path_gives_the_plain_paths_answers_and_scores(
+    checkpoints: dict[str, Path], item: Item
+) -> None:
+    settings = {"min_pixels": 4 * 28 * 28}
+    fast = hf(checkpoints["qwen2_vl"], batch_size=4, settings={**settings, "fast_path": True})
+    plain = hf(checkpoints["qwen2_vl"], batch_size=4, settings=settings)
+    assert fast.identity()["fast_path"] == "static-cache" and "fast_path" not in plain.identity()
+    requests = requests_of(item) + requests_of(item, dpi=100)[1:]
+    assert [r.text for r in fast.generate(requests)] == [r.text for r in plain.generate(requests)]
+    assert fast._model.generation_config.cache_implementation == "static"
+    assert fast._model.config._attn_implementation == "sdpa"
+    for a, b in zip(fast.step_scores(requests), plain.step_scores(requests), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
