@@ -80,7 +80,8 @@ def load_kwargs(
             kwargs["max_memory"] = {_device_key(k): v for k, v in max_memory.items()}
         return kwargs
     if placement.device != "cpu" and has_accelerate():
-        return {"device_map": {"": placement.device}}
+        device = "cuda:0" if placement.device == "cuda" else placement.device
+        return {"device_map": {"": device}}
     return {}
 
 
