@@ -7,9 +7,16 @@ generated in batches of ``batch_size`` with left padding; requests with and with
 are batched apart (processors differ in how they take a batch where only some prompts hold
 an image), and within each kind the smaller inputs go first so a batch pads little.
 
+Decoding is plain greedy search with the checkpoint's stop tokens and nothing else from its
+generation config (``hf_decoding``: no repetition penalty, no sampling filters). Every page
+reaches the vision tower whole (``hf_images``): Qwen2-VL-family processors resize within a
+pinned pixel budget; fixed-square processors (LLaVA-1.5's CLIP) get the page padded to a
+square and never crop it. ``--rest-device auto`` spreads a large model over the visible GPUs
+(``hf_placement``).
+
 Batch composition can change greedy answers in bfloat16 on a GPU (docs/gpu.md), so the batch
-size is part of the model identity, as are the device kind, the dtype and, for Qwen2-VL and
-Qwen2.5-VL, the pinned pixel budget of the image processor.
+size is part of the model identity, as are the device kind and device map, the dtype, the
+stop tokens, how images are fitted and, for Qwen2-VL and Qwen2.5-VL, the pinned pixel budget.
 
 torch and transformers are imported only when a model is built. The weights are loaded on
 the first ``generate`` (or ``load()``), so a run answered entirely from the cache never
@@ -18,8 +25,10 @@ loads them.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
+import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -28,8 +37,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rest_checks.items.base import Item
-from rest_checks.models import hf_probe
+from rest_checks.models import hf_images, hf_probe
 from rest_checks.models.base import Model, ModelError, Response
+from rest_checks.models.hf_decoding import GREEDY, checkpoint_eos_ids, greedy_config, token_ids
+from rest_checks.models.hf_placement import (
+    Placement,
+    device_map_summary,
+    input_device,
+    load_kwargs,
+    resolve_placement,
+)
 from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
 from rest_checks.progress import say
 from rest_checks.prompts import Request, text_request
@@ -38,7 +55,15 @@ if TYPE_CHECKING:
     import torch
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-SETTINGS = ("min_pixels", "max_pixels", "revision", "max_new_tokens", "attn_implementation")
+SETTINGS = (
+    "min_pixels",
+    "max_pixels",
+    "revision",
+    "max_new_tokens",
+    "attn_implementation",
+    "max_memory",
+    "fast_path",
+)
 # Model types whose image processor takes a pixel budget (min_pixels/max_pixels), which we pin.
 PIXEL_BUDGET_MODEL_TYPES = ("qwen2_vl", "qwen2_5_vl")
 # The text pools of this many items are kept for the probe between generate() calls.
@@ -53,22 +78,6 @@ def default_qwen_pixels() -> dict[str, int]:
 def _progress(message: str) -> None:
     # Loading a large model takes minutes: say what is happening.
     say(f"hf: {message}")
-
-
-def resolve_device(device: str | None) -> str:
-    """``None``/``"auto"`` -> ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
-    import torch
-
-    choice = (device or "auto").strip().lower()
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cpu":
-        return "cpu"
-    if choice == "cuda" or choice.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise ModelError(f"device {device!r} was asked for, but torch sees no CUDA GPU")
-        return choice
-    raise ModelError(f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:N' or 'auto'")
 
 
 def resolve_dtype(dtype: str | None, device: str) -> str:
@@ -110,12 +119,26 @@ class _Prepared:
         return pixels, len(self.chat_text)
 
 
+@dataclass
+class _Decoded:
+    """One row of a batch after greedy search."""
+
+    tokens: list[int]  # the answer's tokens, without the stop token
+    stopped: bool  # a stop token ended it (else the budget did)
+    prompt_tokens: int
+    n_visual: int | None
+    scores: Any = None  # torch.Tensor [steps, vocab] when asked for
+
+
 class HFModel(Model):
     """A local transformers image-text-to-text model.
 
     ``settings`` may hold ``min_pixels``/``max_pixels`` (Qwen2-VL family; pinned to
     ``models.pixels.QWEN_PIXEL_BUDGET`` when absent), ``revision``, ``max_new_tokens`` (a cap
-    on every request's own budget) and ``attn_implementation``.
+    on every request's own budget), ``attn_implementation``, ``max_memory`` (per device,
+    for ``device="auto"``; see ``hf_placement``) and ``fast_path`` (opt-in: a static KV cache
+    and PyTorch's scaled-dot-product attention; part of the identity, as it may change the
+    last bits of bf16 numerics).
 
     Every response's ``extra`` holds ``prompt_tokens``, ``new_tokens`` and ``finish_reason``
     (``"stop"`` or ``"length"``). With ``probe=True``, image and mixed responses also hold
@@ -156,10 +179,26 @@ class HFModel(Model):
         if self.max_new_tokens_cap is not None and self.max_new_tokens_cap < 1:
             raise ModelError(f"model {spec!r}: max_new_tokens must be at least 1, got {cap}")
         self.attn_implementation: str | None = settings.get("attn_implementation")
-        self.device = resolve_device(device)
+        self.fast_path = settings.get("fast_path", False)
+        if not isinstance(self.fast_path, bool):
+            raise ModelError(
+                f"model {spec!r}: fast_path must be true or false, got {self.fast_path!r}"
+            )
+        if self.fast_path and self.attn_implementation is None:
+            self.attn_implementation = "sdpa"
+        max_memory = settings.get("max_memory")
+        if max_memory is not None and not isinstance(max_memory, dict):
+            raise ModelError(
+                f"model {spec!r}: max_memory must be a table of device -> size, "
+                f'e.g. {{0 = "70GiB", cpu = "100GiB"}}; got {max_memory!r}'
+            )
+        self.max_memory: dict[str, Any] | None = max_memory
+        self.placement: Placement = resolve_placement(device, max_memory)
+        self.device = self.placement.device
         self.dtype = resolve_dtype(dtype, self.device)
 
         from transformers import AutoConfig, GenerationConfig
+        from transformers.image_processing_base import ImageProcessingMixin
 
         try:
             self._config = AutoConfig.from_pretrained(name, revision=self.revision)
@@ -190,7 +229,17 @@ class HFModel(Model):
             generation = GenerationConfig.from_pretrained(name, revision=self.revision or "main")
         except OSError:
             generation = GenerationConfig.from_model_config(self._config)
-        self.repetition_penalty = float(generation.repetition_penalty or 1.0)
+        # Only the stop and padding tokens are taken from the checkpoint's generation config.
+        self.eos_ids: list[int] = checkpoint_eos_ids(generation, self._config)
+        self._checkpoint_pad_id = generation.pad_token_id
+        self._checkpoint_bos_id = generation.bos_token_id
+        try:
+            processor_config, _ = ImageProcessingMixin.get_image_processor_dict(
+                name, revision=self.revision or "main"
+            )
+        except (OSError, ValueError):
+            processor_config = {}
+        self.image_fit = hf_images.image_fit(self.model_type, processor_config)
 
         local = Path(name)
         self._local_fingerprint = local_fingerprint(local) if local.is_dir() else None
@@ -199,8 +248,10 @@ class HFModel(Model):
         self._model: Any = None
         self._processor: Any = None
         self._image_token_id: int | None = None
-        self._eos_ids: set[int] = set()
-        self._pad_id: int = 0
+        self._generation: Any = None  # the greedy GenerationConfig, once loaded
+        self._input_device: Any = self.device
+        self._pad_colour: tuple[int, int, int] = (128, 128, 128)
+        self._offload_dir: tempfile.TemporaryDirectory[str] | None = None
         self._text_pools: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 
     # -- identity ----------------------------------------------------------------------
@@ -218,12 +269,15 @@ class HFModel(Model):
             "name": name,
             "revision": revision,
             "dtype": self.dtype,
-            "device": "cpu" if self.device == "cpu" else "cuda",
+            "device": self.placement.device_kind,
+            "device_map": self.placement.device_map,
             "batch_size": self.batch_size,
             "min_pixels": self.min_pixels,
             "max_pixels": self.max_pixels,
+            "image_fit": self.image_fit,
             "decoding": "greedy",
-            "repetition_penalty": self.repetition_penalty,
+            "repetition_penalty": GREEDY["repetition_penalty"],
+            "eos_token_ids": self.eos_ids,
             "max_new_tokens": (
                 "request"
                 if self.max_new_tokens_cap is None
@@ -231,6 +285,8 @@ class HFModel(Model):
             ),
             "attn_implementation": self.attn_implementation,
         }
+        if self.fast_path:
+            identity["fast_path"] = "static-cache"
         if self.probe:
             # Probe values live in the cached responses: a probing run must not be served
             # answers cached without them.
@@ -248,62 +304,110 @@ class HFModel(Model):
         if self._model is not None:
             return
         import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+        from transformers import (
+            AutoImageProcessor,
+            AutoModelForImageTextToText,
+            AutoProcessor,
+        )
 
         started = time.monotonic()
         _progress(f"loading processor of {self.name} ...")
-        processor_kwargs: dict[str, Any] = {"revision": self.revision}
-        if self.min_pixels is not None and self.max_pixels is not None:
-            processor_kwargs["size"] = {
-                "shortest_edge": self.min_pixels,
-                "longest_edge": self.max_pixels,
-            }
         try:
-            processor = AutoProcessor.from_pretrained(self.name, **processor_kwargs)
+            # The image processor is loaded on its own, with the settings that fit a page
+            # whole, and handed to the processor: keyword arguments beat a published
+            # preprocessor_config.json's top-level min_pixels/max_pixels (which would
+            # override a ``size`` argument), and are not kept as per-call arguments.
+            image_processor = AutoImageProcessor.from_pretrained(
+                self.name, revision=self.revision, **self._image_processor_kwargs()
+            )
+            processor = AutoProcessor.from_pretrained(
+                self.name, revision=self.revision, image_processor=image_processor
+            )
         except (OSError, ValueError) as exc:
             raise ModelError(f"model {self.spec!r}: cannot load the processor: {exc}") from exc
-        if self.max_pixels is not None:
-            size = processor.image_processor.size
-            got = (getattr(size, "shortest_edge", None), getattr(size, "longest_edge", None))
-            if got != (self.min_pixels, self.max_pixels):
-                raise ModelError(
-                    f"model {self.spec!r}: the image processor did not take the pixel budget "
-                    f"min_pixels={self.min_pixels}, max_pixels={self.max_pixels} (it has {got})"
-                )
+        self._check_image_processor(processor.image_processor)
         tokenizer = processor.tokenizer
         tokenizer.padding_side = "left"  # decoder-only generation continues from the right
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
 
-        _progress(f"loading weights of {self.name} on {self.device} in {self.dtype} ...")
+        where = self.device if self.placement.device_map is None else "device_map=auto"
+        _progress(f"loading weights of {self.name} on {where} in {self.dtype} ...")
         model_kwargs: dict[str, Any] = {
             "dtype": getattr(torch, self.dtype),
             "revision": self.revision,
         }
         if self.attn_implementation:
             model_kwargs["attn_implementation"] = self.attn_implementation
+        if self.placement.device_map is not None:
+            self._offload_dir = tempfile.TemporaryDirectory(prefix="rest-checks-offload-")
+        offload = self._offload_dir.name if self._offload_dir is not None else ""
+        placed = load_kwargs(self.placement, self.max_memory, offload)
         auto_model: Any = AutoModelForImageTextToText  # its stubs type from_pretrained oddly
         try:
-            model = auto_model.from_pretrained(self.name, **model_kwargs)
+            model = auto_model.from_pretrained(self.name, **model_kwargs, **placed)
         except (OSError, ValueError) as exc:
             raise ModelError(f"model {self.spec!r}: cannot load the weights: {exc}") from exc
-        model.to(self.device)
+        if not placed and self.device != "cpu":
+            model.to(self.device)
         model.eval()
+
+        eos_ids = self.eos_ids or token_ids(tokenizer.eos_token_id)
+        if not eos_ids:
+            raise ModelError(
+                f"model {self.spec!r}: neither the checkpoint nor its tokenizer "
+                "names an end-of-sequence token"
+            )
+        pad = self._checkpoint_pad_id
+        pad_id = int(pad if pad is not None else tokenizer.pad_token_id)
+        self._generation = greedy_config(eos_ids, pad_id, self._checkpoint_bos_id)
+        if self.fast_path:
+            # A preallocated KV cache of fixed shape (what torch.compile needs to reuse one
+            # graph); greedy search over it is the same computation.
+            self._generation.cache_implementation = "static"
+        # generate() fills what it is not given from the model's own generation config:
+        # replace it, so nothing of the checkpoint's (penalty, top-k, ...) can come back.
+        model.generation_config = self._generation
 
         self._processor = processor
         self._model = model
+        self._input_device = input_device(model, self.placement)
         self._image_token_id = self._find_image_token_id(model, processor)
-        eos = model.generation_config.eos_token_id
-        if eos is None:
-            eos = tokenizer.eos_token_id
-        self._eos_ids = {int(e) for e in (eos if isinstance(eos, list) else [eos]) if e is not None}
-        pad = model.generation_config.pad_token_id
-        self._pad_id = int(pad if pad is not None else tokenizer.pad_token_id)
         n_params = sum(p.numel() for p in model.parameters())
+        placement = (
+            f", {device_map_summary(model)}" if self.placement.device_map is not None else ""
+        )
         _progress(
-            f"loaded {self.name} ({n_params / 1e6:.1f} M parameters) "
+            f"loaded {self.name} ({n_params / 1e6:.1f} M parameters{placement}) "
             f"in {time.monotonic() - started:.1f} s"
         )
+
+    def _image_processor_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if self.min_pixels is not None and self.max_pixels is not None:
+            kwargs["min_pixels"] = self.min_pixels
+            kwargs["max_pixels"] = self.max_pixels
+        if self.image_fit == hf_images.FIT_PAD_SQUARE:
+            kwargs["do_center_crop"] = False  # pages are padded to a square instead
+        return kwargs
+
+    def _check_image_processor(self, image_processor: Any) -> None:
+        """Fail loudly unless the loaded image processor keeps the whole page: the pinned
+        pixel budget, and no centre crop where pages are padded to a square."""
+        if self.max_pixels is not None:
+            got = hf_images.pixel_budget_of(image_processor)
+            if got != (self.min_pixels, self.max_pixels):
+                raise ModelError(
+                    f"model {self.spec!r}: the image processor did not take the pixel budget "
+                    f"min_pixels={self.min_pixels}, max_pixels={self.max_pixels} (it has {got})"
+                )
+        if self.image_fit == hf_images.FIT_PAD_SQUARE:
+            if getattr(image_processor, "do_center_crop", False):
+                raise ModelError(
+                    f"model {self.spec!r}: the image processor still crops the centre of the "
+                    "page after do_center_crop=False"
+                )
+            self._pad_colour = hf_images.mean_colour(getattr(image_processor, "image_mean", None))
 
     @staticmethod
     def _find_image_token_id(model: Any, processor: Any) -> int | None:
@@ -327,6 +431,9 @@ class HFModel(Model):
         self._model = None
         self._processor = None
         self._text_pools.clear()
+        if self._offload_dir is not None:
+            self._offload_dir.cleanup()
+            self._offload_dir = None
         if on_gpu:
             import torch
 
@@ -350,7 +457,7 @@ class HFModel(Model):
         return str(text)
 
     def _prepare(self, index: int, request: Request) -> _Prepared:
-        image = None
+        image: Any = None
         if request.image_png is not None:
             from PIL import Image
 
@@ -362,6 +469,8 @@ class HFModel(Model):
                     f"request {request.item_id}/{request.modality}: image is not a readable "
                     f"PNG: {exc}"
                 ) from exc
+            if self.image_fit == hf_images.FIT_PAD_SQUARE:
+                image = hf_images.pad_to_square(image, self._pad_colour)
         return _Prepared(
             index,
             request,
@@ -376,7 +485,7 @@ class HFModel(Model):
         )
         import torch
 
-        return inputs.to(self.device, dtype=getattr(torch, self.dtype))
+        return inputs.to(self._input_device, dtype=getattr(torch, self.dtype))
 
     def batches(self, prepared: Sequence[_Prepared]) -> list[list[_Prepared]]:
         """Requests without an image, then with one; smaller first; ``batch_size`` each."""
@@ -409,7 +518,42 @@ class HFModel(Model):
             raise ModelError("internal error: a request got no response")
         return [r for r in responses if r is not None]
 
+    def step_scores(self, requests: Sequence[Request]) -> list[torch.Tensor]:
+        """The scores greedy search chose from at each step of each request's answer: one
+        float32 ``[steps, vocab]`` tensor per request (the steps up to and including its stop
+        token), batched as ``generate`` batches them. What "batched equals one at a time"
+        is measured on."""
+        if not requests:
+            return []
+        self.load()
+        prepared = [self._prepare(i, r) for i, r in enumerate(requests)]
+        out: list[Any] = [None] * len(requests)
+        for batch in self.batches(prepared):
+            for p, decoded in zip(batch, self._decode(batch, with_scores=True), strict=True):
+                out[p.index] = decoded.scores
+        return out
+
     def _generate_batch(self, batch: list[_Prepared]) -> list[Response]:
+        results = []
+        for decoded in self._decode(batch):
+            text = self._processor.tokenizer.decode(
+                decoded.tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
+            )
+            results.append(
+                Response(
+                    text=text,
+                    n_visual_tokens=decoded.n_visual,
+                    extra={
+                        "prompt_tokens": decoded.prompt_tokens,
+                        "new_tokens": len(decoded.tokens),
+                        "finish_reason": "stop" if decoded.stopped else "length",
+                    },
+                )
+            )
+        return results
+
+    def _decode(self, batch: list[_Prepared], with_scores: bool = False) -> list[_Decoded]:
+        """Greedy search over one batch (rows with and without images may be mixed)."""
         import torch
 
         inputs = self._encode(
@@ -424,40 +568,33 @@ class HFModel(Model):
             visual = [None] * len(batch)
         # Greedy is prefix-stable: one run to the longest budget, then each row is cut to
         # its own, gives what each request would get alone.
-        budget = max(p.max_new_tokens for p in batch)
+        config = copy.deepcopy(self._generation)
+        config.max_new_tokens = max(p.max_new_tokens for p in batch)
+        config.output_scores = with_scores
+        config.return_dict_in_generate = True
         with torch.inference_mode():
-            output = self._model.generate(
-                **inputs,
-                do_sample=False,
-                num_beams=1,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                max_new_tokens=budget,
-                pad_token_id=self._pad_id,
-            )
-        new_tokens = output[:, prompt_len:].tolist()
-        results = []
+            output = self._model.generate(**inputs, generation_config=config)
+        new_tokens = output.sequences[:, prompt_len:].tolist()
+        stops = set(config.eos_token_id)
+        decoded = []
         for row, p in enumerate(batch):
             tokens = new_tokens[row][: p.max_new_tokens]
-            stop = next((i for i, t in enumerate(tokens) if t in self._eos_ids), None)
-            kept = tokens if stop is None else tokens[:stop]
-            text = self._processor.tokenizer.decode(
-                kept, skip_special_tokens=True, clean_up_tokenization_spaces=False
-            )
+            stop = next((i for i, t in enumerate(tokens) if t in stops), None)
+            scores = None
+            if with_scores:
+                steps = len(tokens) if stop is None else stop + 1
+                scores = torch.stack([s[row] for s in output.scores[:steps]]).float().cpu()
             n_visual = visual[row] if p.image is not None else None
-            results.append(
-                Response(
-                    text=text,
-                    n_visual_tokens=None if n_visual is None else int(n_visual),
-                    extra={
-                        "prompt_tokens": int(prompt_tokens[row]),
-                        "new_tokens": len(kept),
-                        "finish_reason": "length" if stop is None else "stop",
-                    },
+            decoded.append(
+                _Decoded(
+                    tokens=tokens if stop is None else tokens[:stop],
+                    stopped=stop is not None,
+                    prompt_tokens=int(prompt_tokens[row]),
+                    n_visual=None if n_visual is None else int(n_visual),
+                    scores=scores,
                 )
             )
-        return results
+        return decoded
 
     # -- representation probe ----------------------------------------------------------
 

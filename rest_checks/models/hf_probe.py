@@ -4,14 +4,28 @@ For one item, the hidden states of every layer are mean-pooled over the image to
 image (or mixed) request and over the text tokens of the same content in the text request;
 the probe is the cosine similarity of the two pooled vectors, layer by layer.
 
-Which text tokens: the tokens of the rendered text prompt whose character spans overlap
-the content (``item.full_text()`` for an image request, ``item.context`` for a mixed one,
-whose image holds only the context). The instruction and the chat template around the
-content are left out. A token that straddles the content's edge (e.g. a run of newlines
-merged with the first character) is counted in.
+What it measures, exactly:
 
-Index 0 of the per-layer list is the embedding layer (for image tokens, the vision
-encoder's merged output as fed to the language model); index ``i`` is decoder layer ``i``.
+- **Image side**: every visual token of the request, i.e. every position holding the
+  model's image token after the processor has expanded it (one per merged patch for
+  Qwen2-VL, one per CLIP patch for LLaVA). That is the whole picture the model saw: the
+  page's white margins, and for LLaVA the square padding around the page, are included, so
+  a page with more margin pools more near-blank tokens.
+- **Text side**: the tokens of the rendered text prompt whose character spans overlap the
+  content (``item.full_text()`` for an image request, ``item.context`` for a mixed one,
+  whose image holds only the context). The instruction and the chat template around the
+  content are left out. A token that straddles the content's edge (e.g. a run of newlines
+  merged with the first character) is counted in.
+- **Preceding context differs between the sides**: the models are causal, so each hidden
+  state depends on what comes before it. The visual tokens follow the chat template's
+  system turn and user header only (the image comes first in the user turn, before the
+  instruction); the content's text tokens follow the system turn, the user header and the
+  reasoning instruction. The two sides are each pooled in their own request, as the model
+  answers them.
+- **Layers**: index 0 is the embedding layer (for image tokens, the vision encoder's merged
+  output as fed to the language model); index ``i`` is the output of decoder layer ``i``,
+  except the last, which transformers reports after the final norm (the state the language
+  model head reads), not the raw output of the last decoder layer.
 
 Torch is imported inside the functions, so importing this module stays cheap.
 """

@@ -1,6 +1,7 @@
 """A randomly initialised LLaVA-1.5-style checkpoint (CLIP vision tower, Llama decoder), built
 offline, so that the Hugging Face backend is also tested on an architecture whose processor
-crops images to a fixed square and whose tokenizer adds a BOS token.
+is CLIP's (shortest side resized, then a centre square cut; the backend pads pages to a square
+first) and whose tokenizer adds a BOS token.
 
 Built with the scaffolding of ``checkpoint`` and a compact chat template of our own in the
 LLaVA-1.5 format (``USER: <image>\\n... ASSISTANT:``).
@@ -27,20 +28,21 @@ TOKENIZER = TokenizerSpec(
     model_max_length=4096,
 )
 
+# A template of our own with the structure of llava-hf's LLaVA-1.5 template: the role in
+# capitals and ": " (none for a system turn), then every image part as "<image>\n", then every
+# text part followed by one space; "ASSISTANT:" as the generation prompt. So an image request
+# reads "USER: <image>\n<prompt> ASSISTANT:".
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
-    "{% if message['role'] == 'user' %}USER: {% else %}ASSISTANT: {% endif %}"
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for part in message['content'] %}"
-    "{% if part['type'] == 'image' or 'image' in part %}<image>\n"
-    "{% elif 'text' in part %}{{ part['text'] }}{% endif %}"
-    "{% endfor %}{% endif %}"
-    "{% if message['role'] == 'user' %} {% else %}</s>{% endif %}"
+    "{% if message['role'] != 'system' %}{{ message['role'] | upper }}: {% endif %}"
+    "{% for part in message['content'] if part['type'] == 'image' %}<image>\n{% endfor %}"
+    "{% for part in message['content'] if part['type'] == 'text' %}"
+    "{{ part['text'] }} {% endfor %}"
     "{% endfor %}"
     "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
 )
 
-IMAGE_SIZE = 56  # the CLIP tower sees a 56x56 crop: 16 patches of 14 pixels
+IMAGE_SIZE = 56  # the CLIP tower sees a 56x56 square: 16 patches of 14 pixels
 VOCAB_SIZE = 512
 
 

@@ -1,4 +1,5 @@
-"""Randomly initialised Qwen2-VL checkpoints of the real architecture, built offline.
+"""Randomly initialised Qwen2-VL and Qwen2.5-VL checkpoints of the real architectures, built
+offline.
 
 The builders write a complete checkpoint directory (weights, config, generation config,
 tokenizer, image and video processors, chat template) with the scaffolding of
@@ -39,26 +40,31 @@ TOKENIZER = TokenizerSpec(
 DEFAULT_MIN_PIXELS = 56 * 56
 DEFAULT_MAX_PIXELS = 1280 * 28 * 28
 
-# A compact template of our own that emits the Qwen2-VL chat format: a default system
-# turn, images as <|vision_start|><|image_pad|><|vision_end|> (the processor expands the pad
-# token to one token per merged patch), and the assistant header as the generation prompt.
-# No whitespace control: the template has no incidental whitespace, only the format's newlines.
+# A template of our own with the structure of the published Qwen2-VL / Qwen2.5-VL chat
+# templates: a default system turn unless the first message is one, string or list content,
+# images as <|vision_start|><|image_pad|><|vision_end|> (the processor expands the pad token
+# to one token per merged patch), optionally numbered ("Picture 1: ") with add_vision_id,
+# image_url parts counted as images, and the assistant header as the generation prompt.
 CHAT_TEMPLATE = (
+    "{% set pictures = namespace(n=0) %}{% set videos = namespace(n=0) %}"
     "{% for message in messages %}"
     "{% if loop.first and message['role'] != 'system' %}"
     "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
     "{% endif %}"
     "<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
     "{% else %}{% for part in message['content'] %}"
-    "{% if part['type'] == 'image' or 'image' in part %}"
+    "{% if part['type'] == 'image' or 'image' in part or 'image_url' in part %}"
+    "{% set pictures.n = pictures.n + 1 %}"
+    "{% if add_vision_id %}Picture {{ pictures.n }}: {% endif %}"
     "<|vision_start|><|image_pad|><|vision_end|>"
     "{% elif part['type'] == 'video' or 'video' in part %}"
+    "{% set videos.n = videos.n + 1 %}"
+    "{% if add_vision_id %}Video {{ videos.n }}: {% endif %}"
     "<|vision_start|><|video_pad|><|vision_end|>"
     "{% elif 'text' in part %}{{ part['text'] }}"
     "{% endif %}"
-    "{% endfor %}{% endif %}"
-    "<|im_end|>\n"
+    "{% endfor %}<|im_end|>\n{% endif %}"
     "{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
@@ -83,6 +89,20 @@ TINY_VISION_CONFIG: dict[str, Any] = {
     "patch_size": 14,
     "spatial_merge_size": 2,
     "temporal_patch_size": 2,
+}
+# Qwen2.5-VL's vision tower: windowed attention, full attention in the listed blocks, and
+# a merger that projects to the text model's width (``out_hidden_size``).
+TINY_QWEN2_5_VISION_CONFIG: dict[str, Any] = {
+    "depth": 2,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_heads": 2,
+    "out_hidden_size": 64,
+    "patch_size": 14,
+    "spatial_merge_size": 2,
+    "temporal_patch_size": 2,
+    "window_size": 112,
+    "fullatt_block_indexes": [1],
 }
 TINY_VOCAB_SIZE = 512
 
@@ -123,25 +143,26 @@ def build_qwen2_vl(
     min_pixels: int = DEFAULT_MIN_PIXELS,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     tie_word_embeddings: bool = False,
+    family: str = "qwen2_vl",
 ) -> Path:
-    """Write a random Qwen2-VL checkpoint with the given sizes to ``directory``."""
-    from transformers import (
-        Qwen2VLConfig,
-        Qwen2VLForConditionalGeneration,
-        Qwen2VLImageProcessor,
-        Qwen2VLProcessor,
-        Qwen2VLVideoProcessor,
-    )
+    """Write a random Qwen2-VL (``family="qwen2_vl"``) or Qwen2.5-VL (``"qwen2_5_vl"``)
+    checkpoint with the given sizes to ``directory``."""
+    import transformers
+    from transformers import Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
+    prefix = {"qwen2_vl": "Qwen2VL", "qwen2_5_vl": "Qwen2_5_VL"}[family]
+    config_class = getattr(transformers, f"{prefix}Config")
+    model_class = getattr(transformers, f"{prefix}ForConditionalGeneration")
+    processor_class = getattr(transformers, f"{prefix}Processor")
     tokenizer, ids = build_tokenizer(TOKENIZER, vocab_size)
     size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
-    processor = Qwen2VLProcessor(
+    processor = processor_class(
         image_processor=Qwen2VLImageProcessor(size=size),
         tokenizer=tokenizer,
         video_processor=Qwen2VLVideoProcessor(),
         chat_template=CHAT_TEMPLATE,
     )
-    config = Qwen2VLConfig(
+    config = config_class(
         text_config={
             **text_config,
             "vocab_size": vocab_size,
@@ -156,9 +177,7 @@ def build_qwen2_vl(
         vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=tie_word_embeddings,
     )
-    model = random_model(
-        Qwen2VLForConditionalGeneration, config, seed=seed, dtype=dtype, device=device
-    )
+    model = random_model(model_class, config, seed=seed, dtype=dtype, device=device)
     return save_checkpoint(
         directory,
         model,
@@ -188,6 +207,19 @@ def build_tiny_qwen2_vl(
         seed=seed,
         min_pixels=min_pixels,
         max_pixels=max_pixels,
+    )
+
+
+def build_tiny_qwen2_5_vl(directory: str | Path, *, seed: int = 0) -> Path:
+    """A tiny random Qwen2.5-VL (the text model of ``build_tiny_qwen2_vl``, a windowed
+    vision tower of depth 2), float32, in ``directory``."""
+    return build_qwen2_vl(
+        directory,
+        text_config=TINY_TEXT_CONFIG,
+        vision_config=TINY_QWEN2_5_VISION_CONFIG,
+        vocab_size=TINY_VOCAB_SIZE,
+        seed=seed,
+        family="qwen2_5_vl",
     )
 
 

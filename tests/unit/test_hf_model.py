@@ -1,5 +1,7 @@
 """The Hugging Face backend, through the real from_pretrained and generate code paths, on a
-tiny randomly initialised Qwen2-VL built on the spot (no hub, no download)."""
+tiny randomly initialised Qwen2-VL and LLaVA built on the spot (no hub, no download), each in
+two file layouts: as the installed transformers saves it, and as the published checkpoints
+are laid out (tests/tiny_models/published.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from rest_checks.models.hf import HFModel, default_qwen_pixels  # noqa: E402
 from rest_checks.models.registry import load, resolve  # noqa: E402
 from rest_checks.prompts import Request, build_requests  # noqa: E402
 from rest_checks.render import RenderSpec  # noqa: E402
+from tests.tiny_models.published import publish_llava, publish_qwen  # noqa: E402
 from tests.tiny_models.qwen2_vl import TINY_TEXT_CONFIG, build_tiny_qwen2_vl  # noqa: E402
 
 # A small pixel floor, so that a 50 DPI page is not scaled up to the Qwen default floor.
@@ -35,9 +38,10 @@ NEW_TOKENS = 5
 SMALL = RenderSpec(dpi=50)
 
 
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen2_vl(tmp_path_factory.mktemp("tiny-qwen2-vl"))
+@pytest.fixture(scope="session", params=["saved", "published"])
+def tiny_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = build_tiny_qwen2_vl(tmp_path_factory.mktemp("tiny-qwen2-vl"))
+    return publish_qwen(directory) if request.param == "published" else directory
 
 
 @pytest.fixture(scope="module")
@@ -238,6 +242,25 @@ def test_probe_text_tokens_cover_exactly_the_content(model: HFModel, items: list
     assert 0 < pools["context"][1] < pools["full_text"][1]
 
 
+def test_probe_last_layer_is_after_the_final_norm(model: HFModel, items: list[Item]) -> None:
+    request = build_requests(items[0], SMALL, with_ocr=False)["text"]
+    inputs = model._encode([model._prepare(0, request).chat_text], [])
+    language_model = model._model.model.language_model
+    raw: list[torch.Tensor] = []
+    hook = language_model.layers[-1].register_forward_hook(
+        lambda module, args, output: raw.append(output[0] if isinstance(output, tuple) else output)
+    )
+    try:
+        states = model._hidden_states(inputs)
+    finally:
+        hook.remove()
+    assert len(states) == TINY_TEXT_CONFIG["num_hidden_layers"] + 1
+    with torch.inference_mode():
+        normed = language_model.norm(raw[0])
+    torch.testing.assert_close(states[-1], normed)
+    assert not torch.allclose(states[-1], raw[0])
+
+
 def test_probe_is_off_unless_asked(tiny_dir: Path, items: list[Item]) -> None:
     m = HFModel(str(tiny_dir), spec="hf:tiny", settings={**PIXELS, "max_new_tokens": 1})
     request = build_requests(items[0], SMALL, with_ocr=False)["image"]
@@ -319,14 +342,15 @@ def test_missing_checkpoint_is_a_model_error(tmp_path: Path) -> None:
         HFModel(str(tmp_path / "nowhere"), spec="hf:nowhere")
 
 
-# -- a second architecture: LLaVA-1.5 style (fixed square crop, BOS-adding tokenizer) --
+# -- a second architecture: LLaVA-1.5 style (fixed-square CLIP input, BOS-adding tokenizer)
 
 
-@pytest.fixture(scope="module")
-def llava_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["saved", "published"])
+def llava_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tiny_models.llava import build_tiny_llava
 
-    return build_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
+    directory = build_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
+    return publish_llava(directory) if request.param == "published" else directory
 
 
 def test_llava_generates_through_the_same_auto_classes(llava_dir: Path, items: list[Item]) -> None:
@@ -339,7 +363,7 @@ def test_llava_generates_through_the_same_auto_classes(llava_dir: Path, items: l
     out = batched.generate(requests)
     assert type(batched._model).__name__ == "LlavaForConditionalGeneration"
     assert [r.text for r in out] == [r.text for r in single.generate(requests)]
-    # CLIP crops every page to one square: the visual token count does not follow the DPI.
+    # Every page is padded to one square: the visual token count does not follow the DPI.
     patches = (IMAGE_SIZE // 14) ** 2
     assert [r.n_visual_tokens for r in out] == [
         None if r.image_png is None else patches for r in requests
