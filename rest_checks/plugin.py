@@ -19,9 +19,9 @@ from rest_checks.config import OPTIONS, RestSettings, SettingError, resolve_opti
 from rest_checks.items.mcq import ItemFileError
 from rest_checks.models.base import ModelAuthError, ModelError, UnknownModelError
 from rest_checks.models.registry import ModelsFileError, load, resolve
-from rest_checks.progress import say
+from rest_checks.progress import LiveProgress, Progress, say
 from rest_checks.render import REST_PLUS_GRID
-from rest_checks.run import Case, Outcome, RestRun
+from rest_checks.run import ASK_AHEAD_WINDOW, Case, Outcome, RestRun
 
 RUN_KEY = pytest.StashKey[RestRun]()
 OUTCOME_KEY = pytest.StashKey[Outcome]()
@@ -167,9 +167,12 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
     capture = config.pluginmanager.getplugin("capturemanager")
     # Loading a model or reaching a server can take minutes: let its progress through.
     quiet = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
-    with quiet:
+    # A run that may stop early (-x, --maxfail) asks ahead only a window at a time.
+    window = ASK_AHEAD_WINDOW if config.option.maxfail else None
+    progress = Progress()
+    with quiet, _live_progress(config, progress, window is None):
         sys.stderr.write("\n")  # off the line of test progress dots
-        cases, asked = run.prefetch(_worker_share(config))
+        cases, asked = run.prefetch(_worker_share(config), window=window, progress=progress)
         if asked:
             counter = run.calls.counter
             say(
@@ -177,6 +180,30 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
                 f"{counter.cache_hits} from the cache, {counter.model_calls} to the model"
             )
     return run
+
+
+def _live_progress(
+    config: pytest.Config, progress: Progress, wanted: bool
+) -> contextlib.AbstractContextManager[Any]:
+    """The live count while asking ahead, on pytest's terminal: not under -q, nor in an
+    xdist worker (which has no terminal)."""
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    if not wanted or reporter is None or config.get_verbosity() < 0:
+        return contextlib.nullcontext()
+    writer = config.get_terminal_writer()
+
+    def write(text: str) -> None:
+        writer.write(text, flush=True)
+
+    return LiveProgress(progress, write, tty=bool(reporter.isatty))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """In a run asked in windows, ask the next window before a case that is not asked yet."""
+    case = _case_of(item)
+    if case is not None and RUN_KEY in item.config.stash:
+        item.config.stash[RUN_KEY].ask_ahead(*case)
 
 
 @pytest.fixture(scope="session")
