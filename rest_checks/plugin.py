@@ -190,6 +190,7 @@ def _live_progress(
     reporter = config.pluginmanager.getplugin("terminalreporter")
     if not wanted or reporter is None or config.get_verbosity() < 0:
         return contextlib.nullcontext()
+    reporter.ensure_newline()  # off the line of the test file's name
     writer = config.get_terminal_writer()
 
     def write(text: str) -> None:
