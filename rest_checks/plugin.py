@@ -188,7 +188,8 @@ def _live_progress(
     """The live count while asking ahead, on pytest's terminal: not under -q, nor in an
     xdist worker (which has no terminal)."""
     reporter = config.pluginmanager.getplugin("terminalreporter")
-    if not wanted or reporter is None or config.get_verbosity() < 0:
+    worker = hasattr(config, "workerinput")
+    if not wanted or worker or reporter is None or config.get_verbosity() < 0:
         return contextlib.nullcontext()
     reporter.ensure_newline()  # off the line of the test file's name
     writer = config.get_terminal_writer()
