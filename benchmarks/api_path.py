@@ -134,62 +134,74 @@ class Figures:
     cases: int
 
 
-def measure(checkout: Path, per_source: int) -> Figures:
+def measure(checkouts: list[Path], per_source: int) -> list[Figures]:
+    """Every row for each checkout; each scenario runs for all checkouts back to back, so a
+    change in the machine's load falls on both alike."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        rows = {}
+        fresh: dict[tuple[int, int], Measured] = {}
+        ideal: dict[int, float] = {}
         for in_flight, latency in ((32, 0.2), (64, 0.05)):
-            with ChatCompletionsServer(
-                consistent_answer,
-                api_key=None,
-                latency=latency,
-                max_concurrent=in_flight,
-                record=False,
-            ) as server:
-                got = run_suite(
-                    checkout,
-                    work / f"fresh-{in_flight}",
-                    server,
-                    per_source=per_source,
-                    concurrency=in_flight,
-                    cache=None,
-                )
-            rows[in_flight] = (got, got.calls * latency / in_flight)
-        cache = work / "cache"
+            for n, checkout in enumerate(checkouts):
+                with ChatCompletionsServer(
+                    consistent_answer,
+                    api_key=None,
+                    latency=latency,
+                    max_concurrent=in_flight,
+                    record=False,
+                ) as server:
+                    got = run_suite(
+                        checkout,
+                        work / f"fresh-{in_flight}-{n}",
+                        server,
+                        per_source=per_source,
+                        concurrency=in_flight,
+                        cache=None,
+                    )
+                fresh[n, in_flight] = got
+                ideal[in_flight] = got.calls * latency / in_flight
+        cached: dict[int, tuple[Measured, Measured]] = {}
         with ChatCompletionsServer(
             consistent_answer, api_key=None, max_concurrent=64, record=False
         ) as server:
 
-            def cached_run(name: str, *extra: str) -> Measured:
+            def cached_run(n: int, name: str, *extra: str) -> Measured:
                 return run_suite(
-                    checkout,
-                    work / name,
+                    checkouts[n],
+                    work / f"{name}-{n}",
                     server,
                     per_source=per_source,
                     concurrency=64,
-                    cache=cache,
+                    cache=work / f"cache-{n}",
                     extra=extra,
                 )
 
-            cached_run("fill")
-            cached = cached_run("cached")
-            collect = cached_run("collect", "--collect-only")
-        if cached.calls:
-            raise RuntimeError(f"the cached rerun made {cached.calls} model calls")
+            for n in range(len(checkouts)):
+                cached_run(n, "fill")
+            for n in range(len(checkouts)):
+                cached[n] = (cached_run(n, "cached"), cached_run(n, "collect", "--collect-only"))
         cases = 3 * per_source
-        (fresh32, ideal32), (fresh64, ideal64) = rows[32], rows[64]
-        return Figures(
-            wall_32=fresh32.wall_s,
-            ideal_32=ideal32,
-            cpu_per_request_32=fresh32.cpu_s / max(1, fresh32.calls),
-            wall_64=fresh64.wall_s,
-            ideal_64=ideal64,
-            cpu_per_request_64=fresh64.cpu_s / max(1, fresh64.calls),
-            cached_per_case_ms=1000 * cached.wall_s / cases,
-            cached_after_startup_ms=1000 * max(0.0, cached.wall_s - collect.wall_s) / cases,
-            cached_cpu_per_case_ms=1000 * cached.cpu_s / cases,
-            cases=cases,
-        )
+        figures = []
+        for n in range(len(checkouts)):
+            rerun, collect = cached[n]
+            if rerun.calls:
+                raise RuntimeError(f"the cached rerun made {rerun.calls} model calls")
+            f32, f64 = fresh[n, 32], fresh[n, 64]
+            figures.append(
+                Figures(
+                    wall_32=f32.wall_s,
+                    ideal_32=ideal[32],
+                    cpu_per_request_32=1000 * f32.cpu_s / max(1, f32.calls),
+                    wall_64=f64.wall_s,
+                    ideal_64=ideal[64],
+                    cpu_per_request_64=1000 * f64.cpu_s / max(1, f64.calls),
+                    cached_per_case_ms=1000 * rerun.wall_s / cases,
+                    cached_after_startup_ms=1000 * max(0.0, rerun.wall_s - collect.wall_s) / cases,
+                    cached_cpu_per_case_ms=1000 * rerun.cpu_s / cases,
+                    cases=cases,
+                )
+            )
+        return figures
 
 
 def table(after: Figures, before: Figures | None) -> list[str]:
@@ -211,7 +223,7 @@ def table(after: Figures, before: Figures | None) -> list[str]:
             before.wall_32 / before.ideal_32 if before else None,
         )
     )
-    add("  harness CPU per request", "cpu_per_request_32", " s")
+    add("  harness CPU per request", "cpu_per_request_32", "ms")
     add("64 in flight, 50 ms: pytest wall", "wall_64", " s")
     rows.append(("  network ideal", after.ideal_64, " s", before.ideal_64 if before else None))
     rows.append(
@@ -222,7 +234,7 @@ def table(after: Figures, before: Figures | None) -> list[str]:
             before.wall_64 / before.ideal_64 if before else None,
         )
     )
-    add("  harness CPU per request", "cpu_per_request_64", " s")
+    add("  harness CPU per request", "cpu_per_request_64", "ms")
     add(f"cached rerun, {after.cases} cases: wall per case", "cached_per_case_ms", "ms")
     add("  less start-up and collection", "cached_after_startup_ms", "ms")
     add("  harness CPU per case", "cached_cpu_per_case_ms", "ms")
@@ -240,10 +252,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-source", type=int, default=50, help="items per task source")
     parser.add_argument("--before", type=Path, help="an earlier checkout to measure too")
     args = parser.parse_args(argv)
-    before = measure(args.before.resolve(), args.per_source) if args.before else None
-    after = measure(REPO, args.per_source)
+    load = os.getloadavg()[0]
+    checkouts = [REPO] + ([args.before.resolve()] if args.before else [])
+    after, *earlier = measure(checkouts, args.per_source)
+    before = earlier[0] if earlier else None
     calls = 4 * 3 * args.per_source
-    print(f"API path: {3 * args.per_source} items x 4 calls = {calls} requests, no xdist")
+    print(
+        f"API path: {3 * args.per_source} items x 4 calls = {calls} requests, no xdist; "
+        f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        f"on {os.cpu_count()} cores"
+    )
     for line in table(after, before):
         print(line)
     return 0
