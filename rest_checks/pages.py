@@ -45,6 +45,16 @@ class Page:
         with self._lock:
             self._png = None
 
+    def __getstate__(self) -> dict[str, object]:
+        # Picklable for process pools: the lock stays behind.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Page) and self.key == other.key
 

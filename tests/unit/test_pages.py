@@ -5,6 +5,7 @@ nothing, and a fresh call still sends the exact rendered bytes."""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import shutil
 import threading
 from collections.abc import Iterator
@@ -131,6 +132,12 @@ def test_the_cache_key_of_an_image_request_follows_its_page() -> None:
     given = Request("i", "image", "p", render_png(TEXT))
     assert isinstance(given.page, PngPage) and given.image_png == render_png(TEXT)
     assert request_key(identity, given) != request_key(identity, a)
+
+
+def test_requests_with_pages_survive_pickling() -> None:
+    request = build_requests(generate_arith(1, seed=2)[0])["image"]
+    copy = pickle.loads(pickle.dumps(request))
+    assert copy == request and copy.image_png == request.image_png
 
 
 def test_a_cached_case_renders_nothing(tmp_path: Path, renders: RenderCounter) -> None:
