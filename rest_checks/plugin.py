@@ -170,9 +170,12 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
     # A run that may stop early (-x, --maxfail) asks ahead only a window at a time.
     window = ASK_AHEAD_WINDOW if config.option.maxfail else None
     progress = Progress()
-    with quiet, _live_progress(config, progress, window is None):
-        sys.stderr.write("\n")  # off the line of test progress dots
-        cases, asked = run.prefetch(_worker_share(config), window=window, progress=progress)
+    live = _live_progress(config, progress, window is None)
+    with quiet:
+        if live is None:
+            sys.stderr.write("\n")  # off the line of test progress dots
+        with live or contextlib.nullcontext():
+            cases, asked = run.prefetch(_worker_share(config), window=window, progress=progress)
         if asked:
             counter = run.calls.counter
             say(
@@ -182,20 +185,20 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
     return run
 
 
-def _live_progress(
-    config: pytest.Config, progress: Progress, wanted: bool
-) -> contextlib.AbstractContextManager[Any]:
+def _live_progress(config: pytest.Config, progress: Progress, wanted: bool) -> LiveProgress | None:
     """The live count while asking ahead, on pytest's terminal: not under -q, nor in an
     xdist worker (which has no terminal)."""
     reporter = config.pluginmanager.getplugin("terminalreporter")
     worker = hasattr(config, "workerinput")
     if not wanted or worker or reporter is None or config.get_verbosity() < 0:
-        return contextlib.nullcontext()
-    reporter.ensure_newline()  # off the line of the test file's name
+        return None
     writer = config.get_terminal_writer()
+    first = [True]
 
     def write(text: str) -> None:
-        writer.write(text, flush=True)
+        # The first line starts off the line of the test file's name and dots.
+        writer.write(("\n" if first[0] else "") + text, flush=True)
+        first[0] = False
 
     return LiveProgress(progress, write, tty=bool(reporter.isatty))
 
