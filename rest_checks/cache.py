@@ -1,46 +1,59 @@
-"""Content-addressed response cache on disk.
+"""Content-addressed response cache on disk, and the one door to the model.
 
 One file per response, named by the hash of (model identity, generation settings, prompt,
-image bytes). Files are written to a temporary name and renamed into place, so concurrent
-xdist workers never see half a file and never lock each other out, and a run killed midway
-keeps every response it had finished.
+page key). An image is keyed by what determines its bytes (``render.page_key``), so a
+request answered from the cache renders nothing. Files are written to a temporary name
+and renamed into place, so concurrent xdist workers never see half a file and never lock
+each other out.
+
+Every reply is stored the moment it arrives, by the thread that received it and before
+that thread sends its next request: a run killed at any moment loses at most the
+requests in flight.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rest_checks.atomic import write_atomic
-from rest_checks.models.base import Model, Response
+from rest_checks.models.base import Model, ModelError, Response
+from rest_checks.pages import Page
+from rest_checks.progress import Progress
 from rest_checks.prompts import Request
 
 log = logging.getLogger("rest_checks.cache")
 
-CACHE_FORMAT = 1
-# Misses are sent to the model this many at a time and stored as each chunk returns: big
-# enough that a wave of API calls rarely waits on the slowest of a chunk.
-CHUNK_SIZE = 128
+# 2: images keyed by their page key instead of the hash of their bytes.
+CACHE_FORMAT = 2
+# Pages are rendered by this many threads (Pillow releases the GIL while it encodes) ...
+RENDER_WORKERS = 2
+# ... at most this many ahead of the replies, so rendering overlaps the requests in flight
+# without holding every page of a large batch in memory.
+RENDER_AHEAD = 64
 
 
 def request_key(identity: dict[str, Any], request: Request) -> str:
     """The cache key: everything that can change the answer, and nothing else.
 
     The modality and item id are left out on purpose: the same prompt and image asked
-    twice are the same call.
+    twice are the same call. The image enters by its page key, so no page is rendered here.
     """
-    image_hash = hashlib.sha256(request.image_png).hexdigest() if request.image_png else ""
+    page = request.image
     blob = json.dumps(
         {
             "format": CACHE_FORMAT,
             "identity": identity,
             "prompt": request.prompt,
-            "image_sha256": image_hash,
+            "page": page.key if page is not None else "",
             "max_tokens": request.max_tokens,
         },
         sort_keys=True,
@@ -104,55 +117,168 @@ class CallCounter:
 
     model_calls: int = 0
     cache_hits: int = 0
+    retries: int = 0
+    errors: int = 0
 
 
 class ModelCalls:
     """Every call to the model under test goes through here: served from this run's
     memory or the disk cache where possible, the misses sent to the model.
 
-    Misses go to the model in chunks and each chunk is stored as soon as it returns, so a
-    killed run loses at most one chunk of work. Responses of this process are also kept in
-    memory, so a batch asked ahead of the tests serves them even without a disk cache.
+    Misses are streamed to the model (``Model.stream``) and each reply is stored as it
+    arrives. Their pages are rendered by a small pool a bounded number ahead of the
+    replies, each distinct page once. Responses of this process are also kept in memory,
+    so a batch asked ahead of the tests serves them even without a disk cache.
     """
 
     def __init__(
-        self, model: Model, cache: ResponseCache | None, chunk_size: int = CHUNK_SIZE
+        self,
+        model: Model,
+        cache: ResponseCache | None,
+        *,
+        render_workers: int = RENDER_WORKERS,
+        render_ahead: int = RENDER_AHEAD,
     ) -> None:
         self.model = model
         self.cache = cache
-        self.chunk_size = max(1, chunk_size)
+        self.render_workers = max(1, render_workers)
+        self.render_ahead = max(1, render_ahead)
         self.counter = CallCounter()
         self.identity = model.identity()
         self._memory: dict[str, Response] = {}
+        self._lock = threading.Lock()
 
-    def generate(self, requests: Sequence[Request]) -> list[Response]:
+    def lookup(self, key: str) -> Response | None:
+        """A stored reply (this process's memory, then the disk cache), or None."""
+        cached = self._memory.get(key)
+        if cached is None and self.cache is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                self._memory[key] = cached
+        return cached
+
+    def generate(
+        self, requests: Sequence[Request], progress: Progress | None = None
+    ) -> list[Response]:
+        """Every request's reply, in order: stored ones at once, the rest from the model."""
         results: list[Response | None] = [None] * len(requests)
-        keys = [request_key(self.identity, r) for r in requests]
         missing: dict[str, list[int]] = {}
-        for index, key in enumerate(keys):
-            cached = self._memory.get(key)
-            if cached is None and self.cache is not None:
-                cached = self.cache.get(key)
+        hits = 0
+        for index, request in enumerate(requests):
+            key = request_key(self.identity, request)
+            cached = self.lookup(key)
             if cached is not None:
                 results[index] = cached
-                self.counter.cache_hits += 1
+                hits += 1
             else:
                 # The same call asked twice in one batch is made once.
                 missing.setdefault(key, []).append(index)
-        todo = list(missing.items())
-        for start in range(0, len(todo), self.chunk_size):
-            chunk = todo[start : start + self.chunk_size]
-            responses = self.model.generate([requests[indexes[0]] for _, indexes in chunk])
-            self.counter.model_calls += len(chunk)
-            for (key, indexes), response in zip(chunk, responses, strict=True):
-                if response.error is None:  # a failed request is asked again next time
-                    self._memory[key] = response
-                    if self.cache is not None:
-                        self.cache.put(key, response)
-                for index in indexes:
+        with self._lock:
+            self.counter.cache_hits += hits
+        if progress is not None:
+            progress.add(hits + len(missing), cached=hits)  # a duplicate is one call
+        if missing:
+            sent = [(key, requests[indexes[0]]) for key, indexes in missing.items()]
+            for (key, _), response in zip(sent, self._ask(sent, progress), strict=True):
+                for index in missing[key]:
                     results[index] = response
         assert all(r is not None for r in results), "every request was answered"
         return [r for r in results if r is not None]
 
+    def _ask(self, sent: list[tuple[str, Request]], progress: Progress | None) -> list[Response]:
+        asking = _Asking(self, sent, progress)
+        try:
+            self.model.stream([request for _, request in asking.sent], asking)
+        finally:
+            asking.close()
+        return asking.replies()
+
+    def store(self, key: str, response: Response) -> None:
+        """Keep a reply in memory and on disk (atomically); a failed one is never kept, so
+        it is asked again next time."""
+        if response.error is not None:
+            return
+        self._memory[key] = response
+        if self.cache is not None:
+            self.cache.put(key, response)
+
     def close(self) -> None:
         self.model.close()
+
+
+class _Asking:
+    """One batch of misses on its way to the model: the ``ReplySink`` that stores each
+    reply as it arrives, counts it, and lets the next page be rendered."""
+
+    def __init__(
+        self, calls: ModelCalls, sent: list[tuple[str, Request]], progress: Progress | None
+    ) -> None:
+        self.calls = calls
+        self.progress = progress
+        # Requests showing the same page share one Page object, so it is rendered once
+        # (the image and ocr requests of a case show the same page).
+        shared: dict[str, Page] = {}
+        self.waiting: dict[str, int] = {}
+        self.sent: list[tuple[str, Request]] = []
+        for key, request in sent:
+            page = request.image
+            if page is not None:
+                page = shared.setdefault(page.key, page.fresh())
+                self.waiting[page.key] = self.waiting.get(page.key, 0) + 1
+                request = dataclasses.replace(request, page=page)
+            self.sent.append((key, request))
+        self.pages = list(shared.values())
+        self._replies: list[Response | None] = [None] * len(sent)
+        self._lock = threading.Lock()
+        self._rendered = 0
+        self._pool = (
+            ThreadPoolExecutor(min(calls.render_workers, len(self.pages)), "rest-checks-render")
+            if self.pages
+            else None
+        )
+        self._render_more(calls.render_ahead)
+
+    def _render_more(self, count: int) -> None:
+        with self._lock:
+            start = self._rendered
+            self._rendered = min(len(self.pages), start + count)
+            pages = self.pages[start : self._rendered]
+        for page in pages:
+            assert self._pool is not None
+            # A page that fails to render fails again, with its message, where it is sent.
+            self._pool.submit(page.png)
+
+    def reply(self, index: int, response: Response) -> None:
+        key, request = self.sent[index]
+        self.calls.store(key, response)  # durable before this thread goes on
+        done_page = None
+        with self._lock:
+            self._replies[index] = response
+            counter = self.calls.counter
+            counter.model_calls += 1
+            counter.errors += response.error is not None
+            page = request.image
+            if page is not None:
+                self.waiting[page.key] -= 1
+                done_page = page if self.waiting[page.key] == 0 else None
+        if done_page is not None:
+            done_page.forget()  # every request showing it was answered
+        if self.progress is not None:
+            self.progress.reply(error=response.error is not None)
+        self._render_more(1)
+
+    def retry(self, reason: str) -> None:
+        with self._lock:
+            self.calls.counter.retries += 1
+        if self.progress is not None:
+            self.progress.retry()
+
+    def replies(self) -> list[Response]:
+        missing = sum(r is None for r in self._replies)
+        if missing:
+            raise ModelError(f"the model left {missing} request(s) unanswered")
+        return [r for r in self._replies if r is not None]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)

@@ -8,6 +8,7 @@ moved with the environment variable ``REST_CHECKS_FONTS_DIR``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -113,6 +114,20 @@ def _load(path: str, size_px: float) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size_px, layout_engine=ImageFont.Layout.BASIC)
 
 
+def font_sha256(name: str) -> str:
+    """SHA-256 of the font file ``name`` loads from, hashed once per file version (path,
+    size and modification time), so a replaced font file changes every page key."""
+    path = font_path(name)
+    stat = path.stat()
+    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def clear_font_cache() -> None:
     """Forget loaded fonts (after changing ``$REST_CHECKS_FONTS_DIR``, or in tests)."""
     _load.cache_clear()
+    _file_sha256.cache_clear()

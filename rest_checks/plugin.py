@@ -36,10 +36,10 @@ from rest_checks.hypothesis_profiles import (
 from rest_checks.items.mcq import ItemFileError
 from rest_checks.models.base import ModelAuthError, ModelError, UnknownModelError
 from rest_checks.models.registry import ModelsFileError, load, resolve
-from rest_checks.progress import say
+from rest_checks.progress import LiveProgress, Progress, say
 from rest_checks.records import case_key
 from rest_checks.render import REST_PLUS_GRID
-from rest_checks.run import Case, Outcome, RestRun
+from rest_checks.run import ASK_AHEAD_WINDOW, Case, Outcome, RestRun
 from rest_checks.step_summary import artifact_page
 from rest_checks.terminal_text import printable
 
@@ -263,9 +263,15 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
     capture = config.pluginmanager.getplugin("capturemanager")
     # Loading a model or reaching a server can take minutes: let its progress through.
     quiet = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+    # A run that may stop early (-x, --maxfail) asks ahead only a window at a time.
+    window = ASK_AHEAD_WINDOW if config.option.maxfail else None
+    progress = Progress()
+    live = _live_progress(config, progress, window is None)
     with quiet:
-        sys.stderr.write("\n")  # off the line of test progress dots
-        cases, asked = run.prefetch(_worker_share(config))
+        if live is None:
+            sys.stderr.write("\n")  # off the line of test progress dots
+        with live or contextlib.nullcontext():
+            cases, asked = run.prefetch(_worker_share(config), window=window, progress=progress)
         if asked:
             counter = run.calls.counter
             say(
@@ -273,6 +279,32 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
                 f"{counter.cache_hits} from the cache, {counter.model_calls} to the model"
             )
     return run
+
+
+def _live_progress(config: pytest.Config, progress: Progress, wanted: bool) -> LiveProgress | None:
+    """The live count while asking ahead, on pytest's terminal: not under -q, nor in an
+    xdist worker (which has no terminal)."""
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    worker = hasattr(config, "workerinput")
+    if not wanted or worker or reporter is None or config.get_verbosity() < 0:
+        return None
+    writer = config.get_terminal_writer()
+    first = [True]
+
+    def write(text: str) -> None:
+        # The first line starts off the line of the test file's name and dots.
+        writer.write(("\n" if first[0] else "") + text, flush=True)
+        first[0] = False
+
+    return LiveProgress(progress, write, tty=bool(reporter.isatty))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """In a run asked in windows, ask the next window before a case that is not asked yet."""
+    case = _case_of(item)
+    if case is not None and RUN_KEY in item.config.stash:
+        item.config.stash[RUN_KEY].ask_ahead(*case)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from rest_checks.items.base import Item
 from rest_checks.modalities import FINAL_ANSWER_PREFIX, Modality
-from rest_checks.render import DEFAULT_SPEC, RenderSpec, render_png
+from rest_checks.pages import Page, PngPage, RenderedPage
+from rest_checks.render import DEFAULT_SPEC, RenderSpec
 
 _FORMAT_BY_TYPE = {
     "choice": "the letter of the correct option, e.g. 'ANSWER: B'",
@@ -41,18 +42,36 @@ MAX_TOKENS_BY_TASK = {"soebench": 2048}
 
 @dataclass(frozen=True)
 class Request:
-    """One call to a model: a text prompt and, for the visual modalities, one PNG image."""
+    """One call to a model: a text prompt and, for the visual modalities, one PNG image.
+
+    The image is a ``Page``, rendered only when a backend reads ``image_png`` (given bytes
+    become a ``PngPage``), so building a request and looking it up in the cache are cheap.
+    """
 
     item_id: str
     modality: Modality
     prompt: str
-    image_png: bytes | None = field(default=None, repr=False)
+    page: Page | bytes | None = field(default=None, repr=False)
     max_tokens: int = DEFAULT_MAX_TOKENS
     # The item travels along for readers that check their transcription against it
     # (the reference model); it is never part of the cache key or of what a model is sent.
     item: Item | None = field(default=None, compare=False, repr=False)
     # A short name for the rendering ("default", "courier-50dpi", ...), for reports only.
     rendering: str = field(default="default", compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.page, (bytes, bytearray)):
+            object.__setattr__(self, "page", PngPage(bytes(self.page)))
+
+    @property
+    def image(self) -> Page | None:
+        """The page this request shows, or None for a text request."""
+        return self.page if isinstance(self.page, Page) else None
+
+    @property
+    def image_png(self) -> bytes | None:
+        """The exact PNG bytes a model is sent (rendered here on first use)."""
+        return self.page.png() if isinstance(self.page, Page) else None
 
 
 def reasoning_instruction(item: Item) -> str:
@@ -72,8 +91,8 @@ def image_request(
     item: Item, spec: RenderSpec = DEFAULT_SPEC, rendering: str = "default"
 ) -> Request:
     prompt = IMAGE_TEMPLATE.format(reasoning=reasoning_instruction(item))
-    png = render_png(item.full_text(), spec)
-    return Request(item.id, "image", prompt, png, max_tokens_for(item), item, rendering)
+    page = RenderedPage(item.full_text(), spec)
+    return Request(item.id, "image", prompt, page, max_tokens_for(item), item, rendering)
 
 
 def mixed_request(
@@ -85,13 +104,13 @@ def mixed_request(
     prompt = MIXED_TEMPLATE.format(
         reasoning=reasoning_instruction(item), content=item.question_text()
     )
-    png = render_png(item.context, spec)
-    return Request(item.id, "mixed", prompt, png, max_tokens_for(item), item, rendering)
+    page = RenderedPage(item.context, spec)
+    return Request(item.id, "mixed", prompt, page, max_tokens_for(item), item, rendering)
 
 
 def ocr_request(item: Item, spec: RenderSpec = DEFAULT_SPEC, rendering: str = "default") -> Request:
-    png = render_png(item.full_text(), spec)
-    return Request(item.id, "ocr", OCR_TEMPLATE, png, DEFAULT_MAX_TOKENS, item, rendering)
+    page = RenderedPage(item.full_text(), spec)
+    return Request(item.id, "ocr", OCR_TEMPLATE, page, DEFAULT_MAX_TOKENS, item, rendering)
 
 
 def build_requests(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
-from PIL import Image, ImageDraw, ImageFont
+import PIL
+from PIL import Image, ImageDraw, ImageFont, features
 
-from rest_checks.fonts import clear_font_cache, font_info, load_font
+from rest_checks.fonts import clear_font_cache, font_info, font_sha256, load_font
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,10 @@ class RenderSpec:
 DEFAULT_SPEC = RenderSpec()
 
 RGB = tuple[int, int, int]
+
+# Raise on every change to how a page is drawn or encoded (layout, drawing, PNG settings):
+# it is part of each page's key (``page_key``), so cached replies to older pages go stale.
+RENDERER_VERSION = 1
 
 # zlib level 6 is Pillow's default: at 200 DPI it is as fast as level 1 within noise and
 # a fifth smaller, while level 9 costs three times the time for 5% less.
@@ -401,6 +408,40 @@ def render_png(text: str, spec: RenderSpec = DEFAULT_SPEC) -> bytes:
 @lru_cache(maxsize=RENDER_CACHE_SIZE)
 def _render_png_cached(text: str, spec: RenderSpec) -> bytes:
     return encode_png(render_image(text, spec))
+
+
+def page_key(text: str, spec: RenderSpec = DEFAULT_SPEC) -> str:
+    """A hash of everything that determines ``render_png(text, spec)``'s bytes, computed
+    without rendering: the text, the spec, the font file's SHA-256, ``RENDERER_VERSION``,
+    the PNG settings and the Pillow, FreeType and zlib versions. The response cache keys
+    images by it, so a cached case renders nothing."""
+    validate_spec(spec)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, got {type(text).__name__}")
+    blob = json.dumps(
+        {
+            "renderer": RENDERER_VERSION,
+            "png_compress_level": PNG_COMPRESS_LEVEL,
+            "libraries": _library_versions(),
+            "font_sha256": font_sha256(spec.font),
+            "spec": asdict(spec),
+            "text": text,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _library_versions() -> dict[str, str | None]:
+    """The libraries whose versions can change a page's pixels or PNG bytes."""
+    return {
+        "pillow": PIL.__version__,
+        "freetype": features.version("freetype2"),
+        "zlib": features.version("zlib"),
+    }
 
 
 def clear_render_cache(*, fonts: bool = True) -> None:

@@ -3,7 +3,9 @@
 The pytest plugin makes one ``RestRun`` per process and forwards its hooks here:
 
 - ``plan(cases)`` after collection: the (item, rendering) cases this process will run;
-- ``prefetch(share)`` before the first test: ask the model for them in one batch;
+- ``prefetch(share)`` before the first test: ask the model for them in one batch, or
+  (``window``: under ``-x`` / ``--maxfail``) for the first few, and ``ask_ahead(case)``
+  before each test for the next few in test order;
 - the tests call ``cross_modal``, ``text_answer``, ``check_rendering``, ``conclude``;
 - ``payload()`` on an xdist worker and ``merge(payload)`` on the controller;
 - ``finish(exitstatus)`` on the controller: metrics, the baseline gate, the results JSON
@@ -42,6 +44,7 @@ from rest_checks.items.suites import load_suite
 from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
 from rest_checks.models.base import Model, ModelAuthError, ModelError
+from rest_checks.progress import Progress
 from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
@@ -51,6 +54,10 @@ from rest_checks.verdicts import InconsistentAnswers, Verdict, judge
 # A case: an item and the name of its rendering ("default", a REST+ grid name), or None
 # for the Hypothesis check, which needs only the text answer ahead.
 Case = tuple[Item, str | None]
+
+# Cases asked at a time when a run may stop early (-x, --maxfail): enough to keep a
+# server's parallel slots busy, few enough that a stopped run asked little it never used.
+ASK_AHEAD_WINDOW = 16
 
 
 @dataclass
@@ -132,6 +139,11 @@ class RestRun:
         self._items: list[Item] | None = None
         self._planned: list[Case] = []
         self._prefetched = False
+        # Asking ahead in windows: the window size, this process's share, what was asked.
+        self._window: int | None = None
+        self._share: tuple[int, int] = (0, 1)
+        self._asked: set[tuple[str, str | None]] = set()
+        self._position: dict[tuple[str, str | None], int] = {}
         # The rendering each item's Hypothesis check tried last: after shrinking, the
         # simplest failing one.
         self._last_rendering: dict[str, tuple[RenderSpec, str | None]] = {}
@@ -199,6 +211,7 @@ class RestRun:
         for item, rendering in cases:
             seen.setdefault((item.id, rendering), (item, rendering))
         self._planned = list(seen.values())
+        self._position = {key: n for n, key in enumerate(seen)}
 
     def requests_for(self, item: Item, rendering: str | None) -> list[Request]:
         """What one case will ask: a rendering's requests, or (``None``) the text one."""
@@ -206,9 +219,17 @@ class RestRun:
             return [text_request(item)]
         return list(case_requests(item, rendering, self.with_ocr).values())
 
-    def prefetch(self, share: tuple[int, int] | None = None) -> tuple[int, int]:
+    def prefetch(
+        self,
+        share: tuple[int, int] | None = None,
+        *,
+        window: int | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[int, int]:
         """Ask ahead, once, for the planned cases (of ``share = (index, count)`` only: an
-        xdist worker's share; the others find the rest in the shared disk cache).
+        xdist worker's share; the others find the rest in the shared disk cache). With
+        ``window``, only the first ``window`` cases now; ``ask_ahead`` asks the rest as
+        the tests get to them.
 
         Returns (cases, requests) asked. A request that fails for good does not stop the
         run: the cases that need it ask again when they run and fail as model errors. A
@@ -217,16 +238,40 @@ class RestRun:
         if self._prefetched:
             return 0, 0
         self._prefetched = True
-        cases = self._planned
-        if share is not None:
-            index, count = share
-            # Without a disk cache workers cannot share answers: each asks as it goes.
-            cases = cases[index::count] if self.calls.cache is not None else []
+        if share is not None and self.calls.cache is None:
+            return 0, 0  # without a disk cache workers cannot share answers: each asks as it goes
+        self._share = share or (0, 1)
+        if window is None:
+            return self._ask(self._mine(0, len(self._planned)), progress)
+        self._window = max(1, window)
+        return self._ask(self._mine(0, self._window * self._share[1]), progress)
+
+    def ask_ahead(self, item: Item, rendering: str | None) -> tuple[int, int]:
+        """Before a case runs in a run asked in windows: unless it was asked already, ask
+        the next window of this process's cases in test order, starting with it."""
+        if self._window is None or (item.id, rendering) in self._asked:
+            return 0, 0
+        start = self._position.get((item.id, rendering))
+        if start is None:
+            return 0, 0
+        return self._ask(self._mine(start, start + self._window * self._share[1]), None)
+
+    def _mine(self, start: int, stop: int) -> list[Case]:
+        """The planned cases in ``[start, stop)`` of this process's share, not asked yet."""
+        index, count = self._share
+        return [
+            (item, rendering)
+            for position, (item, rendering) in enumerate(self._planned[start:stop], start)
+            if position % count == index and (item.id, rendering) not in self._asked
+        ]
+
+    def _ask(self, cases: list[Case], progress: Progress | None) -> tuple[int, int]:
+        self._asked.update((item.id, rendering) for item, rendering in cases)
         requests = [r for item, rendering in cases for r in self.requests_for(item, rendering)]
         if not requests:
             return 0, 0
         try:
-            self.calls.generate(requests)
+            self.calls.generate(requests, progress)
         except ModelAuthError:
             raise
         except ModelError:

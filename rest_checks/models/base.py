@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rest_checks.prompts import Request
 
@@ -45,6 +45,17 @@ class Response:
         return cls(str(data["text"]), data.get("n_visual_tokens"), dict(data.get("extra") or {}))
 
 
+class ReplySink(Protocol):
+    """Where a backend hands each reply the moment it has it (see ``Model.stream``)."""
+
+    def reply(self, index: int, response: Response) -> None:
+        """``response`` answers request number ``index``; called once per request, from
+        whichever thread received it."""
+
+    def retry(self, reason: str) -> None:
+        """One attempt failed and will be retried, for ``reason``."""
+
+
 class Model(abc.ABC):
     """A multimodal model under test.
 
@@ -63,8 +74,43 @@ class Model(abc.ABC):
     def generate(self, requests: Sequence[Request]) -> list[Response]:
         """Answer every request, in order. Backends batch or parallelise as they can."""
 
+    #: How many requests ``stream`` answers per call of ``generate`` by default: 1 for
+    #: backends that answer one at a time; a batching backend overrides ``stream``.
+    reply_batch: int = 1
+
+    def stream(self, requests: Sequence[Request], sink: ReplySink) -> None:
+        """Answer every request, handing each reply to ``sink.reply`` as soon as it is ready,
+        so that the caller can store it before the next one is awaited. By default
+        ``generate`` answers ``reply_batch`` requests at a time; backends that work in
+        parallel or in batches override this. Raises like ``generate``."""
+        requests = list(requests)
+        step = max(1, self.reply_batch)
+        for start in range(0, len(requests), step):
+            replies = self.generate(requests[start : start + step])
+            for offset, response in enumerate(replies):
+                sink.reply(start + offset, response)
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release whatever the model holds (threads, GPU memory)."""
+
+
+class Collected:
+    """A ``ReplySink`` that keeps the replies in request order (``generate`` by ``stream``)."""
+
+    def __init__(self, count: int) -> None:
+        self._replies: list[Response | None] = [None] * count
+
+    def reply(self, index: int, response: Response) -> None:
+        self._replies[index] = response
+
+    def retry(self, reason: str) -> None:
+        pass
+
+    def replies(self) -> list[Response]:
+        missing = [i for i, r in enumerate(self._replies) if r is None]
+        if missing:
+            raise ModelError(f"the backend left {len(missing)} request(s) unanswered")
+        return [r for r in self._replies if r is not None]
 
 
 def identity_key(identity: dict[str, Any]) -> str:

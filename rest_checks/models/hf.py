@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from rest_checks.items.base import Item
 from rest_checks.models import hf_images, hf_probe
-from rest_checks.models.base import Model, ModelError, Response
+from rest_checks.models.base import Collected, Model, ModelError, ReplySink, Response
 from rest_checks.models.hf_decoding import GREEDY, checkpoint_eos_ids, greedy_config, token_ids
 from rest_checks.models.hf_placement import (
     Placement,
@@ -501,22 +501,20 @@ class HFModel(Model):
         return out
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
+        collected = Collected(len(requests))
+        self.stream(requests, collected)
+        return collected.replies()
+
+    def stream(self, requests: Sequence[Request], sink: ReplySink) -> None:
+        """Generate batch by batch (see ``batches``), handing each batch's replies to
+        ``sink`` as soon as the batch is done."""
         if not requests:
-            return []
+            return
         self.load()
         prepared = [self._prepare(i, r) for i, r in enumerate(requests)]
-        responses: list[Response | None] = [None] * len(requests)
         for batch in self.batches(prepared):
             for p, response in zip(batch, self._generate_batch(batch), strict=True):
-                responses[p.index] = response
-        if self.probe:
-            responses = [
-                self._with_probe(p, response) if response is not None else None
-                for p, response in zip(prepared, responses, strict=True)
-            ]
-        if any(r is None for r in responses):  # pragma: no cover - batches cover all
-            raise ModelError("internal error: a request got no response")
-        return [r for r in responses if r is not None]
+                sink.reply(p.index, self._with_probe(p, response) if self.probe else response)
 
     def step_scores(self, requests: Sequence[Request]) -> list[torch.Tensor]:
         """The scores greedy search chose from at each step of each request's answer: one

@@ -49,7 +49,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from rest_checks.models.base import Model, ModelAuthError, ModelError, Response
+from rest_checks.models.base import (
+    Collected,
+    Model,
+    ModelAuthError,
+    ModelError,
+    ReplySink,
+    Response,
+)
 from rest_checks.progress import say
 from rest_checks.prompts import Request
 
@@ -355,16 +362,28 @@ class OpenAIModel(Model):
         """Every request's ``Response``, in order; one that fails for good has ``error``
         set. A refused key or an exhausted quota raises (``ModelAuthError``) instead."""
         requests = list(requests)
+        collected = Collected(len(requests))
+        self.stream(requests, collected)
+        return collected.replies()
+
+    def stream(self, requests: Sequence[Request], sink: ReplySink) -> None:
+        """Send up to ``concurrency`` requests at once; each reply goes to ``sink`` from the
+        thread that received it, before that thread sends its next request. A request's
+        payload (its page rendered, base64-encoded) is built in its thread, just before it
+        is sent, so pages are rendered while earlier requests are out."""
+        requests = list(requests)
         if not requests:
-            return []
+            return
         self._announce(len(requests))
-        payloads = [self._payload(r) for r in requests]
         stop = threading.Event()
         fatal: list[BaseException] = []
 
-        def complete(request: Request, payload: dict[str, Any]) -> Response:
+        def complete(index: int, request: Request) -> None:
             try:
-                return self._complete(request, payload, stop)
+                if stop.is_set():
+                    raise _Cancelled
+                response = self._complete(request, stop, sink)
+                sink.reply(index, response)
             except BaseException as exc:
                 # Stop the batch from this thread, before the pool can start another request.
                 # The first error is the cause; later ones (``_Cancelled``) only follow it.
@@ -374,11 +393,10 @@ class OpenAIModel(Model):
 
         pool = ThreadPoolExecutor(min(self.concurrency, len(requests)), "rest-checks-openai")
         try:
-            futures = [pool.submit(complete, r, p) for r, p in zip(requests, payloads, strict=True)]
+            futures = [pool.submit(complete, i, r) for i, r in enumerate(requests)]
             wait(futures, return_when=FIRST_EXCEPTION)
             if fatal:
                 raise fatal[0]
-            return [f.result() for f in futures]
         finally:
             # After a refused key or an interrupt, queued requests are dropped and waiting
             # retries wake up and quit; calls already on the wire finish in the background.
@@ -463,24 +481,30 @@ class OpenAIModel(Model):
         payload["max_completion_tokens" if s.max_completion_tokens_param else "max_tokens"] = budget
         return payload
 
-    def _complete(
-        self, request: Request, payload: dict[str, Any], stop: threading.Event
-    ) -> Response:
+    def _complete(self, request: Request, stop: threading.Event, sink: ReplySink) -> Response:
         """One request's reply, or a ``Response`` with ``error`` once it fails for good."""
+        payload = self._payload(request)
 
         def call() -> Response:
             raw = self._client.chat.completions.with_raw_response.create(**payload)
             return self._parse(raw.text)
 
         try:
-            return self._with_retries(call, f"request {request.item_id} ({request.modality})", stop)
+            what = f"request {request.item_id} ({request.modality})"
+            return self._with_retries(call, what, stop, sink.retry)
         except ModelAuthError:
             raise
         except ModelError as exc:
             log.warning("%s", exc)
             return Response("", error=str(exc))
 
-    def _with_retries(self, call: Callable[[], T], what: str, stop: threading.Event) -> T:
+    def _with_retries(
+        self,
+        call: Callable[[], T],
+        what: str,
+        stop: threading.Event,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> T:
         """``call()``, retried while retrying can help; else a (scrubbed) ``ModelError``."""
         s = self.settings
         attempt = 0
@@ -510,6 +534,8 @@ class OpenAIModel(Model):
                 s.max_retries,
                 delay,
             )
+            if on_retry is not None:
+                on_retry(self._scrub(failure))
             stop.wait(delay)
         raise _Cancelled
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rest_checks.cache import ModelCalls, ResponseCache, request_key
-from rest_checks.models.base import Model, Response
+from rest_checks.models.base import Model, ReplySink, Response
+from rest_checks.progress import Progress
 from rest_checks.prompts import Request
 
 
@@ -79,14 +81,76 @@ def test_duplicate_requests_in_one_batch_are_asked_once(tmp_path: Path) -> None:
 
 def test_a_killed_run_repeats_no_finished_call(tmp_path: Path) -> None:
     requests = [req(f"prompt {i}") for i in range(10)]
-    dying = ModelCalls(CountingModel(fail_after=7), ResponseCache(tmp_path), chunk_size=3)
+    dying = ModelCalls(CountingModel(fail_after=7), ResponseCache(tmp_path))
     with pytest.raises(KeyboardInterrupt):
         dying.generate(requests)
-    # Two chunks of three finished and were stored before the kill.
+    # Each of the seven replies was stored as it arrived, before the eighth was asked.
+    assert len(list(tmp_path.rglob("*.json"))) == 7
     resumed_model = CountingModel()
-    resumed = ModelCalls(resumed_model, ResponseCache(tmp_path), chunk_size=3)
+    resumed = ModelCalls(resumed_model, ResponseCache(tmp_path))
     resumed.generate(requests)
-    assert resumed_model.seen == [f"prompt {i}" for i in range(6, 10)]
+    assert resumed_model.seen == [f"prompt {i}" for i in range(7, 10)]
+
+
+class ThreadedModel(Model):
+    """Answers from several threads at once, as the API backend does, and checks that a
+    reply is on disk by the time the sink returns, before the thread takes its next."""
+
+    spec = "threaded"
+
+    def __init__(self, cache: ResponseCache) -> None:
+        self.cache = cache
+        self.unstored: list[str] = []
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "threaded"}
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        raise AssertionError("ModelCalls streams")
+
+    def stream(self, requests: Sequence[Request], sink: ReplySink) -> None:
+        def answer(index: int) -> None:
+            request = requests[index]
+            sink.reply(index, Response(f"echo {request.prompt}"))
+            if self.cache.get(request_key(self.identity(), request)) is None:
+                self.unstored.append(request.prompt)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(answer, range(len(requests))))
+
+
+def test_each_reply_is_stored_by_the_thread_that_received_it(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path)
+    model = ThreadedModel(cache)
+    replies = ModelCalls(model, cache).generate([req(f"prompt {i}") for i in range(40)])
+    assert [r.text for r in replies] == [f"echo prompt {i}" for i in range(40)]
+    assert model.unstored == []
+
+
+class FailingModel(CountingModel):
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        self.seen.extend(r.prompt for r in requests)
+        return [Response("", error="HTTP 500 every time") for _ in requests]
+
+
+def test_a_failed_reply_is_never_stored(tmp_path: Path) -> None:
+    calls = ModelCalls(FailingModel(), ResponseCache(tmp_path))
+    (reply,) = calls.generate([req("p")])
+    assert reply.error is not None
+    assert calls.counter.errors == 1
+    assert not list(tmp_path.rglob("*.json"))
+    calls.generate([req("p")])
+    assert calls.model.seen == ["p", "p"]  # type: ignore[attr-defined]
+
+
+def test_progress_counts_cached_asked_and_failed_requests(tmp_path: Path) -> None:
+    ModelCalls(CountingModel(), ResponseCache(tmp_path)).generate([req("a"), req("b")])
+    progress = Progress()
+    calls = ModelCalls(CountingModel(), ResponseCache(tmp_path))
+    calls.generate([req("a"), req("b"), req("c"), req("c")], progress)
+    assert (progress.total, progress.done, progress.cached) == (3, 3, 2)
+    # The duplicate "c" is one call; its reply answers both requests, counted once asked.
+    assert calls.counter.model_calls == 1 and calls.counter.cache_hits == 2
 
 
 def test_a_damaged_entry_is_a_miss(tmp_path: Path) -> None:

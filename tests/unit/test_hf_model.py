@@ -205,7 +205,7 @@ def test_batches_split_by_image_and_batch_size(model: HFModel, items: list[Item]
 def test_unreadable_image_is_a_model_error(model: HFModel, items: list[Item]) -> None:
     request = build_requests(items[0], SMALL, with_ocr=False)["image"]
     with pytest.raises(ModelError, match=r"soebench-0001/image.*PNG"):
-        model.generate([dataclasses.replace(request, image_png=b"not a png")])
+        model.generate([dataclasses.replace(request, page=b"not a png")])
 
 
 # -- representation probe -------------------------------------------------------------

@@ -403,3 +403,24 @@ def test_a_refused_key_stops_the_run_at_once(suite: pytest.Pytester, workers: in
     result.stdout.fnmatch_lines(["*refused the API key*"])
     assert "passed" not in result.stdout.str()
     assert result.stdout.str().count("FAILED") <= workers + 1
+
+
+def test_x_asks_ahead_one_window_in_test_order(suite: pytest.Pytester) -> None:
+    from rest_checks.run import ASK_AHEAD_WINDOW
+
+    args = ["--model", "mock:text-only", "--rest-no-cache", "--rest-json", "out.json"]
+    result = run(suite, *args, "--rest-suite", "arith", "--rest-n", "40", "-x")
+    result.assert_outcomes(failed=1)
+    # The first case failed: only its window was asked, not the other cases.
+    assert results(suite)["calls"]["model"] == 4 * ASK_AHEAD_WINDOW
+
+
+def test_progress_is_shown_while_asking_and_not_under_q(suite: pytest.Pytester) -> None:
+    args = ["--model", "mock:oracle", "--rest-no-cache", "-p", "no:xdist"]
+    shown = suite.runpytest_subprocess(*FAST, *args)
+    # Not a terminal here: plain lines, the last one with the final count.
+    shown.stdout.fnmatch_lines(
+        ["rest-checks: asking the model: 24/24 (0 cached, 0 retries, 0 errors)*"]
+    )
+    quiet = suite.runpytest_subprocess(*FAST, *args, "-q")
+    assert "asking the model" not in quiet.stdout.str()

@@ -119,7 +119,7 @@ def test_identity_names_the_ocr_engine_and_reader_without_loading_ocr() -> None:
 def test_image_without_text_gives_no_answer() -> None:
     model = ReferenceModel(engine_factory=lambda: lambda png: None)
     item = generate_soebench(1, seed=2)[0]
-    response = model.generate([replace(image_request(item), image_png=b"blank")])[0]
+    response = model.generate([replace(image_request(item), page=b"blank")])[0]
     assert "could not read" in response.text
     assert "ANSWER" not in response.text
     assert _answer(response.text, item) is None
@@ -134,7 +134,7 @@ def test_loading_the_ocr_is_announced_on_stderr(capsys: pytest.CaptureFixture[st
 
 def test_a_visual_request_without_an_image_is_an_error() -> None:
     model = ReferenceModel(engine_factory=_no_ocr)
-    request = replace(ocr_request(generate_soebench(1, seed=2)[0]), image_png=None)
+    request = replace(ocr_request(generate_soebench(1, seed=2)[0]), page=None)
     with pytest.raises(ModelError, match="soebench-0001: the ocr request carries no image"):
         model.generate([request])
 
@@ -283,7 +283,7 @@ def test_ocr_is_cached_by_image_hash(model: ReferenceModel, spy: SpyEngine) -> N
     first = model.generate([image, ocr])
     assert spy.calls - calls_before == 1
     # Equal bytes in a new object hit the cache too.
-    again = model.generate([replace(ocr, image_png=bytes(bytearray(ocr.image_png or b"")))])
+    again = model.generate([replace(ocr, page=bytes(bytearray(ocr.image_png or b"")))])
     assert spy.calls - calls_before == 1
     assert again[0].text == first[1].text
 

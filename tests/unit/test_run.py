@@ -71,6 +71,36 @@ def test_asks_ahead_once_then_serves_every_case_from_memory(tmp_path: Path) -> N
     assert run.calls.counter.model_calls == len({(r.prompt, r.image_png) for r in model.requests})
 
 
+def test_a_run_that_may_stop_early_asks_ahead_in_windows_in_test_order(tmp_path: Path) -> None:
+    model = CountingModel()
+    run = RestRun(settings(tmp_path), model)
+    items = run.items()
+    run.plan([(item, "default") for item in items])
+    assert run.prefetch(window=2) == (2, 8)
+    assert {r.item_id for r in model.requests} == {items[0].id, items[1].id}
+    assert run.ask_ahead(items[1], "default") == (0, 0)  # asked already
+    # A case not asked yet: the next window, starting with it.
+    assert run.ask_ahead(items[3], "default") == (2, 8)
+    assert {r.item_id for r in model.requests[8:]} == {items[3].id, items[4].id}
+    assert run.ask_ahead(items[2], "default") == (1, 4)  # only what is still unasked
+    before = len(model.requests)
+    for item in items[:5]:
+        assert run.cross_modal(item).consistent
+    assert len(model.requests) == before  # the windows served every case asked
+
+
+def test_a_worker_asks_its_own_share_in_windows(tmp_path: Path) -> None:
+    model = CountingModel()
+    run = RestRun(settings(tmp_path, rest_no_cache=False, rest_cache="cache"), model)
+    items = run.items()
+    run.plan([(item, "default") for item in items])
+    # Worker 1 of 2, windows of 2 of its cases: positions 1 and 3 of the plan.
+    assert run.prefetch((1, 2), window=2) == (2, 8)
+    assert {r.item_id for r in model.requests} == {items[1].id, items[3].id}
+    assert run.ask_ahead(items[4], "default") == (1, 4)  # position 5; 4 is worker 0's
+    assert {r.item_id for r in model.requests[8:]} == {items[5].id}
+
+
 def test_finish_writes_results_and_a_baseline_that_the_next_run_accepts(tmp_path: Path) -> None:
     run = RestRun(settings(tmp_path, update=True), CountingModel())
     full_run(run)

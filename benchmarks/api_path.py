@@ -1,0 +1,282 @@
+"""The API path end to end: how close a whole ``pytest`` run gets to the network's ideal.
+
+The REST suite runs (``pytest tests/test_rest_suite.py --model openai:test-model``, no
+xdist) against a loopback Chat Completions server that answers every request after a fixed
+latency and serves as many at once as the client sends. 150 items x 4 calls:
+
+- ``--rest-no-cache``, 32 in flight, 200 ms: wall of the whole run against the ideal
+  ``calls x latency / in flight`` (3.75 s), and the harness's CPU seconds per request (the
+  pytest process's user + system time; the server runs in this process, not counted);
+- the same at 64 in flight and 50 ms, where the harness rather than the server is the limit;
+- a rerun served from a warm disk cache: its cost per case, whole and after subtracting
+  the same run's ``--collect-only`` time (start-up and collection).
+
+``--before DIR`` measures a second checkout (e.g. an earlier commit unpacked with ``git
+archive``) in the same run, so the table's before/after ratios come from one machine state:
+
+    git archive 30df873 | tar -x -C /tmp/before
+    python benchmarks/api_path.py --before /tmp/before
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rest_checks.testing import ChatCompletionsServer, ServerState, request_text
+
+REPO = Path(__file__).resolve().parents[1]
+SUITES = "soebench,arith,mcq"
+
+
+def consistent_answer(request_json: object, state: ServerState) -> str:
+    """The same answer in every modality, of the form each item type asks for, so every
+    case passes and the run measures the path of a consistent model (a failing test costs
+    pytest far more than a passing one)."""
+    text = request_text(request_json)
+    if "Transcribe" in text:
+        return "A transcription of the page."
+    if "letter of the correct option" in text:
+        return "Reading the options.\nANSWER: B"
+    if "value of every variable" in text:
+        return "Solving the system.\nANSWER: A = 1, B = 2, C = 3"
+    return "Working it out.\nANSWER: 42"
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall_s: float
+    cpu_s: float
+    calls: int
+    returncode: int
+
+
+def run_suite(
+    checkout: Path,
+    work: Path,
+    server: ChatCompletionsServer,
+    *,
+    per_source: int,
+    concurrency: int,
+    cache: Path | None,
+    extra: tuple[str, ...] = (),
+) -> Measured:
+    """One ``pytest`` run of ``checkout``'s suite; wall, child CPU time and server calls."""
+    work.mkdir(parents=True, exist_ok=True)
+    for name, source in (
+        ("test_rest_suite.py", checkout / "tests" / "test_rest_suite.py"),
+        ("conftest.py", checkout / "conftest.py"),
+    ):
+        (work / name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    # The checkout's rest_checks comes first on the path, before any installed one.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REST_", "OPENAI_"))}
+    env["PYTHONPATH"] = str(checkout)
+    caching = ["--rest-cache", str(cache)] if cache is not None else ["--rest-no-cache"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "test_rest_suite.py",
+        "-q",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "--model",
+        "openai:test-model",
+        "--model-base-url",
+        server.base_url,
+        "--rest-suite",
+        SUITES,
+        "--rest-n",
+        str(per_source),
+        "--rest-concurrency",
+        str(concurrency),
+        "--rest-baseline",
+        str(work / "none.json"),
+        *caching,
+        *extra,
+    ]
+    before_calls = len(server.state.completions)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+    if done.returncode != 0:
+        raise RuntimeError(f"pytest failed ({done.returncode}):\n{done.stdout[-3000:]}")
+    return Measured(wall, cpu, len(server.state.completions) - before_calls, done.returncode)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every row of the table for one checkout."""
+
+    wall_32: float
+    ideal_32: float
+    cpu_per_request_32: float
+    wall_64: float
+    ideal_64: float
+    cpu_per_request_64: float
+    cached_per_case_ms: float
+    cached_after_startup_ms: float
+    cached_cpu_per_case_ms: float
+    cases: int
+
+
+def fastest(runs: list[Measured]) -> Measured:
+    """Of repeated runs, the one least disturbed by other work on the machine."""
+    return min(runs, key=lambda m: m.wall_s)
+
+
+def measure(checkouts: list[Path], per_source: int, repeat: int = 1) -> list[Figures]:
+    """Every row for each checkout; each scenario runs for all checkouts back to back, so a
+    change in the machine's load falls on both alike, ``repeat`` times (the fastest
+    counts)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        fresh: dict[tuple[int, int], list[Measured]] = {}
+        ideal: dict[int, float] = {}
+        scenarios = [(32, 0.2), (64, 0.05)] * repeat
+        for in_flight, latency in scenarios:
+            for n, checkout in enumerate(checkouts):
+                with ChatCompletionsServer(
+                    consistent_answer,
+                    api_key=None,
+                    latency=latency,
+                    max_concurrent=in_flight,
+                    record=False,
+                ) as server:
+                    got = run_suite(
+                        checkout,
+                        work / f"fresh-{in_flight}-{n}",
+                        server,
+                        per_source=per_source,
+                        concurrency=in_flight,
+                        cache=None,
+                    )
+                fresh.setdefault((n, in_flight), []).append(got)
+                ideal[in_flight] = got.calls * latency / in_flight
+        reruns: dict[int, list[Measured]] = {}
+        collects: dict[int, list[Measured]] = {}
+        with ChatCompletionsServer(
+            consistent_answer, api_key=None, max_concurrent=64, record=False
+        ) as server:
+
+            def cached_run(n: int, name: str, *extra: str) -> Measured:
+                return run_suite(
+                    checkouts[n],
+                    work / f"{name}-{n}",
+                    server,
+                    per_source=per_source,
+                    concurrency=64,
+                    cache=work / f"cache-{n}",
+                    extra=extra,
+                )
+
+            for n in range(len(checkouts)):
+                cached_run(n, "fill")
+            for _ in range(repeat):
+                for n in range(len(checkouts)):
+                    reruns.setdefault(n, []).append(cached_run(n, "cached"))
+                    collects.setdefault(n, []).append(cached_run(n, "collect", "--collect-only"))
+        cases = 3 * per_source
+        figures = []
+        for n in range(len(checkouts)):
+            rerun, collect = fastest(reruns[n]), fastest(collects[n])
+            if rerun.calls:
+                raise RuntimeError(f"the cached rerun made {rerun.calls} model calls")
+            f32, f64 = fastest(fresh[n, 32]), fastest(fresh[n, 64])
+            figures.append(
+                Figures(
+                    wall_32=f32.wall_s,
+                    ideal_32=ideal[32],
+                    cpu_per_request_32=1000 * f32.cpu_s / max(1, f32.calls),
+                    wall_64=f64.wall_s,
+                    ideal_64=ideal[64],
+                    cpu_per_request_64=1000 * f64.cpu_s / max(1, f64.calls),
+                    cached_per_case_ms=1000 * rerun.wall_s / cases,
+                    cached_after_startup_ms=1000 * max(0.0, rerun.wall_s - collect.wall_s) / cases,
+                    cached_cpu_per_case_ms=1000 * rerun.cpu_s / cases,
+                    cases=cases,
+                )
+            )
+        return figures
+
+
+def table(after: Figures, before: Figures | None) -> list[str]:
+    def cell(value: float, unit: str) -> str:
+        return f"{value:.2f}{unit}" if unit != "ms" else f"{value:.1f} ms"
+
+    rows: list[tuple[str, float, str, float | None]] = []
+
+    def add(name: str, pick: str, unit: str) -> None:
+        rows.append((name, getattr(after, pick), unit, getattr(before, pick) if before else None))
+
+    add("32 in flight, 200 ms: pytest wall", "wall_32", " s")
+    rows.append(("  network ideal", after.ideal_32, " s", before.ideal_32 if before else None))
+    rows.append(
+        (
+            "  wall / ideal",
+            after.wall_32 / after.ideal_32,
+            "x",
+            before.wall_32 / before.ideal_32 if before else None,
+        )
+    )
+    add("  harness CPU per request", "cpu_per_request_32", "ms")
+    add("64 in flight, 50 ms: pytest wall", "wall_64", " s")
+    rows.append(("  network ideal", after.ideal_64, " s", before.ideal_64 if before else None))
+    rows.append(
+        (
+            "  wall / ideal",
+            after.wall_64 / after.ideal_64,
+            "x",
+            before.wall_64 / before.ideal_64 if before else None,
+        )
+    )
+    add("  harness CPU per request", "cpu_per_request_64", "ms")
+    add(f"cached rerun, {after.cases} cases: wall per case", "cached_per_case_ms", "ms")
+    add("  less start-up and collection", "cached_after_startup_ms", "ms")
+    add("  harness CPU per case", "cached_cpu_per_case_ms", "ms")
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{'':{width}}  {'before':>10}  {'after':>10}  {'after/before':>12}"]
+    for name, now, unit, then in rows:
+        then_cell = cell(then, unit) if then is not None else "-"
+        ratio = f"{now / then:.2f}" if then else "-"
+        lines.append(f"{name:{width}}  {then_cell:>10}  {cell(now, unit):>10}  {ratio:>12}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-source", type=int, default=50, help="items per task source")
+    parser.add_argument("--before", type=Path, help="an earlier checkout to measure too")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per row; the fastest counts")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
+    checkouts = [REPO] + ([args.before.resolve()] if args.before else [])
+    after, *earlier = measure(checkouts, args.per_source, max(1, args.repeat))
+    before = earlier[0] if earlier else None
+    calls = 4 * 3 * args.per_source
+    print(
+        f"API path: {3 * args.per_source} items x 4 calls = {calls} requests, no xdist; "
+        f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        f"on {os.cpu_count()} cores"
+    )
+    for line in table(after, before):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""The image a request shows, as a page that is rendered only when its bytes are needed.
+
+A page is known by its key (``render.page_key``: what determines its bytes), which the
+response cache uses, so a request answered from the cache never renders. The bytes are
+rendered on the first ``png()`` and kept by that page object until ``forget()``; several
+threads asking at once render it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from rest_checks.render import DEFAULT_SPEC, RenderSpec, page_key, render_png
+
+
+class Page:
+    """A PNG image known by a key that identifies its bytes without producing them."""
+
+    def __init__(self) -> None:
+        self._png: bytes | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def _produce(self) -> bytes:
+        raise NotImplementedError
+
+    def png(self) -> bytes:
+        """The PNG bytes, produced once (other threads asking meanwhile wait for them)."""
+        with self._lock:
+            if self._png is None:
+                self._png = self._produce()
+            return self._png
+
+    def fresh(self) -> Page:
+        """The same page as a new object holding no bytes yet (one whose bytes its owner
+        may drop without touching anyone else's)."""
+        raise NotImplementedError
+
+    def forget(self) -> None:
+        """Drop the bytes (they are produced again if asked for)."""
+        with self._lock:
+            self._png = None
+
+    def __getstate__(self) -> dict[str, object]:
+        # Picklable for process pools: the lock stays behind.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Page) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+class RenderedPage(Page):
+    """``text`` drawn with ``spec``; keyed by ``page_key(text, spec)``."""
+
+    def __init__(self, text: str, spec: RenderSpec = DEFAULT_SPEC) -> None:
+        super().__init__()
+        self.text = text
+        self.spec = spec
+        self._key: str | None = None
+
+    @property
+    def key(self) -> str:
+        if self._key is None:
+            self._key = page_key(self.text, self.spec)
+        return self._key
+
+    def _produce(self) -> bytes:
+        return render_png(self.text, self.spec)
+
+    def fresh(self) -> RenderedPage:
+        page = RenderedPage(self.text, self.spec)
+        page._key = self._key
+        return page
+
+    def __repr__(self) -> str:
+        return f"RenderedPage({self.text[:20]!r}..., {self.spec!r})"
+
+
+class PngPage(Page):
+    """Given PNG bytes (or any bytes a test hands a backend); keyed by their SHA-256."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._data = bytes(data)
+        self._key = "sha256:" + hashlib.sha256(self._data).hexdigest()
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    def _produce(self) -> bytes:
+        return self._data
+
+    def fresh(self) -> PngPage:
+        return self
+
+    def __repr__(self) -> str:
+        return f"PngPage({len(self._data)} bytes)"
