@@ -221,7 +221,7 @@ def qwen_picture(inputs: Any, processor: Any) -> Any:
 def test_llava_sees_every_corner_of_a_wide_page(checkpoints: dict[str, Path], item: Item) -> None:
     model = hf(checkpoints["llava"])
     model.load()
-    request = dataclasses.replace(requests_of(item)[1], image_png=page_with_corner_markers(item))
+    request = dataclasses.replace(requests_of(item)[1], page=page_with_corner_markers(item))
     p = model._prepare(0, request)
     assert p.image.width == p.image.height  # padded to a square, not cut
     inputs = model._encode([p.chat_text], [p.image])
@@ -244,7 +244,7 @@ def test_qwen_resize_keeps_every_corner(
 ) -> None:
     model = hf(checkpoints[family])
     model.load()
-    request = dataclasses.replace(requests_of(item)[1], image_png=page_with_corner_markers(item))
+    request = dataclasses.replace(requests_of(item)[1], page=page_with_corner_markers(item))
     p = model._prepare(0, request)
     inputs = model._encode([p.chat_text], [p.image])
     picture = qwen_picture(inputs, model._processor.image_processor)
