@@ -20,10 +20,8 @@ from rest_checks.records import CaseRecord
 RESULTS_FORMAT = 1
 
 
-def _item_json(
-    record: CaseRecord, verdict: CaseVerdict, subject: str | None = None
-) -> dict[str, Any]:
-    outcome = record.outcome()
+def _case_identity(record: CaseRecord, subject: str | None = None) -> dict[str, Any]:
+    """What names a case in the results: its item, task, rendering and expected answer."""
     return {
         "id": record.item_id,
         "key": record.key,
@@ -32,6 +30,15 @@ def _item_json(
         "rendering": record.rendering,
         "rendering_detail": record.detail,
         "expected": record.expected,
+    }
+
+
+def _item_json(
+    record: CaseRecord, verdict: CaseVerdict, subject: str | None = None
+) -> dict[str, Any]:
+    outcome = record.outcome()
+    return {
+        **_case_identity(record, subject),
         "answers": {m: record.answers.get(m) for m in ANSWER_MODALITIES},
         "correct": dict(outcome.correct),
         "consistent": record.consistent,
@@ -92,12 +99,7 @@ def invariance_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
 
 def _error_json(record: CaseRecord) -> dict[str, Any]:
     return {
-        "id": record.item_id,
-        "key": record.key,
-        "task": record.task,
-        "rendering": record.rendering,
-        "rendering_detail": record.detail,
-        "expected": record.expected,
+        **_case_identity(record),
         "modality": record.error_modality,
         "message": record.error,
     }
