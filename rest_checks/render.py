@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 import unicodedata
@@ -385,7 +386,7 @@ def _layout(text: str, spec: RenderSpec) -> _Page:
             f"page of {page_w}x{page_h} pixels is over the limit of {MAX_PIXELS} "
             f"({len(lines)} lines at {spec.dpi} DPI)"
         )
-    overlap = any(lower[0] < upper[1] for upper, lower in zip(inks, inks[1:], strict=False))
+    overlap = any(lower[0] < upper[1] for upper, lower in itertools.pairwise(inks))
     shifted = tuple((margin + x, margin - top + y, line) for x, y, line in placed)
     return _Page(font, (page_w, page_h), shifted, overlap)
 

@@ -14,7 +14,6 @@ import zlib
 from pathlib import Path
 
 import PIL
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
