@@ -29,6 +29,8 @@ OUTCOME_KEY = pytest.StashKey[Outcome]()
 ITEM_ARG = "rest_item"
 PLUS_ITEM_ARG = "rest_plus_item"
 RENDERING_ARG = "rest_rendering"
+# The controller's items, handed to each xdist worker.
+ITEMS_INPUT = "rest_items"
 
 USAGE_ERRORS = (
     SettingError,
@@ -94,8 +96,12 @@ def pytest_configure(config: pytest.Config) -> None:
             baseline_explicit=settings.baseline is not None,
             hypothesis_profile=_hypothesis_profile(),
         )
-        run.items()  # a bad item file is a usage error, before any test
-        run.check_baseline()  # a baseline of other items too, before any model call
+        worker = getattr(config, "workerinput", None)
+        if worker is not None and ITEMS_INPUT in worker:
+            run.use_items(worker[ITEMS_INPUT])  # generated once, on the controller
+        else:
+            run.items()  # a bad item file is a usage error, before any test
+            run.check_baseline()  # a baseline of other items too, before any model call
     except USAGE_ERRORS as exc:
         raise pytest.UsageError(f"rest-checks: {exc}") from None
     config.stash[RUN_KEY] = run
@@ -220,7 +226,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 class XdistHooks:
-    """Registered only when pytest-xdist is installed: workers send their cases home."""
+    """Registered only when pytest-xdist is installed: workers get the controller's items
+    and send their cases home."""
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        run = node.config.stash.get(RUN_KEY, None)
+        if run is not None:
+            node.workerinput[ITEMS_INPUT] = run.items_payload()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

@@ -418,6 +418,7 @@ def blend_channel(background: int, ink: int, coverage: int) -> int:
     return ((total >> 8) + total) >> 8
 
 
+@lru_cache(maxsize=64)
 def text_palette(fg: RGB, bg: RGB) -> bytes:
     """The 256 colours anti-aliased text in ``fg`` on ``bg`` can take: entry ``a`` is the
     pixel a glyph covering ``a``/255 of it draws."""

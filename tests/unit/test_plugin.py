@@ -359,3 +359,32 @@ def test_a_refused_key_stops_the_run_at_once(suite: pytest.Pytester, workers: in
     result.stdout.fnmatch_lines(["*refused the API key*"])
     assert "passed" not in result.stdout.str()
     assert result.stdout.str().count("FAILED") <= workers + 1
+
+
+def test_items_are_generated_once_on_the_controller_and_sent_to_workers(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        HYPOTHESIS_CONFTEST
+        + """
+import os
+from pathlib import Path
+
+import rest_checks.run
+
+_load_suite = rest_checks.run.load_suite
+
+
+def _logged_load_suite(*args, **kwargs):
+    with (Path(__file__).parent / "loads.txt").open("a") as log:
+        log.write(os.environ.get("PYTEST_XDIST_WORKER", "controller") + "\\n")
+    return _load_suite(*args, **kwargs)
+
+
+rest_checks.run.load_suite = _logged_load_suite
+"""
+    )
+    pytester.makepyfile(test_rest_suite=SUITE)
+    result = run(pytester, "--model", "mock:oracle", workers=2)
+    result.assert_outcomes(passed=6)
+    assert (pytester.path / "loads.txt").read_text().split() == ["controller"]

@@ -202,3 +202,11 @@ def test_update_over_a_foreign_baseline_keeps_none_of_its_cases(tmp_path: Path) 
     assert rewritten is not None
     assert sorted(rewritten.cases) == ["arith-0001", "arith-0002", "arith-0003"]
     assert rewritten.signature["seed"] == 0
+
+
+def test_items_sent_to_a_worker_are_the_items_it_would_generate(tmp_path: Path) -> None:
+    controller = RestRun(settings(tmp_path), CountingModel())
+    worker = RestRun(settings(tmp_path), CountingModel())
+    worker.use_items(controller.items_payload())
+    assert worker.items() == RestRun(settings(tmp_path), CountingModel()).items()
+    assert [i.source for i in worker.items()] == [i.source for i in controller.items()]
