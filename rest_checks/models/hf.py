@@ -357,6 +357,8 @@ class HFModel(Model):
             try:
                 image = Image.open(io.BytesIO(request.image_png))
                 image.load()
+                # Pages are palette PNGs; every processor gets the RGB pixels they encode.
+                image = image.convert("RGB")
             except (OSError, ValueError) as exc:
                 raise ModelError(
                     f"request {request.item_id}/{request.modality}: image is not a readable "
