@@ -17,7 +17,8 @@ Rows:
   once to fill a fresh cache, then again: the second run's wall ms per case (no model
   calls: every reply comes from the cache) and its peak memory.
 - **main job cold** (``--main-job``): ``pytest -n 2 --rest-plus --rest-n 10`` on the
-  reference model with an empty cache: wall seconds and exit status.
+  reference model with an empty cache: wall seconds and exit status;
+  ``--main-job-single``: the same without xdist, in one process.
 - **OCR pages** (``--ocr``): the reference model in one process reading the image and
   mixed pages of 6 items on 3 renderings, one page at a time (ONNX Runtime's own thread
   count, the former default) against one page per core with one thread each; and
@@ -198,23 +199,24 @@ def rerun_row(items_file: Path, before: Path | None, workdir: Path) -> None:
     _print_pair("cached rerun, peak MB", rss, "{:.0f}")
 
 
-def main_job_row(before: Path | None, workdir: Path) -> None:
+def main_job_row(before: Path | None, workdir: Path, workers: int) -> None:
     walls, notes = {}, []
+    dist = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
     for label, cwd, path in trees(before):
         args = [
-            "-n",
-            "2",
+            *dist,
             "--rest-plus",
             "--rest-n",
             "10",
-            f"--rest-cache={workdir / f'main-{label}'}",
+            f"--rest-cache={workdir / f'main-{label}-{workers}'}",
             "-q",
             "-p",
             "no:cacheprovider",
         ]
         walls[label], _, output = run_child(args, cwd, path)
         notes.append(f"{label}: {output.splitlines()[0]}")
-    _print_pair("main job cold (-n 2), s", walls, "{:.0f}", "; ".join(notes))
+    name = f"-n {workers}" if workers else "1 process"
+    _print_pair(f"main job cold ({name}), s", walls, "{:.0f}", "; ".join(notes))
 
 
 def ocr_row() -> None:
@@ -305,6 +307,9 @@ def main() -> None:
         "--rerun-items", type=int, default=60, help="items of the cached rerun (default 60)"
     )
     parser.add_argument("--main-job", action="store_true", help="time the main job cold")
+    parser.add_argument(
+        "--main-job-single", action="store_true", help="time it cold without xdist too"
+    )
     parser.add_argument("--ocr", action="store_true", help="time the reference model's OCR")
     parser.add_argument("--skip-suite", action="store_true", help="no collect / rerun rows")
     args = parser.parse_args()
@@ -326,7 +331,9 @@ def main() -> None:
             write_items(rerun_file, args.rerun_items)
             rerun_row(rerun_file, before, workdir)
         if args.main_job:
-            main_job_row(before, workdir)
+            main_job_row(before, workdir, workers=2)
+        if args.main_job_single:
+            main_job_row(before, workdir, workers=0)
     if args.ocr:
         ocr_row()
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
