@@ -78,8 +78,19 @@ def write_items(path: Path, count: int) -> None:
             out.write(json.dumps(row) + "\n")
 
 
-def run_child(args: Sequence[str], cwd: Path, pythonpath: Path | None) -> tuple[float, int, str]:
-    """Run ``python -m pytest ARGS``: wall seconds, peak RSS in MB, and its output."""
+class Child:
+    """What one ``python -m pytest`` run took."""
+
+    def __init__(self, wall: float, cpu: float, peak_mb: int, output: str) -> None:
+        self.wall = wall
+        self.cpu = cpu
+        self.peak_mb = peak_mb
+        self.output = output
+
+
+def run_child(args: Sequence[str], cwd: Path, pythonpath: Path | None) -> Child:
+    """Run ``python -m pytest ARGS``: wall and CPU seconds (CPU with the xdist workers it
+    waited for), its own peak RSS in MB, and its output."""
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
@@ -97,8 +108,9 @@ def run_child(args: Sequence[str], cwd: Path, pythonpath: Path | None) -> tuple[
         process.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         text = output.read().decode(errors="replace")
-    # ru_maxrss is in KB on Linux; -n N workers are children of the child, not counted.
-    return wall, usage.ru_maxrss // 1024, f"exit {process.returncode}\n{text}"
+    # ru_maxrss is in KB on Linux and the largest of the process and its descendants.
+    cpu = usage.ru_utime + usage.ru_stime
+    return Child(wall, cpu, usage.ru_maxrss // 1024, f"exit {process.returncode}\n{text}")
 
 
 def count_cases(output: str) -> int:
@@ -163,16 +175,18 @@ def collect_row(items_file: Path, before: Path | None, cache: Path) -> None:
         "-p",
         "no:cacheprovider",
     ]
-    walls, rss, cases = {}, {}, 0
+    walls, cpus, rss, cases = {}, {}, {}, 0
     for label, cwd, path in trees(before):
-        walls[label], rss[label], output = run_child(args, cwd, path)
-        cases = count_cases(output)
+        child = run_child(args, cwd, path)
+        walls[label], cpus[label], rss[label] = child.wall, child.cpu, child.peak_mb
+        cases = count_cases(child.output)
     _print_pair(f"collect {cases} cases, s", walls, "{:.1f}")
+    _print_pair("collect, CPU s", cpus, "{:.1f}")
     _print_pair("collect, peak MB", rss, "{:.0f}")
 
 
 def rerun_row(items_file: Path, before: Path | None, workdir: Path) -> None:
-    walls, rss, cases = {}, {}, 0
+    walls, cpus, rss, cases = {}, {}, {}, 0
     for label, cwd, path in trees(before):
         cache = workdir / f"cache-{label}"
         args = [
@@ -192,15 +206,20 @@ def rerun_row(items_file: Path, before: Path | None, workdir: Path) -> None:
             "tests/test_rest_suite.py",
         ]
         run_child(args, cwd, path)  # fills the cache
-        wall, rss[label], output = run_child(args, cwd, path)
-        cases = count_cases(output)
-        walls[label] = wall * 1000 / max(cases, 1)
+        child = run_child(args, cwd, path)
+        cases = count_cases(child.output)
+        walls[label] = child.wall * 1000 / max(cases, 1)
+        cpus[label] = child.cpu * 1000 / max(cases, 1)
+        rss[label] = child.peak_mb
     _print_pair(f"cached rerun of {cases} cases, ms/case", walls, "{:.1f}")
+    _print_pair("cached rerun, CPU ms/case", cpus, "{:.1f}")
     _print_pair("cached rerun, peak MB", rss, "{:.0f}")
 
 
 def main_job_row(before: Path | None, workdir: Path, workers: int) -> None:
-    walls, notes = {}, []
+    walls: dict[str, float] = {}
+    cpus: dict[str, float] = {}
+    notes = []
     dist = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
     for label, cwd, path in trees(before):
         args = [
@@ -213,10 +232,12 @@ def main_job_row(before: Path | None, workdir: Path, workers: int) -> None:
             "-p",
             "no:cacheprovider",
         ]
-        walls[label], _, output = run_child(args, cwd, path)
-        notes.append(f"{label}: {output.splitlines()[0]}")
+        child = run_child(args, cwd, path)
+        walls[label], cpus[label] = child.wall, child.cpu
+        notes.append(f"{label}: {child.output.splitlines()[0]}")
     name = f"-n {workers}" if workers else "1 process"
     _print_pair(f"main job cold ({name}), s", walls, "{:.0f}", "; ".join(notes))
+    _print_pair(f"main job cold ({name}), CPU s", cpus, "{:.0f}")
 
 
 def ocr_row() -> None:
