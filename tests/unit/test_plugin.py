@@ -362,8 +362,10 @@ def test_a_refused_key_stops_the_run_at_once(suite: pytest.Pytester, workers: in
 
 
 def test_items_are_generated_once_on_the_controller_and_sent_to_workers(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Run inside an xdist worker, the inner controller would inherit its worker name.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makeconftest(
         HYPOTHESIS_CONFTEST
         + """
