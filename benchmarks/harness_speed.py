@@ -25,7 +25,26 @@ Rows:
   RapidOCR's batched line recognition against one line at a time (seconds per line and
   lines read differently).
 
-Timings depend on the machine and its load; the header prints the load average.
+Timings depend on the machine and its load; the header prints the load average. On two
+idle cores, ``--before`` the commit before palette PNGs and side-by-side OCR pages::
+
+                                          before     after    ratio
+    render + encode, ms/page                16.0       5.8    2.74x   PNG 19.4 -> 9.7 KB
+    collect 22500 cases, s                   3.8       4.0    0.93x
+    collect, CPU s                           3.5       3.8    0.92x
+    collect, peak MB                         122       122    1.00x
+    cached rerun of 900 cases, ms/case      43.3      17.6    2.46x
+    cached rerun, CPU ms/case               42.3      14.3    2.96x
+    cached rerun, peak MB                     81        72    1.12x
+    main job cold (-n 2), s                   70        61    1.15x   both exit 0
+    main job cold (-n 2), CPU s              119       120    0.99x
+    main job cold (1 process), s             150       120    1.25x   both exit 0
+    main job cold (1 process), CPU s         186       120    1.55x
+    OCR, 1 process: wall s/page             0.33      0.23    1.42x   same replies
+    OCR lines, CPU s/line                  0.048     0.096    0.50x   22 of 127 lines differ
+
+The last row is why line recognition stays one line per call: batching a page's lines
+pads them to the widest, which costs more and changes what is read.
 """
 
 from __future__ import annotations
