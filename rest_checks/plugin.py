@@ -58,6 +58,8 @@ RENDERING_ARG = "rest_rendering"
 # What a test uses that makes it a REST test, and so starts the run.
 REST_FIXTURES = (ITEM_ARG, PLUS_ITEM_ARG, RENDERING_ARG, "rest", "rest_settings")
 SUITE_MODULE = "rest_checks.suite"
+# The controller's items, handed to each xdist worker.
+ITEMS_INPUT = "rest_items"
 
 USAGE_ERRORS = (
     SettingError,
@@ -137,8 +139,12 @@ def start_run(config: pytest.Config) -> RestRun:
         )
         if settings.html_path is not None:
             require_report_dependencies("--rest-html")
-        run.items()  # a bad item file is a usage error, before any test
-        run.check_baseline()  # a baseline of other items too, before any model call
+        worker = getattr(config, "workerinput", None)
+        if worker is not None and ITEMS_INPUT in worker:
+            run.use_items(worker[ITEMS_INPUT])  # generated once, on the controller
+        else:
+            run.items()  # a bad item file is a usage error, before any test
+            run.check_baseline()  # a baseline of other items too, before any model call
     except USAGE_ERRORS as exc:
         raise pytest.UsageError(f"rest-checks: {exc}") from None
     config.stash[RUN_KEY] = run
@@ -386,7 +392,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 class XdistHooks:
-    """Registered only when pytest-xdist is installed: workers send their cases home."""
+    """Registered only when pytest-xdist is installed: workers get the controller's items
+    and send their cases home."""
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        run = node.config.stash.get(RUN_KEY, None)
+        if run is not None:
+            node.workerinput[ITEMS_INPUT] = run.items_payload()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import math
 import re
@@ -36,13 +37,16 @@ DEFAULT_SPEC = RenderSpec()
 
 RGB = tuple[int, int, int]
 
-# Raise on every change to how a page is drawn or encoded (layout, drawing, PNG settings):
-# it is part of each page's key (``page_key``), so cached replies to older pages go stale.
-RENDERER_VERSION = 1
+#: The version of the bytes :func:`render_png` makes: raise it with any change that alters
+#: them for the same text and spec (layout, drawing, image mode, PNG settings), so that
+#: whatever is keyed by a rendering's inputs rather than its bytes is not served stale.
+#: 2: palette PNGs at zlib level 4 (1: RGB at level 6).
+RENDERER_VERSION = 2
 
-# zlib level 6 is Pillow's default: at 200 DPI it is as fast as level 1 within noise and
-# a fifth smaller, while level 9 costs three times the time for 5% less.
-PNG_COMPRESS_LEVEL = 6
+# zlib level 4 on a palette page (benchmarks/harness_speed.py): at 200 DPI as fast as
+# levels 1-3 and a fifth smaller; level 6 takes twice the time for 5% less, level 9 ten
+# times.
+PNG_COMPRESS_LEVEL = 4
 # Refuse pages beyond this many pixels: a typo in a DPI should fail, not fill memory.
 MAX_PIXELS = 1 << 27
 # Rendered PNGs kept in memory: each item is rendered for the image and the ocr request.
@@ -333,13 +337,20 @@ def wrap_lines(text: str, font: ImageFont.FreeTypeFont, width_px: float) -> list
 # --- drawing -----------------------------------------------------------------------------
 
 
-def render_image(text: str, spec: RenderSpec = DEFAULT_SPEC) -> Image.Image:
-    """Draw ``text`` with ``spec`` as an RGB image (uncached; see :func:`render_png`).
+@dataclass(frozen=True)
+class _Page:
+    """Where each line of a page goes: the layout both drawings share."""
 
-    The page is ``spec.page_width_in`` wide; its height grows with the text. Text is never
-    clipped: every glyph's ink lies inside the margins (the page widens only in the
-    degenerate case of a single character wider than the whole text width).
-    """
+    font: ImageFont.FreeTypeFont
+    size: tuple[int, int]
+    # Top-left corner of each line's layout box, in page pixels, and its text.
+    lines: tuple[tuple[int, int, str], ...]
+    # Whether the ink of two lines can touch the same pixel (tight line spacing or tall
+    # glyphs): there a pixel is blended twice, which one palette index cannot express.
+    inks_overlap: bool
+
+
+def _layout(text: str, spec: RenderSpec) -> _Page:
     validate_spec(spec)
     if not isinstance(text, str):
         raise TypeError(f"text must be str, got {type(text).__name__}")
@@ -354,6 +365,7 @@ def render_image(text: str, spec: RenderSpec = DEFAULT_SPEC) -> Image.Image:
     pitch = font_size_px(spec) * spec.line_spacing
     # Positions relative to the top-left corner of the text area.
     placed: list[tuple[int, int, str]] = []
+    inks: list[tuple[int, int]] = []
     top, bottom, right = 0, round((len(lines) - 1) * pitch) + ascent + descent, width
     for i, line in enumerate(lines):
         y = round(i * pitch)
@@ -366,6 +378,7 @@ def render_image(text: str, spec: RenderSpec = DEFAULT_SPEC) -> Image.Image:
         )
         x = max(0, -left_ink)
         placed.append((x, y, line))
+        inks.append((y + top_ink, y + bottom_ink))
         top = min(top, y + top_ink)
         bottom = max(bottom, y + bottom_ink)
         right = max(right, x + right_ink)
@@ -376,17 +389,66 @@ def render_image(text: str, spec: RenderSpec = DEFAULT_SPEC) -> Image.Image:
             f"page of {page_w}x{page_h} pixels is over the limit of {MAX_PIXELS} "
             f"({len(lines)} lines at {spec.dpi} DPI)"
         )
+    overlap = any(lower[0] < upper[1] for upper, lower in itertools.pairwise(inks))
+    shifted = tuple((margin + x, margin - top + y, line) for x, y, line in placed)
+    return _Page(font, (page_w, page_h), shifted, overlap)
 
-    image = Image.new("RGB", (page_w, page_h), parse_colour(spec.bg))
+
+def _draw(page: _Page, mode: str, background: int | RGB, ink: int | RGB) -> Image.Image:
+    image = Image.new(mode, page.size, background)
     draw = ImageDraw.Draw(image)
-    fill = parse_colour(spec.fg)
-    for x, y, line in placed:
-        draw.text((margin + x, margin - top + y), line, font=font, fill=fill, anchor="la")
+    for x, y, line in page.lines:
+        draw.text((x, y), line, font=page.font, fill=ink, anchor="la")
     return image
 
 
+def render_image(text: str, spec: RenderSpec = DEFAULT_SPEC) -> Image.Image:
+    """Draw ``text`` with ``spec`` as an RGB image (uncached; see :func:`render_png`).
+
+    The page is ``spec.page_width_in`` wide; its height grows with the text. Text is never
+    clipped: every glyph's ink lies inside the margins (the page widens only in the
+    degenerate case of a single character wider than the whole text width).
+    """
+    page = _layout(text, spec)
+    return _draw(page, "RGB", parse_colour(spec.bg), parse_colour(spec.fg))
+
+
+def blend_channel(background: int, ink: int, coverage: int) -> int:
+    """One 8-bit channel of a pixel that glyph ``coverage`` (0-255) paints ``ink`` over
+    ``background``: the rounded ``(background * (255 - coverage) + ink * coverage) / 255``,
+    the integer arithmetic Pillow draws text with."""
+    total = background * (255 - coverage) + ink * coverage + 128
+    return ((total >> 8) + total) >> 8
+
+
+@lru_cache(maxsize=64)
+def text_palette(fg: RGB, bg: RGB) -> bytes:
+    """The 256 colours anti-aliased text in ``fg`` on ``bg`` can take: entry ``a`` is the
+    pixel a glyph covering ``a``/255 of it draws."""
+    return bytes(blend_channel(b, f, a) for a in range(256) for f, b in zip(fg, bg, strict=True))
+
+
+def render_page(text: str, spec: RenderSpec = DEFAULT_SPEC) -> Image.Image:
+    """``text`` drawn with ``spec`` as a palette image: exactly the pixels of :func:`render_image`,
+    one byte each instead of three (uncached; see :func:`render_png`).
+
+    Text in one colour on one background, anti-aliased, takes at most 256 colours: the
+    glyphs' coverage is drawn as an 8-bit mask and used as the palette index. Where the
+    ink of two lines overlaps (line spacing tighter than the glyphs), a pixel may be
+    blended twice, which no single index expresses: such a page stays RGB.
+    """
+    page = _layout(text, spec)
+    fg, bg = parse_colour(spec.fg), parse_colour(spec.bg)
+    if page.inks_overlap:
+        return _draw(page, "RGB", bg, fg)
+    coverage = _draw(page, "L", 0, 255)
+    coverage.putpalette(text_palette(fg, bg))
+    return coverage
+
+
 def encode_png(image: Image.Image) -> bytes:
-    """PNG bytes with nothing but the pixels: no timestamps, text chunks or DPI."""
+    """PNG bytes with nothing but the pixels (and a palette image's palette): no
+    timestamps, text chunks or DPI."""
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False)
     return buffer.getvalue()
@@ -395,8 +457,10 @@ def encode_png(image: Image.Image) -> bytes:
 def render_png(text: str, spec: RenderSpec = DEFAULT_SPEC) -> bytes:
     """Render ``text`` with ``spec`` as PNG bytes.
 
-    Deterministic: the same text and spec give the same bytes (for a given Pillow, FreeType
-    and zlib). Results are kept in a bounded in-memory cache.
+    A palette PNG (see :func:`render_page`) whose pixels are exactly those of
+    :func:`render_image`. Deterministic: the same text and spec give the same bytes (for a
+    given :data:`RENDERER_VERSION`, Pillow, FreeType and zlib). Results are kept in a
+    bounded in-memory cache.
     """
     # Checked before the cache: RenderSpec(dpi=200.0) == RenderSpec(dpi=200) as a key.
     validate_spec(spec)
@@ -407,7 +471,7 @@ def render_png(text: str, spec: RenderSpec = DEFAULT_SPEC) -> bytes:
 
 @lru_cache(maxsize=RENDER_CACHE_SIZE)
 def _render_png_cached(text: str, spec: RenderSpec) -> bytes:
-    return encode_png(render_image(text, spec))
+    return encode_png(render_page(text, spec))
 
 
 def page_key(text: str, spec: RenderSpec = DEFAULT_SPEC) -> str:

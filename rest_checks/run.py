@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,16 @@ class RestRun:
             s = self.settings
             self._items = load_suite(s.suite_sources(), s.n, s.seed, self.item_loads, s.layout)
         return self._items
+
+    def items_payload(self) -> str:
+        """The items as JSON: generated once on the xdist controller, sent to the workers."""
+        return json.dumps([asdict(item) for item in self.items()])
+
+    def use_items(self, payload: str) -> None:
+        """Take the items of :meth:`items_payload` instead of generating them again."""
+        self._items = [
+            Item(**{**row, "options": tuple(row["options"])}) for row in json.loads(payload)
+        ]
 
     def plus_items(self) -> list[Item]:
         return plus_items(self.items(), self.settings.plus_n)

@@ -462,8 +462,9 @@ class HFModel(Model):
             from PIL import Image
 
             try:
-                image = Image.open(io.BytesIO(request.image_png))
-                image.load()
+                with Image.open(io.BytesIO(request.image_png)) as page:
+                    # Pages are palette PNGs; every processor gets the RGB pixels they encode.
+                    image = page.convert("RGB")
             except (OSError, ValueError) as exc:
                 raise ModelError(
                     f"request {request.item_id}/{request.modality}: image is not a readable "

@@ -21,8 +21,11 @@ Requests by modality:
 
 OCR results are cached in memory by the SHA-256 of the image bytes, so the ``image`` and
 ``ocr`` requests of one rendering (the same PNG) are read once. RapidOCR is imported and
-loaded on the first image only, so text-only use never pays for it. The ONNX Runtime
-thread count does not enter the identity: it changes speed, not what is read.
+loaded on the first image only, so text-only use never pays for it. The distinct images of
+one batch of requests are read side by side, one page per core, each by its own engine
+with one ONNX Runtime thread (inside a pytest-xdist worker one page at a time: the workers
+already fill the cores). Neither count enters the identity: each changes speed, not what
+is read.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import io
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -157,17 +161,28 @@ def ocr_version() -> str:
         return f"{OCR_PACKAGE} (not installed)"
 
 
-def default_ocr_threads() -> int | None:
+def default_ocr_workers() -> int:
+    """Pages read at once: one inside a pytest-xdist worker, where the workers already
+    fill the cores; else one per core this process may run on."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_ocr_threads(workers: int = 1) -> int | None:
     """Threads per ONNX Runtime session: ``REST_REFERENCE_OCR_THREADS`` if set; else one
-    inside a pytest-xdist worker, where the workers already fill the cores (one thread
-    read the most images per CPU-second); else ONNX Runtime's own choice, which has the
-    shortest wall time for a single process on an idle machine."""
+    where pages are read side by side (``workers`` > 1) or inside a pytest-xdist worker
+    (one thread reads the most images per CPU-second); else ONNX Runtime's own choice,
+    which has the shortest wall time for a single page on an idle machine."""
     value = os.environ.get(THREADS_ENV, "").strip()
     if value:
         if not value.isdigit() or int(value) < 1:
             raise ModelError(f"{THREADS_ENV}={value!r}: expected a positive whole number")
         return int(value)
-    return 1 if os.environ.get("PYTEST_XDIST_WORKER") else None
+    return 1 if workers > 1 or os.environ.get("PYTEST_XDIST_WORKER") else None
 
 
 def ink_line_height(rgb: Any) -> float | None:
@@ -344,12 +359,18 @@ class ReferenceModel(Model):
         spec: str = "reference",
         *,
         ocr_threads: int | None = None,
+        ocr_workers: int | None = None,
         engine_factory: Callable[[], OcrEngine] | None = None,
     ) -> None:
         self.spec = spec
-        self._threads = ocr_threads if ocr_threads is not None else default_ocr_threads()
+        self._workers = max(1, ocr_workers if ocr_workers is not None else default_ocr_workers())
+        self._threads = (
+            ocr_threads if ocr_threads is not None else default_ocr_threads(self._workers)
+        )
         self._engine_factory = engine_factory or (lambda: load_rapidocr(self._threads))
-        self._engine: OcrEngine | None = None
+        # Loaded engines not reading a page now; one per page read at once, at most.
+        self._idle: list[OcrEngine] = []
+        self._loaded = 0
         self._cache: dict[str, str] = {}
         self._lock = threading.Lock()
         #: How many images the OCR engine actually read (cache hits excluded).
@@ -366,40 +387,79 @@ class ReferenceModel(Model):
 
     @property
     def ocr_loaded(self) -> bool:
-        return self._engine is not None
+        return self._loaded > 0
 
-    def _get_engine(self) -> OcrEngine:
-        if self._engine is None:
-            threads = self._threads if self._threads is not None else "default"
-            say(f"loading the reference model's OCR ({ocr_version()}, {threads} thread(s))")
-            self._engine = self._engine_factory()
-        return self._engine
+    def _take_engine(self) -> OcrEngine:
+        """An idle engine, or a new one: a RapidOCR engine keeps per-call state, so two
+        pages read at once need two."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            if self._loaded == 0:
+                threads = self._threads if self._threads is not None else "default"
+                say(
+                    f"loading the reference model's OCR ({ocr_version()}, up to "
+                    f"{self._workers} page(s) at once, {threads} thread(s) each)"
+                )
+            self._loaded += 1
+        try:
+            return self._engine_factory()
+        except BaseException:
+            with self._lock:
+                self._loaded -= 1
+            raise
+
+    def _read(self, png: bytes) -> str:
+        engine = self._take_engine()
+        try:
+            result = engine(png)
+        except Exception as exc:
+            raise ModelError(f"OCR failed on an image ({len(png)} bytes): {exc}") from exc
+        finally:
+            with self._lock:
+                self._idle.append(engine)
+        return reading_order_text(boxes_from_rapidocr(result))
 
     def transcribe(self, png: bytes) -> str:
         """The image's text in reading order; cached by the SHA-256 of the bytes."""
         key = hashlib.sha256(png).hexdigest()
         with self._lock:
             cached = self._cache.get(key)
-            if cached is not None:
-                return cached
-            engine = self._get_engine()
-            try:
-                result = engine(png)
-            except Exception as exc:
-                raise ModelError(f"OCR failed on an image ({len(png)} bytes): {exc}") from exc
-            self.ocr_calls += 1
-            text = reading_order_text(boxes_from_rapidocr(result))
-            self._cache[key] = text
-            return text
+        if cached is not None:
+            return cached
+        text = self._read(png)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = text
+                self.ocr_calls += 1
+        return text
 
     def close(self) -> None:
-        """Drop the OCR engine and the transcription cache."""
+        """Drop the OCR engines and the transcription cache."""
         with self._lock:
-            self._engine = None
+            self._idle.clear()
+            self._loaded = 0
             self._cache.clear()
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
+        self._read_ahead(requests)
         return [self._answer(request) for request in requests]
+
+    def _read_ahead(self, requests: Sequence[Request]) -> None:
+        """Read the batch's distinct unread images side by side, one per worker."""
+        if self._workers < 2:
+            return
+        pages: dict[str, bytes] = {}
+        for request in requests:
+            if request.modality != "text" and request.image_png is not None:
+                pages.setdefault(hashlib.sha256(request.image_png).hexdigest(), request.image_png)
+        with self._lock:
+            unread = [png for key, png in pages.items() if key not in self._cache]
+        if len(unread) < 2:
+            return
+        with ThreadPoolExecutor(min(self._workers, len(unread))) as pool:
+            for _ in pool.map(self.transcribe, unread):
+                pass
 
     def _image(self, request: Request) -> bytes:
         if request.image_png is None:

@@ -28,7 +28,7 @@ from rest_checks.models.base import ModelError  # noqa: E402
 from rest_checks.models.hf import HFModel, default_qwen_pixels  # noqa: E402
 from rest_checks.models.registry import load, resolve  # noqa: E402
 from rest_checks.prompts import Request, build_requests  # noqa: E402
-from rest_checks.render import RenderSpec  # noqa: E402
+from rest_checks.render import RenderSpec, render_image  # noqa: E402
 from tests.tiny_models.published import publish_llava, publish_qwen  # noqa: E402
 from tests.tiny_models.qwen2_vl import TINY_TEXT_CONFIG, build_tiny_qwen2_vl  # noqa: E402
 
@@ -206,6 +206,13 @@ def test_unreadable_image_is_a_model_error(model: HFModel, items: list[Item]) ->
     request = build_requests(items[0], SMALL, with_ocr=False)["image"]
     with pytest.raises(ModelError, match=r"soebench-0001/image.*PNG"):
         model.generate([dataclasses.replace(request, page=b"not a png")])
+
+
+def test_pages_reach_the_processor_as_their_rgb_pixels(model: HFModel, items: list[Item]) -> None:
+    request = build_requests(items[0], SMALL, with_ocr=False)["image"]
+    image = model._prepare(0, request).image
+    assert image.mode == "RGB"
+    assert image.tobytes() == render_image(items[0].full_text(), SMALL).tobytes()
 
 
 # -- representation probe -------------------------------------------------------------

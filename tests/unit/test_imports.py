@@ -229,3 +229,17 @@ def test_the_registry_imports_no_backend_library(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_loading_the_plugin_imports_no_numerical_or_backend_library() -> None:
+    # What every pytest start pays for: the plugin and what it needs to collect.
+    code = (
+        "import sys, rest_checks.plugin, rest_checks.run\n"
+        "heavy = [m for m in ('numpy', 'cv2', 'onnxruntime', 'rapidocr', 'torch',"
+        " 'transformers', 'openai', 'httpx') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

@@ -424,3 +424,34 @@ def test_progress_is_shown_while_asking_and_not_under_q(suite: pytest.Pytester) 
     )
     quiet = suite.runpytest_subprocess(*FAST, *args, "-q")
     assert "asking the model" not in quiet.stdout.str()
+
+
+def test_items_are_generated_once_on_the_controller_and_sent_to_workers(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Run inside an xdist worker, the inner controller would inherit its worker name.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    pytester.makeconftest(
+        HYPOTHESIS_CONFTEST
+        + """
+import os
+from pathlib import Path
+
+import rest_checks.run
+
+_load_suite = rest_checks.run.load_suite
+
+
+def _logged_load_suite(*args, **kwargs):
+    with (Path(__file__).parent / "loads.txt").open("a") as log:
+        log.write(os.environ.get("PYTEST_XDIST_WORKER", "controller") + "\\n")
+    return _load_suite(*args, **kwargs)
+
+
+rest_checks.run.load_suite = _logged_load_suite
+"""
+    )
+    pytester.makepyfile(test_rest_suite=SUITE)
+    result = run(pytester, "--model", "mock:oracle", workers=2)
+    result.assert_outcomes(passed=6)
+    assert (pytester.path / "loads.txt").read_text().split() == ["controller"]

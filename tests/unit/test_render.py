@@ -4,18 +4,26 @@ scale with DPI, validated colours and the REST+ grid."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
+import json
 import re
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
+import PIL
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, features
 
 from rest_checks.fonts import font_info, font_names, load_font
+from rest_checks.items import load_suite
 from rest_checks.render import (
     DEFAULT_SPEC,
+    RENDERER_VERSION,
     REST_PLUS_GRID,
     RenderSpec,
     clear_render_cache,
@@ -29,6 +37,7 @@ from rest_checks.render import (
     render_png,
     spec_label,
     spec_parts,
+    text_palette,
     text_width_px,
     wrap_lines,
 )
@@ -38,6 +47,7 @@ from rest_checks.strategies import page_texts, render_specs
 # touch, so the lines in an image can be counted.
 FLAT_LETTERS = "acemnorsuvwx"
 
+RENDER_DIGESTS = Path(__file__).resolve().parents[1] / "data" / "render_digests.json"
 SYSTEM = "2A + 3B - C = 7\nA - B + 4C = 11\n3A + 2B - 2C = 0"
 PROPERTY = settings(max_examples=25, deadline=None)
 
@@ -83,13 +93,94 @@ def test_same_text_and_spec_give_identical_bytes(text: str, spec: RenderSpec) ->
 
 
 def test_png_holds_only_the_pixels() -> None:
-    assert png_chunks(render_png(SYSTEM)) == [b"IHDR", b"IDAT", b"IEND"]
+    assert png_chunks(render_png(SYSTEM)) == [b"IHDR", b"PLTE", b"IDAT", b"IEND"]
 
 
 def test_png_decodes_to_the_rendered_image() -> None:
     decoded = Image.open(io.BytesIO(render_png(SYSTEM)))
+    assert decoded.mode == "P"
+    assert decoded.convert("RGB").tobytes() == render_image(SYSTEM).tobytes()
+
+
+def _grid_texts() -> list[str]:
+    """The texts a run renders: whole items and their contexts, from every task source."""
+    texts: list[str] = []
+    for item in load_suite(["soebench", "arith", "mcq"], 2, 0):
+        texts.extend((item.full_text(), item.context))
+    return texts
+
+
+@pytest.mark.parametrize("rendering", list(REST_PLUS_GRID))
+def test_palette_png_has_exactly_the_pixels_of_the_rgb_rendering(rendering: str) -> None:
+    spec = REST_PLUS_GRID[rendering]
+    for text in _grid_texts():
+        decoded = Image.open(io.BytesIO(render_png(text, spec)))
+        assert decoded.mode == "P", f"{rendering}: {text[:40]!r}"
+        rgb = render_image(text, spec)
+        assert decoded.size == rgb.size
+        assert decoded.convert("RGB").tobytes() == rgb.tobytes(), f"{rendering}: {text[:40]!r}"
+
+
+@settings(max_examples=15, deadline=None)
+@given(text=page_texts(), spec=render_specs())
+def test_any_rendering_png_has_exactly_the_pixels_of_the_rgb_rendering(
+    text: str, spec: RenderSpec
+) -> None:
+    decoded = Image.open(io.BytesIO(render_png(text, spec)))
+    assert decoded.convert("RGB").tobytes() == render_image(text, spec).tobytes()
+
+
+@pytest.mark.parametrize(
+    ("fg", "bg"), [("#000000", "#ffffff"), ("#008000", "#ffffff"), ("#123456", "#fedcba")]
+)
+def test_text_palette_is_the_blend_pillow_draws(fg: str, bg: str) -> None:
+    coverage = Image.frombytes("L", (256, 1), bytes(range(256)))
+    painted = Image.new("RGB", (256, 1), parse_colour(bg))
+    painted.paste(parse_colour(fg), (0, 0), coverage)
+    assert painted.tobytes() == text_palette(parse_colour(fg), parse_colour(bg))
+
+
+def test_page_whose_lines_overlap_stays_rgb_with_the_same_pixels() -> None:
+    # At half the usual line spacing the cursive ascenders reach into the line above.
+    spec = RenderSpec(font="dancing-script", line_spacing=0.5, fg="#123456", bg="#fedcba")
+    decoded = Image.open(io.BytesIO(render_png(SYSTEM, spec)))
     assert decoded.mode == "RGB"
-    assert decoded.tobytes() == render_image(SYSTEM).tobytes()
+    assert decoded.tobytes() == render_image(SYSTEM, spec).tobytes()
+
+
+def test_fresh_processes_render_identical_bytes() -> None:
+    script = (
+        "import hashlib, sys; from rest_checks.render import REST_PLUS_GRID, render_png; "
+        f"print(hashlib.sha256(b''.join(render_png({SYSTEM!r}, s) "
+        "for s in REST_PLUS_GRID.values())).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    here = hashlib.sha256(b"".join(render_png(SYSTEM, s) for s in REST_PLUS_GRID.values()))
+    assert digests == {here.hexdigest() + "\n"}
+
+
+def test_changed_bytes_come_with_a_new_renderer_version() -> None:
+    """The digests of the grid's renderings, recorded per renderer version and library
+    versions: bytes that change while the versions stay the same fail here."""
+    recorded = json.loads(RENDER_DIGESTS.read_text())
+    environment = (
+        f"renderer {RENDERER_VERSION}, Pillow {PIL.__version__}, "
+        f"FreeType {features.version('freetype2')}, zlib {features.version('zlib')}"
+    )
+    digests = {
+        name: hashlib.sha256(render_png(SYSTEM, spec)).hexdigest()
+        for name, spec in REST_PLUS_GRID.items()
+    }
+    if environment not in recorded:
+        pytest.skip(f"no digests recorded for {environment} in {RENDER_DIGESTS.name}")
+    assert digests == recorded[environment], (
+        "render_png's bytes changed: raise RENDERER_VERSION and record the new digests"
+    )
 
 
 def test_png_idat_is_a_valid_zlib_stream() -> None:
@@ -98,7 +189,7 @@ def test_png_idat_is_a_valid_zlib_stream() -> None:
     length = int.from_bytes(png[start - 8 : start - 4], "big")
     raw = zlib.decompress(png[start : start + length])
     width, height = render_image(SYSTEM).size
-    assert len(raw) == height * (1 + 3 * width)  # one filter byte per row, RGB
+    assert len(raw) == height * (1 + width)  # one filter byte per row, one palette index
 
 
 # --- wrapping ----------------------------------------------------------------------------

@@ -279,3 +279,11 @@ def test_item_files_are_named_with_their_layout_in_header_summary_and_results(
         "gsm-0001": None,
     }
     assert results["metrics"]["rer"] == 1.0
+
+
+def test_items_sent_to_a_worker_are_the_items_it_would_generate(tmp_path: Path) -> None:
+    controller = RestRun(settings(tmp_path), CountingModel())
+    worker = RestRun(settings(tmp_path), CountingModel())
+    worker.use_items(controller.items_payload())
+    assert worker.items() == RestRun(settings(tmp_path), CountingModel()).items()
+    assert [i.source for i in worker.items()] == [i.source for i in controller.items()]
