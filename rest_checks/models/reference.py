@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from rest_checks.answers import format_answer
-from rest_checks.models.base import Model, ModelError, Response
+from rest_checks.models.base import Model, ModelError, ReplySink, Response
+from rest_checks.pages import Page
 from rest_checks.progress import say
 from rest_checks.prompts import FINAL_ANSWER_PREFIX, Request
 from rest_checks.reader import READER_VERSION, Reading, read_text
@@ -444,6 +445,28 @@ class ReferenceModel(Model):
     def generate(self, requests: Sequence[Request]) -> list[Response]:
         self._read_ahead(requests)
         return [self._answer(request) for request in requests]
+
+    def stream(self, requests: Sequence[Request], sink: ReplySink) -> None:
+        """Answer text requests at once and read the distinct pages side by side, one per
+        worker; each page's requests are answered (and handed to ``sink``) as soon as that
+        page is read, so a reply is stored while other pages are still being read."""
+        if self._workers < 2:
+            super().stream(requests, sink)
+            return
+        by_page: dict[Page, list[int]] = {}
+        for index, request in enumerate(requests):
+            if request.image is None:
+                sink.reply(index, self._answer(request))
+            else:
+                by_page.setdefault(request.image, []).append(index)
+
+        def answer_page(indices: list[int]) -> None:
+            for index in indices:
+                sink.reply(index, self._answer(requests[index]))
+
+        with ThreadPoolExecutor(min(self._workers, max(1, len(by_page)))) as pool:
+            for done in [pool.submit(answer_page, indices) for indices in by_page.values()]:
+                done.result()
 
     def _read_ahead(self, requests: Sequence[Request]) -> None:
         """Read the batch's distinct unread images side by side, one per worker."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rest_checks.items import generate_arith
-from rest_checks.models.base import ModelError
+from rest_checks.models.base import Collected, ModelError
 from rest_checks.models.reference import (
     ReferenceModel,
     default_ocr_threads,
@@ -54,8 +54,8 @@ def _requests(pages: list[bytes]) -> list[Request]:
     item = generate_arith(1, seed=3)[0]
     requests: list[Request] = []
     for page in pages:
-        requests.append(replace(image_request(item), image_png=page))
-        requests.append(replace(ocr_request(item), image_png=page))
+        requests.append(replace(image_request(item), page=page))
+        requests.append(replace(ocr_request(item), page=page))
     return requests
 
 
@@ -117,3 +117,14 @@ def test_one_page_per_core_with_one_thread_each_outside_xdist(
 def test_thread_setting_overrides_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REST_REFERENCE_OCR_THREADS", "3")
     assert default_ocr_threads(4) == 3
+
+
+def test_a_run_streams_pages_side_by_side_and_hands_over_each_reply() -> None:
+    # The run asks through ``stream`` (every reply stored as it arrives), not ``generate``.
+    factory = EngineFactory(threading.Barrier(2))
+    model = ReferenceModel(ocr_workers=2, engine_factory=factory)
+    sink = Collected(4)
+    model.stream(_requests([b"page one", b"page two"]), sink)
+    assert len(factory.engines) == 2  # the barrier let both through: read side by side
+    assert [r.text for r in sink.replies()[1::2]] == ["page one", "page two"]
+    assert sorted(factory.read) == [b"page one", b"page two"]  # each page read once
