@@ -374,9 +374,10 @@ def test_openai_model_refused_key_stops_waiting_retries_and_queued_requests(
     time.sleep(max(0.0, started + 1.4 - time.monotonic()))  # the retry would be out now
     asked = [request_text(r.json) for r in server.state.completions]
     numbers = sorted(int(re.findall(r"\d+", text)[0]) for text in asked)
-    # Requests 0-3 went first, then 4-6 took the free places; none queued behind them, and
-    # request 1 was not asked again.
-    assert {0, 1, 2, 3, 5} <= set(numbers) <= set(range(7))
+    # Requests 0-3 went first, then 4-6 took the free places. A thread that finished
+    # before the refusal of 5 was seen may have sent one more (7 or 8 on a loaded
+    # machine), but nothing queued further back was sent, and request 1 not again.
+    assert {0, 1, 2, 3, 5} <= set(numbers) <= set(range(5 + 4))
     assert len(numbers) == len(set(numbers))
 
 
