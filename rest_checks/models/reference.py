@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from rest_checks.answers import format_answer
-from rest_checks.models.base import Model, ModelError, ReplySink, Response
+from rest_checks.models.base import Collected, Model, ModelError, ReplySink, Response
 from rest_checks.pages import Page
 from rest_checks.progress import say
 from rest_checks.prompts import FINAL_ANSWER_PREFIX, Request
@@ -443,16 +443,14 @@ class ReferenceModel(Model):
             self._cache.clear()
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
-        self._read_ahead(requests)
-        return [self._answer(request) for request in requests]
+        collected = Collected(len(requests))
+        self.stream(requests, collected)
+        return collected.replies()
 
     def stream(self, requests: Sequence[Request], sink: ReplySink) -> None:
         """Answer text requests at once and read the distinct pages side by side, one per
         worker; each page's requests are answered (and handed to ``sink``) as soon as that
         page is read, so a reply is stored while other pages are still being read."""
-        if self._workers < 2:
-            super().stream(requests, sink)
-            return
         by_page: dict[Page, list[int]] = {}
         for index, request in enumerate(requests):
             if request.image is None:
@@ -464,25 +462,13 @@ class ReferenceModel(Model):
             for index in indices:
                 sink.reply(index, self._answer(requests[index]))
 
-        with ThreadPoolExecutor(min(self._workers, max(1, len(by_page)))) as pool:
+        if self._workers < 2 or len(by_page) < 2:
+            for indices in by_page.values():
+                answer_page(indices)
+            return
+        with ThreadPoolExecutor(min(self._workers, len(by_page))) as pool:
             for done in [pool.submit(answer_page, indices) for indices in by_page.values()]:
                 done.result()
-
-    def _read_ahead(self, requests: Sequence[Request]) -> None:
-        """Read the batch's distinct unread images side by side, one per worker."""
-        if self._workers < 2:
-            return
-        pages: dict[str, bytes] = {}
-        for request in requests:
-            if request.modality != "text" and request.image_png is not None:
-                pages.setdefault(hashlib.sha256(request.image_png).hexdigest(), request.image_png)
-        with self._lock:
-            unread = [png for key, png in pages.items() if key not in self._cache]
-        if len(unread) < 2:
-            return
-        with ThreadPoolExecutor(min(self._workers, len(unread))) as pool:
-            for _ in pool.map(self.transcribe, unread):
-                pass
 
     def _image(self, request: Request) -> bytes:
         if request.image_png is None:
