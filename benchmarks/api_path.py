@@ -223,28 +223,21 @@ def table(after: Figures, before: Figures | None) -> list[str]:
     def add(name: str, pick: str, unit: str) -> None:
         rows.append((name, getattr(after, pick), unit, getattr(before, pick) if before else None))
 
-    add("32 in flight, 200 ms: pytest wall", "wall_32", " s")
-    rows.append(("  network ideal", after.ideal_32, " s", before.ideal_32 if before else None))
-    rows.append(
-        (
-            "  wall / ideal",
-            after.wall_32 / after.ideal_32,
-            "x",
-            before.wall_32 / before.ideal_32 if before else None,
+    for load in ("32", "64"):
+        title = "32 in flight, 200 ms" if load == "32" else "64 in flight, 50 ms"
+        add(f"{title}: pytest wall", f"wall_{load}", " s")
+        add("  network ideal", f"ideal_{load}", " s")
+        rows.append(
+            (
+                "  wall / ideal",
+                getattr(after, f"wall_{load}") / getattr(after, f"ideal_{load}"),
+                "x",
+                getattr(before, f"wall_{load}") / getattr(before, f"ideal_{load}")
+                if before
+                else None,
+            )
         )
-    )
-    add("  harness CPU per request", "cpu_per_request_32", "ms")
-    add("64 in flight, 50 ms: pytest wall", "wall_64", " s")
-    rows.append(("  network ideal", after.ideal_64, " s", before.ideal_64 if before else None))
-    rows.append(
-        (
-            "  wall / ideal",
-            after.wall_64 / after.ideal_64,
-            "x",
-            before.wall_64 / before.ideal_64 if before else None,
-        )
-    )
-    add("  harness CPU per request", "cpu_per_request_64", "ms")
+        add("  harness CPU per request", f"cpu_per_request_{load}", "ms")
     add(f"cached rerun, {after.cases} cases: wall per case", "cached_per_case_ms", "ms")
     add("  less start-up and collection", "cached_after_startup_ms", "ms")
     add("  harness CPU per case", "cached_cpu_per_case_ms", "ms")

@@ -178,8 +178,9 @@ def render_row(repeat: int) -> None:
     )
 
 
-def collect_row(items_file: Path, before: Path | None, cache: Path) -> None:
-    args = [
+def full_grid_args(items_file: Path, cache: Path) -> list[str]:
+    """Every item of ``items_file`` on the whole REST+ grid, answered by ``mock:oracle``."""
+    return [
         "--model",
         "mock:oracle",
         f"--rest-suite={items_file}",
@@ -189,11 +190,14 @@ def collect_row(items_file: Path, before: Path | None, cache: Path) -> None:
         "--rest-plus-n",
         "0",
         f"--rest-cache={cache}",
-        "--collect-only",
         "-q",
         "-p",
         "no:cacheprovider",
     ]
+
+
+def collect_row(items_file: Path, before: Path | None, cache: Path) -> None:
+    args = [*full_grid_args(items_file, cache), "--collect-only"]
     walls, cpus, rss, cases = {}, {}, {}, 0
     for label, cwd, path in trees(before):
         child = run_child(args, cwd, path)
@@ -209,19 +213,8 @@ def rerun_row(items_file: Path, before: Path | None, workdir: Path) -> None:
     for label, cwd, path in trees(before):
         cache = workdir / f"cache-{label}"
         args = [
-            "--model",
-            "mock:oracle",
-            f"--rest-suite={items_file}",
-            "--rest-n",
-            "0",
-            "--rest-plus",
-            "--rest-plus-n",
-            "0",
-            f"--rest-cache={cache}",
+            *full_grid_args(items_file, cache),
             f"--rest-baseline={workdir / 'none.json'}",
-            "-q",
-            "-p",
-            "no:cacheprovider",
             "tests/test_rest_suite.py",
         ]
         run_child(args, cwd, path)  # fills the cache
