@@ -47,18 +47,24 @@ def request_key(identity: dict[str, Any], request: Request) -> str:
     The modality and item id are left out on purpose: the same prompt and image asked
     twice are the same call. The image enters by its page key, so no page is rendered here.
     """
+    return keyed_request(identity_json(identity), request)
+
+
+def identity_json(identity: dict[str, Any]) -> str:
+    """A model identity as it enters :func:`keyed_request` (encoded once per run)."""
+    return json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def keyed_request(identity: str, request: Request) -> str:
+    """:func:`request_key` for an identity encoded by :func:`identity_json`: the SHA-256
+    of the JSON object of the format, identity, max_tokens, page key and prompt, in that
+    (sorted) order, written out here because a run computes tens of thousands of them."""
     page = request.image
-    blob = json.dumps(
-        {
-            "format": CACHE_FORMAT,
-            "identity": identity,
-            "prompt": request.prompt,
-            "page": page.key if page is not None else "",
-            "max_tokens": request.max_tokens,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
+    blob = (
+        f'{{"format":{CACHE_FORMAT},"identity":{identity},'
+        f'"max_tokens":{json.dumps(request.max_tokens, default=str)},'
+        f'"page":{json.dumps(page.key if page is not None else "")},'
+        f'"prompt":{json.dumps(request.prompt)}}}'
     )
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -68,16 +74,22 @@ class ResponseCache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        self._root = str(self.directory)
 
     def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
+        return Path(self._file(key))
+
+    def _file(self, key: str) -> str:
+        # A string, not a Path: a cached run looks up tens of thousands of entries.
+        return f"{self._root}/{key[:2]}/{key}.json"
 
     def get(self, key: str) -> Response | None:
         """The stored reply, or None. An entry that is not a whole, well-formed reply
         stored under this key is never served: it is reported and asked again."""
-        path = self._path(key)
+        path = self._file(key)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            with open(path, encoding="utf-8") as entry:
+                data = json.loads(entry.read())
         except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, ValueError) as exc:
@@ -145,6 +157,7 @@ class ModelCalls:
         self.render_ahead = max(1, render_ahead)
         self.counter = CallCounter()
         self.identity = model.identity()
+        self._identity_json = identity_json(self.identity)
         self._memory: dict[str, Response] = {}
         self._lock = threading.Lock()
 
@@ -165,7 +178,7 @@ class ModelCalls:
         missing: dict[str, list[int]] = {}
         hits = 0
         for index, request in enumerate(requests):
-            key = request_key(self.identity, request)
+            key = keyed_request(self._identity_json, request)
             cached = self.lookup(key)
             if cached is not None:
                 results[index] = cached

@@ -117,9 +117,22 @@ def _load(path: str, size_px: float) -> ImageFont.FreeTypeFont:
 def font_sha256(name: str) -> str:
     """SHA-256 of the font file ``name`` loads from, hashed once per file version (path,
     size and modification time), so a replaced font file changes every page key."""
-    path = font_path(name)
-    stat = path.stat()
-    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+    # A run asks this for every page key: one stat on a path built once, and font_path's
+    # Path checks (and its message) only when the file is not there.
+    path = _font_file(os.environ.get(FONTS_DIR_ENV), name)
+    try:
+        stat = os.stat(path)
+    except OSError:
+        font_path(name)  # raises, saying where the font was looked for
+        raise
+    return _file_sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _font_file(override: str | None, name: str) -> str:
+    """The font file's path as a string, for a value of ``$REST_CHECKS_FONTS_DIR``."""
+    directory = Path(override).resolve() if override else DEFAULT_FONTS_DIR
+    return str(directory / font_info(name).filename)
 
 
 @lru_cache(maxsize=64)
@@ -131,3 +144,4 @@ def clear_font_cache() -> None:
     """Forget loaded fonts (after changing ``$REST_CHECKS_FONTS_DIR``, or in tests)."""
     _load.cache_clear()
     _file_sha256.cache_clear()
+    _font_file.cache_clear()

@@ -9,9 +9,10 @@ import json
 import math
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any
 
 import PIL
 from PIL import Image, ImageDraw, ImageFont, features
@@ -34,6 +35,7 @@ class RenderSpec:
 
 
 DEFAULT_SPEC = RenderSpec()
+_SPEC_FIELDS = tuple(f.name for f in fields(RenderSpec))
 
 RGB = tuple[int, int, int]
 
@@ -114,6 +116,25 @@ def colour_name(colour: str) -> str:
 
 def validate_spec(spec: RenderSpec) -> None:
     """Raise ValueError naming the first field of ``spec`` that cannot be rendered."""
+    identity = _typed(spec)
+    if identity in _VALID_SPECS:
+        return
+    _check_spec(spec)
+    _VALID_SPECS.add(identity)
+
+
+# Specs already checked: a run asks about the same few renderings tens of thousands of
+# times. Keyed with the fields' types, since RenderSpec(dpi=200.0) == RenderSpec(dpi=200)
+# and only the second is valid.
+_VALID_SPECS: set[tuple[object, ...]] = set()
+
+
+def _typed(spec: RenderSpec) -> tuple[object, ...]:
+    values = tuple(getattr(spec, name) for name in _SPEC_FIELDS)
+    return (type(spec), values, tuple(type(value) for value in values))
+
+
+def _check_spec(spec: RenderSpec) -> None:
     font_info(spec.font)
     for field_name in ("fg", "bg"):
         try:
@@ -479,23 +500,42 @@ def page_key(text: str, spec: RenderSpec = DEFAULT_SPEC) -> str:
     without rendering: the text, the spec, the font file's SHA-256, ``RENDERER_VERSION``,
     the PNG settings and the Pillow, FreeType and zlib versions. The response cache keys
     images by it, so a cached case renders nothing."""
-    validate_spec(spec)
     if not isinstance(text, str):
         raise TypeError(f"text must be str, got {type(text).__name__}")
+    validate_spec(spec)
+    inputs = (
+        RENDERER_VERSION,
+        PNG_COMPRESS_LEVEL,
+        tuple(sorted(_library_versions().items())),
+        font_sha256(spec.font),
+        _typed(spec),
+    )
+    blob = _page_key_prefix(inputs, spec) + json.dumps(text, ensure_ascii=False) + "}"
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _page_key_prefix(inputs: tuple[Any, ...], spec: RenderSpec) -> str:
+    """The JSON of a page key's ``inputs`` (all but the text, which sorts last):
+    ``page_key`` appends the text and closes the object. Cached, since a run asks for the
+    keys of thousands of pages in a few renderings."""
+    renderer, compress_level, libraries, font_hash, _ = inputs
     blob = json.dumps(
         {
-            "renderer": RENDERER_VERSION,
-            "png_compress_level": PNG_COMPRESS_LEVEL,
-            "libraries": _library_versions(),
-            "font_sha256": font_sha256(spec.font),
+            "renderer": renderer,
+            "png_compress_level": compress_level,
+            "libraries": dict(libraries),
+            "font_sha256": font_hash,
             "spec": asdict(spec),
-            "text": text,
+            "text": "",
         },
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    suffix = '"text":""}'
+    assert blob.endswith(suffix), "the text must sort last among a page key's inputs"
+    return blob[: -len(suffix)] + '"text":'
 
 
 @lru_cache(maxsize=1)
@@ -513,3 +553,4 @@ def clear_render_cache(*, fonts: bool = True) -> None:
     _render_png_cached.cache_clear()
     if fonts:
         clear_font_cache()
+        _VALID_SPECS.clear()  # a spec names a font that may now be missing
