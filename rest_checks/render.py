@@ -284,7 +284,37 @@ def line_width(font: ImageFont.FreeTypeFont, line: str) -> float:
 
 
 def _fits(font: ImageFont.FreeTypeFont, line: str, width_px: float) -> bool:
+    """``line_width(font, line) <= width_px``, measuring the ink (the costly part) only
+    near the edge: the width is at least the advance, and exceeds it by no more than the
+    line's glyphs overhang their advances (plus kerning) on either side."""
+    advance = font.getlength(line)
+    if advance > width_px:
+        return False
+    if advance + _overhang_bound(font, line) <= width_px:
+        return True
     return line_width(font, line) <= width_px
+
+
+# The most any glyph's ink reaches beyond its advance on the right plus before its origin
+# on the left, per font file, size and character.
+_OVERHANGS: dict[tuple[str, float, str], float] = {}
+
+
+def _overhang_bound(font: ImageFont.FreeTypeFont, line: str) -> float:
+    """An upper bound of ``line_width(font, line) - font.getlength(line)``: the largest
+    overhang of any of the line's characters, with half an em more for kerning."""
+    widest = 0.0
+    for char in set(line):
+        key = (font.path, font.size, char)
+        overhang = _OVERHANGS.get(key)
+        if overhang is None:
+            left, _, right, _ = font.getbbox(char, anchor="la")
+            overhang = max(0.0, right - font.getlength(char)) + max(0.0, -left)
+            _OVERHANGS[key] = overhang
+        widest = max(widest, overhang)
+    # The bound counts a left and a right overhang of the widest glyph (each at most its
+    # whole overhang) and allows for kerning between the last glyphs.
+    return 2 * widest + font.size / 2
 
 
 def _split_long(font: ImageFont.FreeTypeFont, word: str, width_px: float) -> list[str]:

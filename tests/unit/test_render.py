@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, features
 
+from rest_checks import render
 from rest_checks.fonts import font_info, font_names, load_font
 from rest_checks.items import load_suite
 from rest_checks.render import (
@@ -210,6 +211,25 @@ def test_wrapping_keeps_every_character_in_order(text: str, spec: RenderSpec) ->
     font = load_font(spec.font, font_size_px(spec))
     lines = wrap_lines(text, font, text_width_px(spec))
     assert "".join(lines).replace(" ", "") == text.replace(" ", "").replace("\n", "")
+
+
+@PROPERTY
+@given(
+    text=page_texts(alphabet="ABfgjTVWy0189+-=.,?()_/ \u0301"),
+    spec=render_specs(),
+    slack=st.integers(-40, 40),
+)
+def test_a_line_fits_exactly_when_its_measured_width_fits(
+    text: str, spec: RenderSpec, slack: int
+) -> None:
+    # Wrapping measures the ink only near the edge; the answer must be the full measure's,
+    # including widths within a few pixels of the line's.
+    font = load_font(spec.font, font_size_px(spec))
+    for line in text.split("\n"):
+        width, advance = line_width(font, line), font.getlength(line)
+        # Between the advance and the ink's reach is where measuring the advance alone errs.
+        for limit in (width + slack / 8, width, advance, (advance + width) / 2):
+            assert render._fits(font, line, limit) == (width <= limit), (line, limit)
 
 
 def test_explicit_newlines_and_blank_lines_are_kept() -> None:
