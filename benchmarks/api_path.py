@@ -6,7 +6,10 @@ latency and serves as many at once as the client sends. 150 items x 4 calls:
 
 - ``--rest-no-cache``, 32 in flight, 200 ms: wall of the whole run against the ideal
   ``calls x latency / in flight`` (3.75 s), and the harness's CPU seconds per request (the
-  pytest process's user + system time; the server runs in this process, not counted);
+  pytest process's user + system time; the server runs in this process, not counted),
+  split into the start-up until the server's first request and the time from there to
+  the last reply (against the same ideal: the part of the run the harness can overlap
+  with the network);
 - the same at 64 in flight and 50 ms, where the harness rather than the server is the limit;
 - a rerun served from a warm disk cache: its cost per case, whole and after subtracting
   the same run's ``--collect-only`` time (start-up and collection).
@@ -56,6 +59,10 @@ class Measured:
     cpu_s: float
     calls: int
     returncode: int
+    # From the start of the process to the server's first request, and from there to the
+    # last reply: the part of the run in which requests are on their way.
+    startup_s: float = 0.0
+    requests_s: float = 0.0
 
 
 def run_suite(
@@ -108,14 +115,19 @@ def run_suite(
     ]
     before_calls = len(server.state.completions)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
+    started = time.monotonic()  # the server stamps requests with this clock
     done = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
+    wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     if done.returncode != 0:
         raise RuntimeError(f"pytest failed ({done.returncode}):\n{done.stdout[-3000:]}")
-    return Measured(wall, cpu, len(server.state.completions) - before_calls, done.returncode)
+    calls = server.state.completions[before_calls:]
+    if not calls:
+        return Measured(wall, cpu, 0, done.returncode)
+    first = min(call.received_at for call in calls)
+    last = max(call.answered_at for call in calls)
+    return Measured(wall, cpu, len(calls), done.returncode, first - started, last - first)
 
 
 @dataclass(frozen=True)
@@ -124,9 +136,13 @@ class Figures:
 
     wall_32: float
     ideal_32: float
+    startup_32: float
+    requests_32: float
     cpu_per_request_32: float
     wall_64: float
     ideal_64: float
+    startup_64: float
+    requests_64: float
     cpu_per_request_64: float
     cached_per_case_ms: float
     cached_after_startup_ms: float
@@ -201,9 +217,13 @@ def measure(checkouts: list[Path], per_source: int, repeat: int = 1) -> list[Fig
                 Figures(
                     wall_32=f32.wall_s,
                     ideal_32=ideal[32],
+                    startup_32=f32.startup_s,
+                    requests_32=f32.requests_s,
                     cpu_per_request_32=1000 * f32.cpu_s / max(1, f32.calls),
                     wall_64=f64.wall_s,
                     ideal_64=ideal[64],
+                    startup_64=f64.startup_s,
+                    requests_64=f64.requests_s,
                     cpu_per_request_64=1000 * f64.cpu_s / max(1, f64.calls),
                     cached_per_case_ms=1000 * rerun.wall_s / cases,
                     cached_after_startup_ms=1000 * max(0.0, rerun.wall_s - collect.wall_s) / cases,
@@ -234,6 +254,18 @@ def table(after: Figures, before: Figures | None) -> list[str]:
                 "x",
                 getattr(before, f"wall_{load}") / getattr(before, f"ideal_{load}")
                 if before
+                else None,
+            )
+        )
+        add("  start-up until the first request", f"startup_{load}", " s")
+        add("  first request to last reply", f"requests_{load}", " s")
+        rows.append(
+            (
+                "  that / ideal",
+                getattr(after, f"requests_{load}") / getattr(after, f"ideal_{load}"),
+                "x",
+                getattr(before, f"requests_{load}") / getattr(before, f"ideal_{load}")
+                if before and getattr(before, f"requests_{load}")
                 else None,
             )
         )

@@ -301,10 +301,21 @@ _OVERHANGS: dict[tuple[str, float, str], float] = {}
 
 
 def _overhang_bound(font: ImageFont.FreeTypeFont, line: str) -> float:
-    """An upper bound of ``line_width(font, line) - font.getlength(line)``: the largest
-    overhang of any of the line's characters, with half an em more for kerning."""
+    """An upper bound of ``line_width(font, line) - font.getlength(line)``."""
+    return _bound_from(font, _widest_overhang(font, line))
+
+
+def _bound_from(font: ImageFont.FreeTypeFont, widest: float) -> float:
+    # A left and a right overhang of the widest glyph (each at most its whole overhang),
+    # and half an em for kerning between the last glyphs.
+    return 2 * widest + font.size / 2
+
+
+def _widest_overhang(font: ImageFont.FreeTypeFont, text: str) -> float:
+    """The largest overhang (ink beyond the advance on the right plus ink before the
+    origin on the left) of any character of ``text``."""
     widest = 0.0
-    for char in set(line):
+    for char in set(text):
         key = (font.path, font.size, char)
         overhang = _OVERHANGS.get(key)
         if overhang is None:
@@ -312,9 +323,33 @@ def _overhang_bound(font: ImageFont.FreeTypeFont, line: str) -> float:
             overhang = max(0.0, right - font.getlength(char)) + max(0.0, -left)
             _OVERHANGS[key] = overhang
         widest = max(widest, overhang)
-    # The bound counts a left and a right overhang of the widest glyph (each at most its
-    # whole overhang) and allows for kerning between the last glyphs.
-    return 2 * widest + font.size / 2
+    return widest
+
+
+class _Advance:
+    """A growing line's advance, kept by adding each piece's advance and the kerning of
+    the pair where they meet (how the basic layout measures) instead of measuring the
+    whole line again; only ever used to skip measuring where a piece clearly fits."""
+
+    def __init__(self, font: ImageFont.FreeTypeFont) -> None:
+        self.font = font
+        self.value = 0.0
+        self.widest = 0.0
+
+    def start(self, line: str) -> None:
+        self.value = self.font.getlength(line) if line else 0.0
+        self.widest = _widest_overhang(self.font, line)
+
+    def clearly_fits(self, line: str, piece: str, width_px: float) -> tuple[bool, float, float]:
+        """Whether ``line + piece`` fits with room to spare, and its advance and widest
+        overhang (to ``add`` when it is taken)."""
+        font = self.font
+        pair = line[-1] + piece[0]
+        kerning = font.getlength(pair) - font.getlength(line[-1]) - font.getlength(piece[0])
+        value = self.value + font.getlength(piece) + kerning
+        widest = max(self.widest, _widest_overhang(font, piece))
+        # A pixel to spare against rounding in the sum.
+        return value + _bound_from(font, widest) + 1 <= width_px, value, widest
 
 
 def _split_long(font: ImageFont.FreeTypeFont, word: str, width_px: float) -> list[str]:
@@ -352,17 +387,21 @@ def _wrap_paragraph(font: ImageFont.FreeTypeFont, paragraph: str, width_px: floa
         return [paragraph]
     lines: list[str] = []
     current = ""
+    advance = _Advance(font)
     for match in _PIECE.finditer(paragraph):
         piece = match.group()
-        if current and _fits(font, current + piece, width_px):
-            current += piece
-            continue
         if current:
+            clear, value, widest = advance.clearly_fits(current, piece, width_px)
+            if clear or _fits(font, current + piece, width_px):
+                current += piece
+                advance.value, advance.widest = value, widest
+                continue
             lines.append(current)
             # Whitespace at a break is dropped; an indent only counts on the first line.
             piece = piece.lstrip()
         *full, current = _split_long(font, piece, width_px)
         lines.extend(full)
+        advance.start(current)
     lines.append(current)
     return lines
 

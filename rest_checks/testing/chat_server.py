@@ -125,6 +125,8 @@ class RecordedRequest:
     authorized: bool
     received_at: float
     status: int = 0
+    # time.monotonic() when the reply was sent (0 until then).
+    answered_at: float = 0.0
 
 
 @dataclass
@@ -494,6 +496,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(data)
+            record.answered_at = time.monotonic()
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (its timeout ran out during a stall): nothing to tell it.
             self.close_connection = True

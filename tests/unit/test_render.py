@@ -17,7 +17,7 @@ import PIL
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops, features
+from PIL import Image, ImageChops, ImageFont, features
 
 from rest_checks import render
 from rest_checks.fonts import font_info, font_names, load_font
@@ -230,6 +230,37 @@ def test_a_line_fits_exactly_when_its_measured_width_fits(
         # Between the advance and the ink's reach is where measuring the advance alone errs.
         for limit in (width + slack / 8, width, advance, (advance + width) / 2):
             assert render._fits(font, line, limit) == (width <= limit), (line, limit)
+
+
+def greedy_wrap(font: ImageFont.FreeTypeFont, paragraph: str, width: float) -> list[str]:
+    """Wrapping as defined: take each word while the whole line, measured in full, fits."""
+    lines: list[str] = []
+    current = ""
+    for piece in re.findall(r"\s*\S+", paragraph.rstrip()):
+        if current and line_width(font, current + piece) <= width:
+            current += piece
+            continue
+        if current:
+            lines.append(current)
+            piece = piece.lstrip()
+        *full, current = render._split_long(font, piece, width)
+        lines.extend(full)
+    return [*lines, current]
+
+
+@PROPERTY
+@given(
+    words=st.lists(st.text(alphabet="AVTWfjy.,0189+=() \u0301", min_size=1, max_size=12)),
+    spec=render_specs(),
+    width_em=st.floats(1, 40),
+)
+def test_wrapping_takes_each_word_while_the_measured_line_fits(
+    words: list[str], spec: RenderSpec, width_em: float
+) -> None:
+    font = load_font(spec.font, font_size_px(spec))
+    paragraph = " ".join(words)
+    width = width_em * font_size_px(spec)
+    assert wrap_lines(paragraph, font, width) == greedy_wrap(font, paragraph, width)
 
 
 def test_explicit_newlines_and_blank_lines_are_kept() -> None:
