@@ -297,7 +297,7 @@ def _fits(font: ImageFont.FreeTypeFont, line: str, width_px: float) -> bool:
 
 # The most any glyph's ink reaches beyond its advance on the right plus before its origin
 # on the left, per font file, size and character.
-_OVERHANGS: dict[tuple[str, float, str], float] = {}
+_OVERHANGS: dict[tuple[object, float, str], float] = {}
 
 
 def _overhang_bound(font: ImageFont.FreeTypeFont, line: str) -> float:
