@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -101,6 +102,10 @@ class ResponseCache:
             return None
         return Response.from_json(data["response"])
 
+    def has(self, key: str) -> bool:
+        """Whether an entry is stored under ``key`` (not whether it can be served)."""
+        return os.path.exists(self._file(key))
+
     def put(self, key: str, response: Response) -> None:
         payload = json.dumps({"key": key, "response": response.to_json()}, default=str)
         write_atomic(self._path(key), payload)
@@ -134,13 +139,14 @@ class CallCounter:
 
 
 class ModelCalls:
-    """Every call to the model under test goes through here: served from this run's
-    memory or the disk cache where possible, the misses sent to the model.
+    """Every call to the model under test goes through here: served from the disk cache
+    (or, without one, this run's memory) where possible, the misses sent to the model.
 
     Misses are streamed to the model (``Model.stream``) and each reply is stored as it
     arrives. Their pages are rendered by a small pool a bounded number ahead of the
-    replies, each distinct page once. Responses of this process are also kept in memory,
-    so a batch asked ahead of the tests serves them even without a disk cache.
+    replies, each distinct page once. Without a disk cache, replies are kept in memory,
+    so a batch asked ahead of the tests still serves them; with one, they are read back
+    from disk when a test needs them, so a large run does not hold every reply twice.
     """
 
     def __init__(
@@ -166,9 +172,10 @@ class ModelCalls:
         cached = self._memory.get(key)
         if cached is None and self.cache is not None:
             cached = self.cache.get(key)
-            if cached is not None:
-                self._memory[key] = cached
         return cached
+
+    def _stored(self, key: str) -> bool:
+        return key in self._memory or (self.cache is not None and self.cache.has(key))
 
     def generate(
         self, requests: Sequence[Request], progress: Progress | None = None
@@ -176,20 +183,16 @@ class ModelCalls:
         """Every request's reply, in order: stored ones at once, the rest from the model."""
         results: list[Response | None] = [None] * len(requests)
         missing: dict[str, list[int]] = {}
-        hits = 0
         for index, request in enumerate(requests):
             key = keyed_request(self._identity_json, request)
             cached = self.lookup(key)
             if cached is not None:
                 results[index] = cached
-                hits += 1
             else:
                 # The same call asked twice in one batch is made once.
                 missing.setdefault(key, []).append(index)
-        with self._lock:
-            self.counter.cache_hits += hits
-        if progress is not None:
-            progress.add(hits + len(missing), cached=hits)  # a duplicate is one call
+        hits = sum(r is not None for r in results)
+        self._count(len(requests), hits, missing, progress)
         if missing:
             sent = [(key, requests[indexes[0]]) for key, indexes in missing.items()]
             for (key, _), response in zip(sent, self._ask(sent, progress), strict=True):
@@ -197,6 +200,32 @@ class ModelCalls:
                     results[index] = response
         assert all(r is not None for r in results), "every request was answered"
         return [r for r in results if r is not None]
+
+    def ensure(self, requests: Sequence[Request], progress: Progress | None = None) -> None:
+        """Ask the model for every request without a stored reply, as ``generate`` does,
+        without reading the stored ones: asking ahead of the tests, which read them.
+
+        A stored entry that turns out damaged is found (and asked again) by its test."""
+        missing: dict[str, list[int]] = {}
+        hits = 0
+        for index, request in enumerate(requests):
+            key = keyed_request(self._identity_json, request)
+            if self._stored(key):
+                hits += 1
+            else:
+                missing.setdefault(key, []).append(index)
+        self._count(len(requests), hits, missing, progress)
+        if missing:
+            self._ask([(key, requests[indexes[0]]) for key, indexes in missing.items()], progress)
+
+    def _count(
+        self, requests: int, hits: int, missing: dict[str, list[int]], progress: Progress | None
+    ) -> None:
+        with self._lock:
+            self.counter.cache_hits += hits
+        if progress is not None:
+            # A duplicate is one call: the requests merged into another are not counted.
+            progress.add(hits + len(missing), cached=hits, merged=requests - hits - len(missing))
 
     def _ask(self, sent: list[tuple[str, Request]], progress: Progress | None) -> list[Response]:
         asking = _Asking(self, sent, progress)
@@ -211,8 +240,9 @@ class ModelCalls:
         it is asked again next time."""
         if response.error is not None:
             return
-        self._memory[key] = response
-        if self.cache is not None:
+        if self.cache is None:
+            self._memory[key] = response
+        else:
             self.cache.put(key, response)
 
     def close(self) -> None:

@@ -29,14 +29,26 @@ class Progress:
         self.cached = 0
         self.retries = 0
         self.errors = 0
+        self._expected = False
         self._clock = clock
         self._started = clock()
         self._lock = threading.Lock()
 
-    def add(self, requests: int, *, cached: int = 0) -> None:
-        """``requests`` more to answer, ``cached`` of them answered already."""
+    def expect(self, requests: int) -> None:
+        """The whole asking will look at ``requests`` requests, looked at a batch at a
+        time: the total is known from the start and shrinks as duplicates are merged."""
         with self._lock:
-            self.total += requests
+            self.total = requests
+            self._expected = True
+
+    def add(self, requests: int, *, cached: int = 0, merged: int = 0) -> None:
+        """``requests`` more to answer, ``cached`` of them answered already; ``merged``
+        more were duplicates of these (and need no answer of their own)."""
+        with self._lock:
+            if self._expected:
+                self.total -= merged
+            else:
+                self.total += requests
             self.done += cached
             self.cached += cached
 

@@ -98,6 +98,11 @@ def suite_properties(results: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+# Cases asked ahead together: enough for the model's concurrency to stay busy across the
+# seams between batches, few enough that their requests take little memory.
+ASK_BATCH_CASES = 1000
+
+
 def rendering_spec(rendering: str) -> RenderSpec:
     return DEFAULT_SPEC if rendering == "default" else REST_PLUS_GRID[rendering]
 
@@ -276,17 +281,29 @@ class RestRun:
         ]
 
     def _ask(self, cases: list[Case], progress: Progress | None) -> tuple[int, int]:
+        """Ask for ``cases`` a batch of ``ASK_BATCH_CASES`` at a time, so that a large run
+        never holds the requests of all its cases at once."""
         self._asked.update((item.id, rendering) for item, rendering in cases)
-        requests = [r for item, rendering in cases for r in self.requests_for(item, rendering)]
-        if not requests:
+        counts = {rendering: self._request_count(rendering) for _, rendering in cases}
+        total = sum(counts[rendering] for _, rendering in cases)
+        if not total:
             return 0, 0
-        try:
-            self.calls.generate(requests, progress)
-        except ModelAuthError:
-            raise
-        except ModelError:
-            pass  # each case asks again and fails (or succeeds) on its own
-        return len(cases), len(requests)
+        if progress is not None:
+            progress.expect(total)
+        for start in range(0, len(cases), ASK_BATCH_CASES):
+            batch = cases[start : start + ASK_BATCH_CASES]
+            requests = [r for item, rendering in batch for r in self.requests_for(item, rendering)]
+            try:
+                self.calls.ensure(requests, progress)
+            except ModelAuthError:
+                raise
+            except ModelError:
+                pass  # each case asks again and fails (or succeeds) on its own
+        return len(cases), total
+
+    def _request_count(self, rendering: str | None) -> int:
+        """How many requests ``requests_for`` makes for a case of ``rendering``."""
+        return 1 if rendering is None else 3 + self.with_ocr
 
     # --- cases ----------------------------------------------------------------------------
 

@@ -192,3 +192,45 @@ def test_without_a_disk_cache_a_batch_asked_ahead_still_serves_the_tests() -> No
     caching.generate(requests[:2])
     assert len(model.seen) == 4
     assert caching.counter.cache_hits == 2
+
+
+def test_asking_ahead_reads_no_stored_reply_and_asks_for_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ModelCalls(CountingModel(), ResponseCache(tmp_path)).generate([req("a"), req("b")])
+    model = CountingModel()
+    calls = ModelCalls(model, ResponseCache(tmp_path))
+
+    def no_reading(self: ResponseCache, key: str) -> None:
+        raise AssertionError("asking ahead read a stored reply")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ResponseCache, "get", no_reading)
+        progress = Progress()
+        calls.ensure([req("a"), req("b"), req("c"), req("c")], progress)
+    assert model.seen == ["c"]
+    assert (progress.total, progress.done, progress.cached) == (3, 3, 2)
+    assert calls.counter.cache_hits == 2 and calls.counter.model_calls == 1
+    # The tests then read each reply from the disk, where it was stored as it came.
+    assert [r.text for r in calls.generate([req("a"), req("c")])] == ["echo a", "echo c"]
+    assert model.seen == ["c"]
+
+
+def test_with_a_disk_cache_replies_are_read_back_from_it(tmp_path: Path) -> None:
+    # Memory holds no second copy: a reply whose entry is gone is asked again.
+    model = CountingModel()
+    calls = ModelCalls(model, ResponseCache(tmp_path))
+    calls.generate([req("a")])
+    for entry in tmp_path.rglob("*.json"):
+        entry.unlink()
+    calls.generate([req("a")])
+    assert model.seen == ["a", "a"]
+
+
+def test_progress_of_an_asking_in_batches_knows_its_total_from_the_start() -> None:
+    progress = Progress()
+    progress.expect(10)
+    progress.add(4, cached=1, merged=1)  # a batch of 5 requests, one a duplicate
+    assert (progress.total, progress.done, progress.cached) == (9, 1, 1)
+    progress.add(5, cached=5)
+    assert (progress.total, progress.done) == (9, 6)

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from rest_checks import run as run_module
 from rest_checks.baselines import BaselineMismatch, load_baseline
 from rest_checks.config import RestSettings
-from rest_checks.models.base import Model, ModelError, Response
+from rest_checks.models.base import Model, ModelError, ReplySink, Response
 from rest_checks.models.mock import MockModel
+from rest_checks.progress import Progress
 from rest_checks.prompts import Request
 from rest_checks.run import RestRun
 
@@ -69,6 +71,33 @@ def test_asks_ahead_once_then_serves_every_case_from_memory(tmp_path: Path) -> N
         assert run.cross_modal(item).consistent
     assert len(model.requests) == before  # nothing asked twice
     assert run.calls.counter.model_calls == len({(r.prompt, r.image_png) for r in model.requests})
+
+
+def test_a_large_run_asks_ahead_a_batch_of_cases_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_module, "ASK_BATCH_CASES", 2)
+    batches: list[int] = []
+
+    class BatchCounting(CountingModel):
+        def stream(self, requests: Sequence[Request], sink: ReplySink) -> None:
+            batches.append(len(requests))
+            super().stream(requests, sink)
+
+    model = BatchCounting()
+    run = RestRun(settings(tmp_path, rest_no_cache=False, rest_cache="cache"), model)
+    cases = [(item, rendering) for item in run.items() for rendering in ("default", None)]
+    run.plan(cases)
+    progress = Progress()
+    assert run.prefetch(progress=progress) == (12, 30)
+    # Two cases a batch: an item's image case (4 requests) and its text case (1, the same
+    # text request, merged), so each batch sends 4 calls and no batch more.
+    assert batches == [4] * 6
+    assert (progress.total, progress.done, progress.cached) == (24, 24, 0)
+    before = len(model.requests)
+    for item in run.items():
+        assert run.cross_modal(item).consistent
+    assert len(model.requests) == before  # every case is served by what was asked ahead
 
 
 def test_a_run_that_may_stop_early_asks_ahead_in_windows_in_test_order(tmp_path: Path) -> None:
