@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import defaultdict
@@ -253,7 +254,9 @@ def baseline_from_results(
 
 def write_results(path: Path, results: dict[str, Any]) -> None:
     """Write atomically, so an interrupted write never leaves half a file."""
-    write_atomic(path, json.dumps(results, indent=2, sort_keys=False, default=str) + "\n")
+    # Encoded a piece at a time: a run of tens of thousands of cases is tens of megabytes.
+    encoder = json.JSONEncoder(indent=2, sort_keys=False, default=str)
+    write_atomic(path, itertools.chain(encoder.iterencode(results), ["\n"]))
 
 
 def _pct(value: Any) -> str:
