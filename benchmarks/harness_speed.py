@@ -178,6 +178,64 @@ def render_row(repeat: int) -> None:
     )
 
 
+def fresh_calls_row(repeat: int) -> None:
+    """Goal 3: a fresh run's harness cost for pages against rendering them bare.
+
+    The requests of 30 items on the default rendering and the REST+ grid go through
+    ``ModelCalls`` (no disk cache) to a model that only reads each request's PNG bytes:
+    the harness's wall time (keys, the render pool, storing replies) against the bare
+    ``render_png`` time of the same distinct pages, and how many times a page is rendered.
+    """
+    from rest_checks import pages as pages_module
+    from rest_checks.cache import ModelCalls
+    from rest_checks.models.base import Model, Response
+    from rest_checks.prompts import Request, build_requests
+
+    class PageReader(Model):
+        spec = "page-reader"
+
+        def identity(self) -> dict[str, object]:
+            return {"backend": "page-reader"}
+
+        def generate(self, requests: Sequence[Request]) -> list[Response]:
+            return [Response(str(len(r.image_png or b""))) for r in requests]
+
+    items = load_suite(["soebench", "arith", "mcq"], 10, 0)
+    specs = [DEFAULT_SPEC, *REST_PLUS_GRID.values()]
+    requests = [r for item in items for spec in specs for r in build_requests(item, spec).values()]
+    distinct = {(r.page.text, r.page.spec) for r in requests if r.page is not None}  # type: ignore[attr-defined]
+    renders = [0]
+    real_render = pages_module.render_png
+
+    def counting(text: str, spec: object) -> bytes:
+        renders[0] += 1
+        return real_render(text, spec)  # type: ignore[arg-type]
+
+    bare_best = harness_best = float("inf")
+    for _ in range(repeat):  # alternate, so that a change of load hits both alike
+        clear_render_cache(fonts=False)
+        start = time.perf_counter()
+        for text, spec in distinct:
+            render_png(text, spec)
+        bare_best = min(bare_best, time.perf_counter() - start)
+        clear_render_cache(fonts=False)
+        renders[0] = 0
+        pages_module.render_png = counting  # type: ignore[assignment]
+        try:
+            start = time.perf_counter()
+            ModelCalls(PageReader(), None).generate(requests)
+            harness_best = min(harness_best, time.perf_counter() - start)
+        finally:
+            pages_module.render_png = real_render
+    _print_pair(
+        "fresh calls / bare render+encode",
+        {"after": harness_best / bare_best},
+        "{:.2f}x",
+        f"{len(requests)} requests, {len(distinct)} distinct pages rendered {renders[0]} times; "
+        f"bare {bare_best:.2f} s, through the harness {harness_best:.2f} s (best of {repeat})",
+    )
+
+
 def full_grid_args(items_file: Path, cache: Path) -> list[str]:
     """Every item of ``items_file`` on the whole REST+ grid, answered by ``mock:oracle``."""
     return [
@@ -226,6 +284,29 @@ def rerun_row(items_file: Path, before: Path | None, workdir: Path) -> None:
     _print_pair(f"cached rerun of {cases} cases, ms/case", walls, "{:.1f}")
     _print_pair("cached rerun, CPU ms/case", cpus, "{:.1f}")
     _print_pair("cached rerun, peak MB", rss, "{:.0f}")
+
+
+def scale_row(items_file: Path, before: Path | None, workdir: Path) -> None:
+    """Goal 5: the whole 22,500-case run, fresh: wall, peak memory, the fullest cache
+    directory."""
+    walls, rss, entries, cases, notes = {}, {}, {}, 0, []
+    for label, cwd, path in trees(before):
+        cache = workdir / f"scale-{label}"
+        args = [
+            *full_grid_args(items_file, cache),
+            f"--rest-baseline={workdir / 'none.json'}",
+            "tests/test_rest_suite.py",
+        ]
+        child = run_child(args, cwd, path)
+        cases = count_cases(child.output)
+        walls[label], rss[label] = child.wall, child.peak_mb
+        entries[label] = max(
+            (sum(1 for _ in d.iterdir()) for d in cache.iterdir() if d.is_dir()), default=0
+        )
+        notes.append(f"{label}: {child.output.splitlines()[0]}")
+    _print_pair(f"full run of {cases} cases, s", walls, "{:.0f}", "; ".join(notes))
+    _print_pair("full run, peak MB", rss, "{:.0f}")
+    _print_pair("full run, fullest cache directory", entries, "{:.0f}", "entries")
 
 
 def main_job_row(before: Path | None, workdir: Path, workers: int) -> None:
@@ -337,7 +418,10 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="checkout of the earlier commit")
     parser.add_argument("--repeat", type=int, default=3, help="render passes (default 3)")
     parser.add_argument(
-        "--rerun-items", type=int, default=60, help="items of the cached rerun (default 60)"
+        "--rerun-items", type=int, default=350, help="items of the cached rerun (default 350)"
+    )
+    parser.add_argument(
+        "--scale", action="store_true", help="run the whole 22,500-case file fresh (minutes)"
     )
     parser.add_argument("--main-job", action="store_true", help="time the main job cold")
     parser.add_argument(
@@ -354,6 +438,7 @@ def main() -> None:
     )
     print(f"{'':<34}{'before':>10}{'after':>10}{'ratio':>9}")
     render_row(args.repeat)
+    fresh_calls_row(args.repeat)
     with tempfile.TemporaryDirectory(prefix="harness-speed-") as tmp:
         workdir = Path(tmp)
         items_file = workdir / "items.jsonl"
@@ -363,6 +448,8 @@ def main() -> None:
             rerun_file = workdir / "rerun.jsonl"
             write_items(rerun_file, args.rerun_items)
             rerun_row(rerun_file, before, workdir)
+        if args.scale:
+            scale_row(items_file, before, workdir)
         if args.main_job:
             main_job_row(before, workdir, workers=2)
         if args.main_job_single:

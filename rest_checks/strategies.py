@@ -35,9 +35,11 @@ def _anchored(draw: st.DrawFn, lo: int, hi: int, anchor: int) -> int:
         raise ValueError(f"empty range [{lo}, {hi}]")
     anchor = min(max(anchor, lo), hi)
     up, down = hi - anchor, anchor - lo
-    # Upwards first: a boolean shrinks to False.
-    go_down = draw(st.booleans()) if up and down else not up
-    return anchor - draw(st.integers(0, down)) if go_down else anchor + draw(st.integers(0, up))
+    # One draw (each costs more than the arithmetic around it): 0 is the anchor, 1..up the
+    # values above it, then the values below it, nearest first, so that shrinking the
+    # draw moves a value towards the anchor from either side.
+    step = draw(st.integers(0, up + down))
+    return anchor + step if step <= up else anchor - (step - up)
 
 
 @st.composite
@@ -90,26 +92,28 @@ def colour_pairs(draw: st.DrawFn, min_contrast: float = 4.5) -> tuple[str, str]:
     which is where bugs live.
     """
     _check_contrast(min_contrast)
-    # Channels are drawn as distances from white (background) or black (dark text), so
-    # each shrinks towards the default colour.
-    bg_rgb: RGB = (
-        255 - draw(st.integers(0, 255)),
-        255 - draw(st.integers(0, 255)),
-        255 - draw(st.integers(0, 255)),
-    )
+    # Colours are drawn as distances from white (background) or black (dark text), so they
+    # shrink towards the default colour; each as one 24-bit number, one draw for three
+    # channels.
+    bg_rgb = _channels(draw(st.integers(0, 0xFFFFFF)), from_white=True)
     if max(contrast_ratio(_BLACK, bg_rgb), contrast_ratio(_WHITE, bg_rgb)) < min_contrast:
         bg_rgb = _repair(bg_rgb, _WHITE, _BLACK, min_contrast)
     dark_ok = contrast_ratio(_BLACK, bg_rgb) >= min_contrast
     light_ok = contrast_ratio(_WHITE, bg_rgb) >= min_contrast
     light_text = draw(st.booleans()) if dark_ok and light_ok else light_ok
-    offsets = (draw(st.integers(0, 255)), draw(st.integers(0, 255)), draw(st.integers(0, 255)))
+    offsets = draw(st.integers(0, 0xFFFFFF))
     if light_text:
-        fg_rgb = _repair(
-            (255 - offsets[0], 255 - offsets[1], 255 - offsets[2]), _WHITE, bg_rgb, min_contrast
-        )
+        fg_rgb = _repair(_channels(offsets, from_white=True), _WHITE, bg_rgb, min_contrast)
     else:
-        fg_rgb = _repair(offsets, _BLACK, bg_rgb, min_contrast)
+        fg_rgb = _repair(_channels(offsets, from_white=False), _BLACK, bg_rgb, min_contrast)
     return format_colour(fg_rgb), format_colour(bg_rgb)
+
+
+def _channels(distance: int, *, from_white: bool) -> RGB:
+    """The colour ``distance`` (red, green, blue bytes of a 24-bit number) from white or
+    from black."""
+    r, g, b = (distance >> 16) & 0xFF, (distance >> 8) & 0xFF, distance & 0xFF
+    return (255 - r, 255 - g, 255 - b) if from_white else (r, g, b)
 
 
 def _hundredths(value: float) -> int:
