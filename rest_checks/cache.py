@@ -35,6 +35,9 @@ log = logging.getLogger("rest_checks.cache")
 
 # 2: images keyed by their page key instead of the hash of their bytes.
 CACHE_FORMAT = 2
+# Replies kept in memory besides the disk cache (about 1 KB each): all of an ordinary
+# run's, so its tests need not read them back; a larger run reads the rest from disk.
+KEEP_IN_MEMORY = 20_000
 # Pages are rendered by this many threads (Pillow releases the GIL while it encodes) ...
 RENDER_WORKERS = 2
 # ... at most this many ahead of the replies, so rendering overlaps the requests in flight
@@ -145,8 +148,9 @@ class ModelCalls:
     Misses are streamed to the model (``Model.stream``) and each reply is stored as it
     arrives. Their pages are rendered by a small pool a bounded number ahead of the
     replies, each distinct page once. Without a disk cache, replies are kept in memory,
-    so a batch asked ahead of the tests still serves them; with one, they are read back
-    from disk when a test needs them, so a large run does not hold every reply twice.
+    so a batch asked ahead of the tests still serves them; with one, the first
+    ``keep_in_memory`` replies of the run are kept in memory too and the rest are read
+    back from disk when a test needs them, so a large run's memory stays bounded.
     """
 
     def __init__(
@@ -156,9 +160,11 @@ class ModelCalls:
         *,
         render_workers: int = RENDER_WORKERS,
         render_ahead: int = RENDER_AHEAD,
+        keep_in_memory: int = KEEP_IN_MEMORY,
     ) -> None:
         self.model = model
         self.cache = cache
+        self.keep_in_memory = keep_in_memory
         self.render_workers = max(1, render_workers)
         self.render_ahead = max(1, render_ahead)
         self.counter = CallCounter()
@@ -240,9 +246,9 @@ class ModelCalls:
         it is asked again next time."""
         if response.error is not None:
             return
-        if self.cache is None:
+        if self.cache is None or len(self._memory) < self.keep_in_memory:
             self._memory[key] = response
-        else:
+        if self.cache is not None:
             self.cache.put(key, response)
 
     def close(self) -> None:

@@ -216,15 +216,16 @@ def test_asking_ahead_reads_no_stored_reply_and_asks_for_the_rest(
     assert model.seen == ["c"]
 
 
-def test_with_a_disk_cache_replies_are_read_back_from_it(tmp_path: Path) -> None:
-    # Memory holds no second copy: a reply whose entry is gone is asked again.
+def test_with_a_disk_cache_memory_keeps_only_the_first_replies(tmp_path: Path) -> None:
+    # Beyond the bound, memory holds no second copy: a reply whose entry is gone is
+    # asked again, while one kept in memory is not.
     model = CountingModel()
-    calls = ModelCalls(model, ResponseCache(tmp_path))
-    calls.generate([req("a")])
+    calls = ModelCalls(model, ResponseCache(tmp_path), keep_in_memory=1)
+    calls.generate([req("a"), req("b")])
     for entry in tmp_path.rglob("*.json"):
         entry.unlink()
-    calls.generate([req("a")])
-    assert model.seen == ["a", "a"]
+    calls.generate([req("a"), req("b")])
+    assert model.seen == ["a", "b", "b"]
 
 
 def test_progress_of_an_asking_in_batches_knows_its_total_from_the_start() -> None:
