@@ -26,20 +26,24 @@ Rows:
   lines read differently).
 
 Timings depend on the machine and its load; the header prints the load average. On two
-idle cores, ``--before`` the commit before palette PNGs and side-by-side OCR pages::
+cores (load average 1.5-2.3), ``--before`` commit f9ba9ee, ``--scale --main-job``::
 
                                           before     after    ratio
-    render + encode, ms/page                16.0       5.8    2.74x   PNG 19.4 -> 9.7 KB
-    collect 22500 cases, s                   3.8       4.0    0.93x
-    collect, CPU s                           3.5       3.8    0.92x
-    collect, peak MB                         122       122    1.00x
-    cached rerun of 900 cases, ms/case      43.3      17.6    2.46x
-    cached rerun, CPU ms/case               42.3      14.3    2.96x
-    cached rerun, peak MB                     81        72    1.12x
-    main job cold (-n 2), s                   70        61    1.15x   both exit 0
-    main job cold (-n 2), CPU s              119       120    0.99x
-    main job cold (1 process), s             150       120    1.25x   both exit 0
-    main job cold (1 process), CPU s         186       120    1.55x
+    render + encode, ms/page                24.0       7.6    3.18x   PNG 19.4 -> 9.7 KB
+    fresh calls / bare render+encode           -     0.73x            780 pages rendered 780 times
+    collect 22500 cases, s                   3.5       3.2    1.10x
+    collect, peak MB                         126       126    1.00x
+    cached rerun of 5250 cases, ms/case      3.5       2.5    1.37x
+    cached rerun, peak MB                    108       104    1.04x
+    full run of 22500 cases, s               159       178    0.89x   both exit 0
+    full run, peak MB                        352       281    1.25x
+    full run, fullest cache directory        304       306    0.99x   entries
+    main job cold (-n 2), s                   67        63    1.06x   both exit 0
+
+The full run was measured before the first 20,000 replies of a run were kept in memory
+besides the disk cache (which wins back the time of reading them from disk). With
+``--ocr``, the reference model's rows (an earlier run)::
+
     OCR, 1 process: wall s/page             0.33      0.23    1.42x   same replies
     OCR lines, CPU s/line                  0.048     0.096    0.50x   22 of 127 lines differ
 
