@@ -243,32 +243,24 @@ def table(after: Figures, before: Figures | None) -> list[str]:
     def add(name: str, pick: str, unit: str) -> None:
         rows.append((name, getattr(after, pick), unit, getattr(before, pick) if before else None))
 
+    def over_ideal(name: str, pick: str, load: str) -> None:
+        """The ratio of a row's figure to the network ideal (none where it was not seen)."""
+
+        def ratio(figures: Figures | None) -> float | None:
+            if figures is None or not getattr(figures, pick):
+                return None
+            return float(getattr(figures, pick)) / getattr(figures, f"ideal_{load}")
+
+        rows.append((name, ratio(after) or 0.0, "x", ratio(before)))
+
     for load in ("32", "64"):
         title = "32 in flight, 200 ms" if load == "32" else "64 in flight, 50 ms"
         add(f"{title}: pytest wall", f"wall_{load}", " s")
         add("  network ideal", f"ideal_{load}", " s")
-        rows.append(
-            (
-                "  wall / ideal",
-                getattr(after, f"wall_{load}") / getattr(after, f"ideal_{load}"),
-                "x",
-                getattr(before, f"wall_{load}") / getattr(before, f"ideal_{load}")
-                if before
-                else None,
-            )
-        )
+        over_ideal("  wall / ideal", f"wall_{load}", load)
         add("  start-up until the first request", f"startup_{load}", " s")
         add("  first request to last reply", f"requests_{load}", " s")
-        rows.append(
-            (
-                "  that / ideal",
-                getattr(after, f"requests_{load}") / getattr(after, f"ideal_{load}"),
-                "x",
-                getattr(before, f"requests_{load}") / getattr(before, f"ideal_{load}")
-                if before and getattr(before, f"requests_{load}")
-                else None,
-            )
-        )
+        over_ideal("  that / ideal", f"requests_{load}", load)
         add("  harness CPU per request", f"cpu_per_request_{load}", "ms")
     add(f"cached rerun, {after.cases} cases: wall per case", "cached_per_case_ms", "ms")
     add("  less start-up and collection", "cached_after_startup_ms", "ms")
