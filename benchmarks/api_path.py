@@ -35,6 +35,9 @@ from pathlib import Path
 
 from rest_checks.testing import ChatCompletionsServer, ServerState, request_text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from children import child_env, describe
+
 REPO = Path(__file__).resolve().parents[1]
 SUITES = "soebench,arith,mcq"
 
@@ -74,6 +77,7 @@ def run_suite(
     concurrency: int,
     cache: Path | None,
     extra: tuple[str, ...] = (),
+    pycache: Path | None = None,
 ) -> Measured:
     """One ``pytest`` run of ``checkout``'s suite; wall, child CPU time and server calls."""
     work.mkdir(parents=True, exist_ok=True)
@@ -84,7 +88,7 @@ def run_suite(
         (work / name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     # The checkout's rest_checks comes first on the path, before any installed one.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REST_", "OPENAI_"))}
-    env["PYTHONPATH"] = str(checkout)
+    env = child_env(env, pycache, PYTHONPATH=str(checkout))
     caching = ["--rest-cache", str(cache)] if cache is not None else ["--rest-no-cache"]
     command = [
         sys.executable,
@@ -148,6 +152,19 @@ class Figures:
     cached_after_startup_ms: float
     cached_cpu_per_case_ms: float
     cases: int
+    # A floor under every start-up: a bare interpreter importing the OpenAI client.
+    openai_import_s: float = 0.0
+
+
+def import_time(checkout: Path, module: str, pycache: Path | None, repeat: int = 3) -> float:
+    """Wall seconds of ``python -c "import MODULE"``, the fastest of ``repeat`` runs."""
+    env = child_env(None, pycache, PYTHONPATH=str(checkout))
+    walls = []
+    for _ in range(repeat):
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-c", f"import {module}"], env=env, check=True)
+        walls.append(time.monotonic() - started)
+    return min(walls)
 
 
 def fastest(runs: list[Measured]) -> Measured:
@@ -155,12 +172,28 @@ def fastest(runs: list[Measured]) -> Measured:
     return min(runs, key=lambda m: m.wall_s)
 
 
-def measure(checkouts: list[Path], per_source: int, repeat: int = 1) -> list[Figures]:
+def measure(
+    checkouts: list[Path], per_source: int, repeat: int = 1, bytecode_cache: bool = True
+) -> list[Figures]:
     """Every row for each checkout; each scenario runs for all checkouts back to back, so a
     change in the machine's load falls on both alike, ``repeat`` times (the fastest
     counts)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        pycache = work / "pycache" if bytecode_cache else None
+        if pycache is not None:
+            with ChatCompletionsServer(consistent_answer, api_key=None, record=False) as server:
+                for n, checkout in enumerate(checkouts):
+                    run_suite(
+                        checkout,
+                        work / f"warm-up-{n}",
+                        server,
+                        per_source=per_source,
+                        concurrency=1,
+                        cache=None,
+                        extra=("--collect-only",),
+                        pycache=pycache,
+                    )
         fresh: dict[tuple[int, int], list[Measured]] = {}
         ideal: dict[int, float] = {}
         scenarios = [(32, 0.2), (64, 0.05)] * repeat
@@ -180,6 +213,7 @@ def measure(checkouts: list[Path], per_source: int, repeat: int = 1) -> list[Fig
                         per_source=per_source,
                         concurrency=in_flight,
                         cache=None,
+                        pycache=pycache,
                     )
                 fresh.setdefault((n, in_flight), []).append(got)
                 ideal[in_flight] = got.calls * latency / in_flight
@@ -198,6 +232,7 @@ def measure(checkouts: list[Path], per_source: int, repeat: int = 1) -> list[Fig
                     concurrency=64,
                     cache=work / f"cache-{n}",
                     extra=extra,
+                    pycache=pycache,
                 )
 
             for n in range(len(checkouts)):
@@ -229,6 +264,7 @@ def measure(checkouts: list[Path], per_source: int, repeat: int = 1) -> list[Fig
                     cached_after_startup_ms=1000 * max(0.0, rerun.wall_s - collect.wall_s) / cases,
                     cached_cpu_per_case_ms=1000 * rerun.cpu_s / cases,
                     cases=cases,
+                    openai_import_s=import_time(checkouts[n], "openai", pycache),
                 )
             )
         return figures
@@ -259,6 +295,8 @@ def table(after: Figures, before: Figures | None) -> list[str]:
         add("  network ideal", f"ideal_{load}", " s")
         over_ideal("  wall / ideal", f"wall_{load}", load)
         add("  start-up until the first request", f"startup_{load}", " s")
+        if load == "32":
+            add("  of it, importing the OpenAI client", "openai_import_s", " s")
         add("  first request to last reply", f"requests_{load}", " s")
         over_ideal("  that / ideal", f"requests_{load}", load)
         add("  harness CPU per request", f"cpu_per_request_{load}", "ms")
@@ -279,16 +317,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-source", type=int, default=50, help="items per task source")
     parser.add_argument("--before", type=Path, help="an earlier checkout to measure too")
     parser.add_argument("--repeat", type=int, default=1, help="runs per row; the fastest counts")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="children compile every module on every run (as with PYTHONDONTWRITEBYTECODE)",
+    )
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
     checkouts = [REPO] + ([args.before.resolve()] if args.before else [])
-    after, *earlier = measure(checkouts, args.per_source, max(1, args.repeat))
+    cached = not args.no_bytecode_cache
+    after, *earlier = measure(checkouts, args.per_source, max(1, args.repeat), cached)
     before = earlier[0] if earlier else None
     calls = 4 * 3 * args.per_source
     print(
         f"API path: {3 * args.per_source} items x 4 calls = {calls} requests, no xdist; "
         f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
-        f"on {os.cpu_count()} cores"
+        f"on {os.cpu_count()} cores; {describe(Path() if cached else None)}"
     )
     for line in table(after, before):
         print(line)

@@ -68,6 +68,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from children import child_env, describe
 
 from rest_checks.items import load_suite
 from rest_checks.render import (
@@ -111,12 +114,16 @@ class Child:
         self.output = output
 
 
+# Where children keep compiled bytecode (``children.child_env``); None: as the caller's
+# environment says.
+PYCACHE: list[Path | None] = [None]
+
+
 def run_child(args: Sequence[str], cwd: Path, pythonpath: Path | None) -> Child:
     """Run ``python -m pytest ARGS``: wall and CPU seconds (CPU with the xdist workers it
     waited for), its own peak RSS in MB, and its output."""
-    env = dict(os.environ)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
+    extra = {} if pythonpath is None else {"PYTHONPATH": str(pythonpath)}
+    env = child_env(None, PYCACHE[0], **extra)
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
         process = subprocess.Popen(
@@ -258,6 +265,16 @@ def full_grid_args(items_file: Path, cache: Path) -> list[str]:
     ]
 
 
+def warm_up(items_file: Path, before: Path | None, workdir: Path) -> None:
+    """One untimed run of each tree, so the timed ones find their bytecode compiled."""
+    for _, cwd, path in trees(before):
+        args = [*full_grid_args(items_file, workdir / "warm-up"), "--collect-only"]
+        run_child([*args, "tests/test_rest_suite.py"], cwd, path)
+        # The main job's collection loads the reference model, importing its OCR.
+        run_child(["--collect-only", "-q", "-p", "no:cacheprovider", "--rest-n", "1"], cwd, path)
+    floor_wall(1, workdir)
+
+
 def collect_row(items_file: Path, before: Path | None, cache: Path) -> None:
     args = [*full_grid_args(items_file, cache), "--collect-only"]
     walls, cpus, rss, cases = {}, {}, {}, 0
@@ -270,8 +287,29 @@ def collect_row(items_file: Path, before: Path | None, cache: Path) -> None:
     _print_pair("collect, peak MB", rss, "{:.0f}")
 
 
+def floor_wall(cases: int, workdir: Path) -> float:
+    """Wall seconds of pytest alone running ``cases`` trivial parametrised tests (without
+    rest-checks' plugin; Hypothesis's, syrupy's and xdist's load as usual): what any
+    suite of that many tests costs here, the harness's own time being what a run takes
+    beyond it."""
+    folder = workdir / "floor"
+    folder.mkdir(exist_ok=True)
+    (folder / "test_floor.py").write_text(
+        "import pytest\n\n\n"
+        f"@pytest.mark.parametrize('case', range({cases}))\n"
+        "def test_case(case):\n"
+        "    assert case >= 0\n"
+    )
+    args = ["test_floor.py", "-q", "-p", "no:cacheprovider", "-p", "no:rest_checks"]
+    child = run_child(args, folder, None)
+    if f"{cases} passed" not in child.output:
+        raise RuntimeError(f"the floor run failed:\n{child.output[-2000:]}")
+    return child.wall
+
+
 def rerun_row(items_file: Path, before: Path | None, workdir: Path) -> None:
     walls, cpus, rss, cases = {}, {}, {}, 0
+    over_floor = {}
     for label, cwd, path in trees(before):
         cache = workdir / f"cache-{label}"
         args = [
@@ -285,7 +323,11 @@ def rerun_row(items_file: Path, before: Path | None, workdir: Path) -> None:
         walls[label] = child.wall * 1000 / max(cases, 1)
         cpus[label] = child.cpu * 1000 / max(cases, 1)
         rss[label] = child.peak_mb
+        over_floor[label] = (child.wall - floor_wall(cases, workdir)) * 1000 / max(cases, 1)
     _print_pair(f"cached rerun of {cases} cases, ms/case", walls, "{:.1f}")
+    _print_pair(
+        "  beyond pytest's own, ms/case", over_floor, "{:.1f}", "the same count of empty tests"
+    )
     _print_pair("cached rerun, CPU ms/case", cpus, "{:.1f}")
     _print_pair("cached rerun, peak MB", rss, "{:.0f}")
 
@@ -433,20 +475,27 @@ def main() -> None:
     )
     parser.add_argument("--ocr", action="store_true", help="time the reference model's OCR")
     parser.add_argument("--skip-suite", action="store_true", help="no collect / rerun rows")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="children compile every module on every run (as with PYTHONDONTWRITEBYTECODE)",
+    )
     args = parser.parse_args()
     before = args.before.resolve() if args.before else None
-    print(
-        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
-        f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}; "
-        f"before: {before or '(none)'}"
-    )
-    print(f"{'':<34}{'before':>10}{'after':>10}{'ratio':>9}")
-    render_row(args.repeat)
-    fresh_calls_row(args.repeat)
     with tempfile.TemporaryDirectory(prefix="harness-speed-") as tmp:
         workdir = Path(tmp)
+        PYCACHE[0] = None if args.no_bytecode_cache else workdir / "pycache"
+        print(
+            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+            f"{describe(PYCACHE[0])}; before: {before or '(none)'}"
+        )
+        print(f"{'':<34}{'before':>10}{'after':>10}{'ratio':>9}")
+        render_row(args.repeat)
+        fresh_calls_row(args.repeat)
         items_file = workdir / "items.jsonl"
         write_items(items_file, ITEMS)
+        if PYCACHE[0] is not None:
+            warm_up(items_file, before, workdir)
         if not args.skip_suite:
             collect_row(items_file, before, workdir / "collect-cache")
             rerun_file = workdir / "rerun.jsonl"
