@@ -11,6 +11,10 @@ latency and serves as many at once as the client sends. 150 items x 4 calls:
   the last reply (against the same ideal: the part of the run the harness can overlap
   with the network);
 - the same at 64 in flight and 50 ms, where the harness rather than the server is the limit;
+- two floors no harness change can go below: a bare ``python -c "import openai"`` (part of
+  every start-up), and the CPU time of rendering the run's distinct pages once each on one
+  core (this process, this checkout), against the ideal: the harness renders in threads
+  of one process, whose text drawing holds the GIL, so its request phase cannot be shorter;
 - a rerun served from a warm disk cache: its cost per case, whole and after subtracting
   the same run's ``--collect-only`` time (start-up and collection).
 
@@ -33,6 +37,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rest_checks.items.suites import load_suite
+from rest_checks.render import clear_render_cache
+from rest_checks.run import case_requests
 from rest_checks.testing import ChatCompletionsServer, ServerState, request_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -154,6 +161,28 @@ class Figures:
     cases: int
     # A floor under every start-up: a bare interpreter importing the OpenAI client.
     openai_import_s: float = 0.0
+    # A floor under the request phase on one core: rendering the run's pages.
+    render_floor_s: float = 0.0
+
+
+def render_floor(per_source: int, repeat: int = 3) -> float:
+    """CPU seconds to render and encode, once each, the distinct pages a run sends (the
+    image page and the mixed page of each item), in this process: a floor under the
+    request phase of a run that renders its pages on one core, the fastest of ``repeat``."""
+    items = load_suite(SUITES.split(","), per_source, 0)
+    pages = {}
+    for item in items:
+        for request in case_requests(item, "default").values():
+            if request.image is not None:
+                pages[request.image.key] = request.image
+    best = float("inf")
+    for _ in range(repeat):
+        clear_render_cache(fonts=False)
+        started = time.process_time()
+        for page in pages.values():
+            page.fresh().png()
+        best = min(best, time.process_time() - started)
+    return best
 
 
 def import_time(checkout: Path, module: str, pycache: Path | None, repeat: int = 3) -> float:
@@ -265,6 +294,8 @@ def measure(
                     cached_cpu_per_case_ms=1000 * rerun.cpu_s / cases,
                     cases=cases,
                     openai_import_s=import_time(checkouts[n], "openai", pycache),
+                    # This process renders with this checkout's code only.
+                    render_floor_s=render_floor(per_source) if checkouts[n] == REPO else 0.0,
                 )
             )
         return figures
@@ -299,6 +330,7 @@ def table(after: Figures, before: Figures | None) -> list[str]:
             add("  of it, importing the OpenAI client", "openai_import_s", " s")
         add("  first request to last reply", f"requests_{load}", " s")
         over_ideal("  that / ideal", f"requests_{load}", load)
+        over_ideal("  rendering the pages on one core / ideal", "render_floor_s", load)
         add("  harness CPU per request", f"cpu_per_request_{load}", "ms")
     add(f"cached rerun, {after.cases} cases: wall per case", "cached_per_case_ms", "ms")
     add("  less start-up and collection", "cached_after_startup_ms", "ms")
