@@ -18,33 +18,20 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from rest_checks.baselines import BaselineError, load_baseline
-from rest_checks.config import OPTIONS, RestSettings, SettingError, resolve_option
-from rest_checks.html_report import ReportDependencyError, require_report_dependencies
-from rest_checks.hypothesis_profiles import (
-    PROFILES,
-    chosen_profile,
-    current_profile,
-    is_registered,
-    load_profile,
-    register_profiles,
-)
-from rest_checks.items.mcq import ItemFileError
-from rest_checks.models.base import ModelAuthError, ModelError, UnknownModelError
-from rest_checks.models.registry import ModelsFileError, load, resolve
-from rest_checks.progress import LiveProgress, Progress, say
-from rest_checks.records import case_key
-from rest_checks.render import REST_PLUS_GRID
-from rest_checks.run import ASK_AHEAD_WINDOW, Case, Outcome, RestRun
-from rest_checks.step_summary import artifact_page
-from rest_checks.terminal_text import printable
+from rest_checks.config import OPTIONS, RestSettings, resolve_option
 
-RUN_KEY = pytest.StashKey[RestRun]()
-OUTCOME_KEY = pytest.StashKey[Outcome]()
+if TYPE_CHECKING:
+    from rest_checks.progress import LiveProgress, Progress
+    from rest_checks.run import Case, Outcome, RestRun
+
+# Everything else (Hypothesis, the run, the baseline, the report) is imported when a REST
+# run starts: a pytest run of other tests in the same environment pays only for the options.
+RUN_KEY: pytest.StashKey[RestRun] = pytest.StashKey()
+OUTCOME_KEY: pytest.StashKey[Outcome] = pytest.StashKey()
 # The Hypothesis profile that was current before the run loaded its own (restored after).
 PROFILE_BEFORE_KEY = pytest.StashKey[str]()
 # Whether the run's header lines have reached the terminal yet.
@@ -61,16 +48,27 @@ SUITE_MODULE = "rest_checks.suite"
 # The controller's items, handed to each xdist worker.
 ITEMS_INPUT = "rest_items"
 
-USAGE_ERRORS = (
-    SettingError,
-    UnknownModelError,
-    BaselineError,
-    ModelError,
-    ItemFileError,
-    ModelsFileError,
-    ReportDependencyError,
-    ValueError,  # an item source or id that cannot be used
-)
+
+def usage_errors() -> tuple[type[Exception], ...]:
+    """What a run's start raises for bad settings, models, baselines or item files: a usage
+    error, not a crash."""
+    from rest_checks.baselines import BaselineError
+    from rest_checks.html_report import ReportDependencyError
+    from rest_checks.items.mcq import ItemFileError
+    from rest_checks.models.base import ModelError, UnknownModelError
+    from rest_checks.models.registry import ModelsFileError
+    from rest_checks.options import SettingError
+
+    return (
+        SettingError,
+        UnknownModelError,
+        BaselineError,
+        ModelError,
+        ItemFileError,
+        ModelsFileError,
+        ReportDependencyError,
+        ValueError,  # an item source or id that cannot be used
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -115,6 +113,13 @@ def rest_asked_for(config: pytest.Config) -> bool:
 def _load_hypothesis_profile(config: pytest.Config) -> None:
     """The suite's Hypothesis profile (``$HYPOTHESIS_PROFILE`` or ``ci``), unless
     ``--hypothesis-profile`` chose one; the previous one comes back at unconfigure."""
+    from rest_checks.hypothesis_profiles import (
+        chosen_profile,
+        current_profile,
+        load_profile,
+        register_profiles,
+    )
+
     config.stash[PROFILE_BEFORE_KEY] = current_profile()
     register_profiles(keep_existing=True)
     if not config.getoption("hypothesis_profile", None):
@@ -125,6 +130,12 @@ def start_run(config: pytest.Config) -> RestRun:
     """The process's REST run, started on first need: settings, model, baseline, items."""
     if RUN_KEY in config.stash:
         return config.stash[RUN_KEY]
+    from rest_checks.baselines import load_baseline
+    from rest_checks.html_report import require_report_dependencies
+    from rest_checks.hypothesis_profiles import current_profile
+    from rest_checks.models.registry import load, resolve
+    from rest_checks.run import RestRun
+
     _load_hypothesis_profile(config)
     try:
         settings = settings_from(config)
@@ -145,7 +156,7 @@ def start_run(config: pytest.Config) -> RestRun:
         else:
             run.items()  # a bad item file is a usage error, before any test
             run.check_baseline()  # a baseline of other items too, before any model call
-    except USAGE_ERRORS as exc:
+    except usage_errors() as exc:
         raise pytest.UsageError(f"rest-checks: {exc}") from None
     config.stash[RUN_KEY] = run
     if not hasattr(config, "workerinput"):
@@ -158,6 +169,10 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     runs before Hypothesis's plugin loads the profile at configure time. Only names are
     registered, and never over a project's own profile of the same name."""
     profile = config.getoption("hypothesis_profile", None)
+    if profile is None:
+        return
+    from rest_checks.hypothesis_profiles import PROFILES, is_registered, register_profiles
+
     if profile in PROFILES and not is_registered(profile):
         register_profiles(keep_existing=True)
 
@@ -177,7 +192,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     before = config.stash.get(PROFILE_BEFORE_KEY, None)
-    if before is not None and before != current_profile():
+    if before is None:
+        return
+    from rest_checks.hypothesis_profiles import current_profile, load_profile
+
+    if before != current_profile():
         load_profile(before)
 
 
@@ -218,6 +237,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         items = run.plus_items()
         metafunc.parametrize(PLUS_ITEM_ARG, items, ids=[i.id for i in items])
     if RENDERING_ARG in metafunc.fixturenames:
+        from rest_checks.render import REST_PLUS_GRID
+
         names = list(REST_PLUS_GRID)
         metafunc.parametrize(RENDERING_ARG, names, ids=names)
 
@@ -264,6 +285,9 @@ def _worker_share(config: pytest.Config) -> tuple[int, int] | None:
 @pytest.fixture(scope="session")
 def rest(request: pytest.FixtureRequest) -> RestRun:
     """The REST run: ask the model about items and keep the cases."""
+    from rest_checks.progress import Progress, say
+    from rest_checks.run import ASK_AHEAD_WINDOW
+
     config = request.config
     run = config.stash[RUN_KEY]
     capture = config.pluginmanager.getplugin("capturemanager")
@@ -290,6 +314,8 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
 def _live_progress(config: pytest.Config, progress: Progress, wanted: bool) -> LiveProgress | None:
     """The live count while asking ahead, on pytest's terminal: not under -q, nor in an
     xdist worker (which has no terminal)."""
+    from rest_checks.progress import LiveProgress
+
     reporter = config.pluginmanager.getplugin("terminalreporter")
     worker = hasattr(config, "workerinput")
     if not wanted or worker or reporter is None or config.get_verbosity() < 0:
@@ -323,6 +349,8 @@ def _case_key(node: pytest.Item) -> str | None:
     case = _case_of(node)
     if case is None:
         return None
+    from rest_checks.records import case_key
+
     item, rendering = case
     return case_key(item.id, None if rendering == "default" else rendering or "invariance")
 
@@ -334,7 +362,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if key is not None:  # JUnit XML properties of the case (--junitxml)
             item.user_properties.extend(item.config.stash[RUN_KEY].case_properties(key))
     report = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(ModelAuthError):
+    if call.excinfo is None or RUN_KEY not in item.config.stash:
+        return report
+    from rest_checks.models.base import ModelAuthError
+
+    if call.excinfo.errisinstance(ModelAuthError):
         # Retrying with the same credentials cannot help: stop instead of failing every case.
         item.session.shouldstop = f"rest-checks: {call.excinfo.value}"
     return report
@@ -365,6 +397,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
     stopped = bool(session.shouldstop or session.shouldfail)
+    from rest_checks.step_summary import artifact_page
+
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     outcome = run.finish(
         interrupted=interrupted,
@@ -382,6 +416,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     outcome = config.stash.get(OUTCOME_KEY, None)
     if outcome is None or not outcome.lines:
         return
+    from rest_checks.terminal_text import printable
+
     terminalreporter.section("rest-checks summary")
     if not config.stash.get(HEADER_SHOWN_KEY, False):
         # An xdist controller that started at the end: the header goes first here.

@@ -231,6 +231,37 @@ def test_the_registry_imports_no_backend_library(module: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+# What a REST run needs and a pytest run of other tests does not.
+REST_RUN_MODULES = (
+    "hypothesis",
+    "rest_checks.run",
+    "rest_checks.baselines",
+    "rest_checks.html_report",
+)
+
+
+def test_a_pytest_run_of_other_tests_imports_nothing_a_rest_run_needs(tmp_path: Path) -> None:
+    # The plugin loads in every pytest run of the environment; until a run asks for REST it
+    # costs only its options. The test runs in a pytest of its own, with the plugin loaded
+    # as an installed one is.
+    (tmp_path / "test_other.py").write_text(
+        "import sys\n\n\n"
+        "def test_nothing_of_a_rest_run_is_imported():\n"
+        f"    loaded = [m for m in {REST_RUN_MODULES!r} if m in sys.modules]\n"
+        "    assert 'rest_checks.plugin' in sys.modules\n"
+        "    assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "rest_checks", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
 def test_loading_the_plugin_imports_no_numerical_or_backend_library() -> None:
     # What every pytest start pays for: the plugin and what it needs to collect.
     code = (
