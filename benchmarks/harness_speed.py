@@ -10,6 +10,9 @@ Rows:
 - **render + encode**: ms per page for the texts of a run's items on the REST+ grid and
   the default rendering; before: the RGB page as a PNG at zlib level 6 (the former
   encoder), after: :func:`render_png`'s palette PNG. Both in this process, same pages.
+- **plugin in other tests' runs**: a pytest run of one trivial test with the installed
+  plugin loaded, less the same run without it: what every pytest run of an environment
+  with rest-checks installed pays.
 - **collect**: ``pytest --collect-only`` of a 1,500-item file (built here) with
   ``--rest-n 0 --rest-plus --rest-plus-n 0`` (1,500 x 15 = 22,500 cases), ``mock:oracle``:
   wall seconds and the peak memory (RSS) of the process.
@@ -307,6 +310,30 @@ def floor_wall(cases: int, workdir: Path) -> float:
     return child.wall
 
 
+def plugin_row(before: Path | None, workdir: Path, repeat: int = 9) -> None:
+    """What the installed plugin adds to a pytest run of other tests (one trivial test):
+    the run's wall with the plugin loaded, less the same run without it (fastest of
+    ``repeat`` each)."""
+    floor_wall(1, workdir)  # writes the one-test file
+    folder = workdir / "floor"
+    args = ["test_floor.py", "-q", "-p", "no:cacheprovider"]
+    shares = {}
+    for label, _, path in trees(before):
+        with_plugin = min(run_child(args, folder, path).wall for _ in range(repeat))
+        without = min(
+            run_child([*args, "-p", "no:rest_checks"], folder, path).wall for _ in range(repeat)
+        )
+        # Within the noise of a process start the difference can come out below zero.
+        shares[label] = max(0.0, with_plugin - without)
+    note = f"one test, with less without (fastest of {repeat})"
+    label = "plugin in other tests' runs, s"
+    if shares["after"] < 0.02:  # no ratio to a figure inside the noise
+        before_text = f"{shares['before']:.2f}" if "before" in shares else "-"
+        print(f"{label:<34}{before_text:>10}{'< 0.02':>10}{'':>9}   {note}")
+        return
+    _print_pair(label, shares, "{:.2f}", note)
+
+
 def rerun_row(items_file: Path, before: Path | None, workdir: Path) -> None:
     walls, cpus, rss, cases = {}, {}, {}, 0
     over_floor = {}
@@ -497,6 +524,7 @@ def main() -> None:
         if PYCACHE[0] is not None:
             warm_up(items_file, before, workdir)
         if not args.skip_suite:
+            plugin_row(before, workdir)
             collect_row(items_file, before, workdir / "collect-cache")
             rerun_file = workdir / "rerun.jsonl"
             write_items(rerun_file, args.rerun_items)
