@@ -28,12 +28,19 @@ from typing import TYPE_CHECKING, Any, Literal
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from rest_checks.atomic import write_atomic
-from rest_checks.metrics import PairedComparison, compare_runs, minimum_detectable_drop
+from rest_checks.metrics import PairedComparison, compare_runs
+from rest_checks.metrics.paired_bound import (
+    drop_upper_bound,
+    fails,
+    items_to_decide,
+    paired_verdict,
+    shows_within,
+)
 
 if TYPE_CHECKING:
     from rest_checks.config import RestSettings
 
-BASELINE_FORMAT = 2
+BASELINE_FORMAT = 3
 # Digits after the point of the numbers in a baseline's metrics block.
 METRIC_DIGITS = 4
 # Lost and gained cases named in a message; the rest are counted.
@@ -144,20 +151,92 @@ def _file_sha256(path: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def _prompt_texts_sha256() -> str:
+    """A hash of every instruction text a request is built from (templates and the answer
+    formats): changing one changes what the model is asked."""
+    from rest_checks import prompts
+
+    texts = {
+        "text": prompts.TEXT_TEMPLATE,
+        "image": prompts.IMAGE_TEMPLATE,
+        "mixed": prompts.MIXED_TEMPLATE,
+        "ocr": prompts.OCR_TEMPLATE,
+        "reasoning": prompts._REASONING,
+        "formats": prompts._FORMAT_BY_TYPE,
+    }
+    blob = json.dumps(texts, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _answer_budgets() -> dict[str, int]:
+    """The answer budget (max new tokens) of each task, and of any other task."""
+    from rest_checks import prompts
+
+    return {"default": prompts.DEFAULT_MAX_TOKENS, **prompts.MAX_TOKENS_BY_TASK}
+
+
+def _font_hashes() -> dict[str, str]:
+    from rest_checks.fonts import font_names, font_sha256
+
+    return {name: font_sha256(name)[:16] for name in font_names()}
+
+
 def run_signature(settings: RestSettings, hypothesis_profile: str = "") -> dict[str, Any]:
-    """What a run's cases depend on besides the model: the seed, the task sources (an item
-    file by its name and content hash, never by its path), and, when REST+ runs the
-    Hypothesis check, the profile that draws its renderings."""
+    """What a run's answers and their reading depend on besides the model: the seed, the
+    task sources (an item file by its name and content hash, never by its path), how
+    replies are read (extraction mode), what the model is asked (a hash of the prompt
+    texts, the answer budgets), how pages are drawn (renderer version, font file hashes)
+    and, when REST+ runs the Hypothesis check, the profile that draws its renderings."""
+    from rest_checks.render import RENDERER_VERSION
+
     sources = []
     for name, resolved in zip(settings.suite, settings.suite_sources(), strict=True):
         if name == resolved:
             sources.append(name)
         else:
             sources.append(f"file:{Path(resolved).name}:{_file_sha256(resolved)}")
-    signature: dict[str, Any] = {"seed": settings.seed, "sources": sources}
+    signature: dict[str, Any] = {
+        "seed": settings.seed,
+        "sources": sources,
+        "extract": settings.extract,
+        "prompts": _prompt_texts_sha256(),
+        "answer_budgets": _answer_budgets(),
+        "renderer": RENDERER_VERSION,
+        "fonts": _font_hashes(),
+    }
     if settings.plus:
         signature["hypothesis_profile"] = hypothesis_profile
     return signature
+
+
+# Fields of the signature that must be equal, with the way out when they are not: the
+# option that restores the baseline's value, or None where only a new baseline helps
+# (the field changed with rest-checks itself).
+_MATCHED_FIELDS: dict[str, str | None] = {
+    "seed": "--rest-seed {value}",
+    "extract": "--rest-extract {value}",
+    "prompts": None,
+    "answer_budgets": None,
+    "renderer": None,
+    "fonts": None,
+}
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+
+
+def identity_differences(here: Mapping[str, Any], there: Mapping[str, Any]) -> list[str]:
+    """The fields in which two model identities differ, one phrase each:
+    ``temperature 0.7 here, 0 in the baseline``."""
+    differences = []
+    for key in sorted(set(here) | set(there)):
+        if here.get(key) != there.get(key):
+            differences.append(
+                f"{key} {_shown(here.get(key, '(unset)'))} here, "
+                f"{_shown(there.get(key, '(unset)'))} in the baseline"
+            )
+    return differences
 
 
 def check_compatible(
@@ -171,30 +250,38 @@ def check_compatible(
 ) -> None:
     """Raise ``BaselineMismatch`` unless ``baseline`` can judge this run's cases.
 
-    Refused: another seed, a task source the baseline does not have, another Hypothesis
-    profile, a case whose content differs from the baseline's under the same key, and
-    (unless the baseline was named with ``--rest-baseline``) another model identity.
+    Refused, each differing field named with the way out: a signature field that differs
+    (seed, extraction mode, prompt texts, answer budgets, renderer, fonts), a task source
+    the baseline does not have, another Hypothesis profile, a case whose content differs
+    from the baseline's under the same key, and (unless the baseline was named with
+    ``--rest-baseline``) another model identity. A baseline named on purpose is used
+    across identities; the verdict then lists the differing fields.
     """
     problems: list[str] = []
-    ways_out = "write a new baseline with --snapshot-update"
+    ways_out = ["write a new baseline with --snapshot-update"]
     theirs = baseline.signature
-    if theirs.get("seed") != signature.get("seed"):
-        problems.append(f"seed {signature.get('seed')} here, {theirs.get('seed')} in the baseline")
-        ways_out += f", or run with --rest-seed {theirs.get('seed')}"
+    for name, option in _MATCHED_FIELDS.items():
+        if theirs.get(name) != signature.get(name):
+            problems.append(
+                f"{name}: {_shown(signature.get(name))} here, "
+                f"{_shown(theirs.get(name, '(not recorded)'))} in the baseline"
+            )
+            if option is not None and name in theirs:
+                ways_out.append("run with " + option.format(value=theirs[name]))
     missing = [s for s in signature.get("sources", []) if s not in theirs.get("sources", [])]
     if missing:
         problems.append(
             f"task source(s) {', '.join(missing)} not in the baseline's suite "
             f"({', '.join(theirs.get('sources', [])) or 'none'})"
         )
-        ways_out += ", or run with the baseline's --rest-suite"
+        ways_out.append("run with the baseline's --rest-suite")
     profile = signature.get("hypothesis_profile")
     if profile is not None and theirs.get("hypothesis_profile") not in (None, profile):
         problems.append(
             f"Hypothesis profile {profile!r} here, "
             f"{theirs.get('hypothesis_profile')!r} in the baseline"
         )
-        ways_out += f", or run with --hypothesis-profile {theirs.get('hypothesis_profile')}"
+        ways_out.append(f"run with --hypothesis-profile {theirs.get('hypothesis_profile')}")
     differing = sorted(
         key
         for key, print_ in fingerprints.items()
@@ -207,15 +294,14 @@ def check_compatible(
         )
     if not explicit and dict(identity) != baseline.model_identity:
         problems.append(
-            f"the baseline was written by model {baseline.model!r} with identity "
-            f"{json.dumps(baseline.model_identity, sort_keys=True)}, this run is "
-            f"{model!r} with identity {json.dumps(dict(identity), sort_keys=True)} "
-            "(name it with --rest-baseline to compare against it on purpose)"
+            f"the baseline was written by model {baseline.model!r} with another identity "
+            f"({'; '.join(identity_differences(identity, baseline.model_identity))}); this run "
+            f"is {model!r} (name the file with --rest-baseline to compare against it on purpose)"
         )
     if problems:
         raise BaselineMismatch(
             f"{baseline.path}: this baseline does not match the run, so no case is judged "
-            "against it:\n  - " + "\n  - ".join(problems) + f"\n  Either {ways_out}."
+            "against it:\n  - " + "\n  - ".join(problems) + f"\n  Either {', or '.join(ways_out)}."
         )
 
 
@@ -239,10 +325,26 @@ def _field(path: Path, data: Mapping[str, Any], name: str, kind: type, default: 
     return value
 
 
-def load_baseline(path: Path) -> Baseline | None:
+def load_baseline(path: Path, *, explicit: bool = False, updating: bool = False) -> Baseline | None:
     """Read and validate a baseline; None when the file does not exist. Every defect is
-    a ``BaselineError`` naming the file and the field."""
+    a ``BaselineError`` naming the file and the field.
+
+    ``explicit``: the file was named (``--rest-baseline``), so a missing one is an error
+    rather than "no baseline yet". ``updating``: the baseline is being rewritten
+    (``--snapshot-update``), so a missing file, or one of an older format or unreadable,
+    is simply replaced: None.
+    """
+    if updating:
+        try:
+            return load_baseline(path)
+        except BaselineError:
+            return None
     if not path.is_file():
+        if explicit:
+            raise BaselineError(
+                f"{path}: no such baseline file (named with --rest-baseline); write it with "
+                "--snapshot-update, or name an existing one"
+            )
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -314,61 +416,130 @@ def write_baseline(path: Path, document: Mapping[str, Any]) -> None:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How much of the baseline this run judged. A verdict covers only what was judged: a
+    run that left some of the baseline's cases out (``-k``, ``--lf``, ``-x``, fewer task
+    sources, a smaller ``--rest-n``, errors, a lost worker) is partial, and a partial run
+    is at best inconclusive."""
+
+    baseline_items: int
+    judged_items: int
+    # Baseline cases (items and REST+ cases) this run has no answered case for.
+    not_run: tuple[str, ...] = ()
+    # Of those, the cross-modal items.
+    items_not_run: tuple[str, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.not_run)
+
+    def describe(self) -> str:
+        """``partial: 300 of 450 baseline items; not run: mcq-0001, ...``."""
+        others = len(self.not_run) - len(self.items_not_run)
+        text = f"partial: {self.judged_items} of {self.baseline_items} baseline items"
+        if others:
+            text += f", {others} of the baseline's REST+ cases not judged"
+        return text + f"; not run: {_named(self.not_run)}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "partial": self.partial,
+            "baseline_items": self.baseline_items,
+            "judged_items": self.judged_items,
+            "not_run": list(self.not_run),
+        }
+
+
+def coverage(baseline: Baseline, answered: Iterable[str]) -> Coverage:
+    """Which of the baseline's cases this run answered (``answered``: case keys)."""
+    done = set(answered)
+    items = baseline.item_cases()
+    not_run = tuple(sorted(key for key in baseline.cases if key not in done))
+    return Coverage(
+        baseline_items=len(items),
+        judged_items=sum(1 for key in items if key in done),
+        not_run=not_run,
+        items_not_run=tuple(key for key in not_run if key in items),
+    )
+
+
+@dataclass(frozen=True)
 class TaskGate:
-    """The gate on one task source's items, at a Holm-adjusted significance level."""
+    """The gate on one task source's items. ``alpha``: the Holm-adjusted level its McNemar
+    test was held to, or None where Holm's step-down stopped before it (not tested);
+    ``upper_bound``: its one-sided bound of the drop at ``bound_alpha`` (Bonferroni)."""
 
     task: str
     comparison: PairedComparison
-    alpha: float
-    detectable_drop: float
+    alpha: float | None
+    bound_alpha: float
+    upper_bound: float
     verdict: Verdict
 
 
 @dataclass(frozen=True)
 class GateResult:
-    """The session-level verdict against a baseline.
+    """The session-level verdict against a baseline; ``theta`` is the paired RER drop.
 
-    ``failed``: the pooled drop in RER, or one task source's drop, is significant (exact
-    two-sided McNemar below ``alpha``; per task at Holm's adjusted level) and larger than
-    ``tolerance``. ``inconclusive``: not failed, but the run is too small to detect a drop
-    of ``tolerance`` (``detectable_drop`` above it). ``passed`` otherwise.
+    ``passed``: the run is whole (``coverage``) and the one-sided ``1 - alpha`` upper
+    confidence bound of the pooled drop is at most ``tolerance``, and no task source
+    failed. ``failed``: the pooled drop, or a task source's (Holm), is significant (exact
+    two-sided McNemar below the level) and above ``tolerance``. ``inconclusive``:
+    otherwise (the bound is above the tolerance, or the run is partial).
     """
 
     comparison: PairedComparison
     alpha: float
     tolerance: float
-    detectable_drop: float
+    upper_bound: float
     verdict: Verdict
+    coverage: Coverage
     by_task: tuple[TaskGate, ...] = ()
+    # Shared items that would decide the gate at the observed rates (None: none would).
+    items_to_decide: int | None = None
 
     @property
     def failed(self) -> bool:
         return self.verdict == "failed"
 
-    def regressed_tasks(self) -> list[str]:
-        return [t.task for t in self.by_task if t.verdict == "failed"]
 
-    def describe(self) -> str:
-        c = self.comparison
-        return (
-            f"baseline gate {self.verdict.upper()}: RER {c.rer_baseline:.3f} -> "
-            f"{c.rer_current:.3f} on {c.n_common} shared items (lost {c.lost}, gained "
-            f"{c.gained}; exact McNemar p={c.p_value:.4g}, alpha={self.alpha}, tolerance="
-            f"{self.tolerance}; smallest detectable drop {_pct(self.detectable_drop)})"
+def _task_gates(
+    baseline_cases: Mapping[str, bool],
+    current: Mapping[str, bool],
+    tasks: Mapping[str, str],
+    alpha: float,
+    tolerance: float,
+) -> list[TaskGate]:
+    names = sorted(set(tasks.values()))
+    comparisons = {
+        task: compare_runs(
+            {k: v for k, v in baseline_cases.items() if tasks.get(k, task) == task},
+            {k: v for k, v in current.items() if tasks.get(k) == task},
         )
-
-
-def _pct(share: float) -> str:
-    return "none" if math.isinf(share) else f"{100 * share:.1f} points"
-
-
-def _significant_drop(c: PairedComparison, alpha: float, tolerance: float) -> bool:
-    return not math.isnan(c.p_value) and c.p_value < alpha and c.rer_drop > tolerance
-
-
-def _detectable(n: int, alpha: float) -> float:
-    # Two-sided exact test: below alpha exactly when the one-sided test is below alpha / 2.
-    return minimum_detectable_drop(n, alpha / 2) if n else math.inf
+        for task in names
+    }
+    # Holm: the smallest p-value is tested at alpha/m, the next at alpha/(m-1), ...; once
+    # one is not significant, none after it is tested.
+    levels: dict[str, float | None] = {}
+    stopped = False
+    for rank, task in enumerate(sorted(names, key=lambda t: comparisons[t].p_value)):
+        levels[task] = None if stopped else alpha / (len(names) - rank)
+        level = levels[task]
+        stopped = stopped or level is None or not comparisons[task].p_value < level
+    gates = []
+    bound_alpha = alpha / len(names)
+    for task in names:
+        c, level = comparisons[task], levels[task]
+        bound = drop_upper_bound(c.lost, c.gained, c.n_common, bound_alpha)
+        verdict: Verdict
+        if level is not None and fails(c.lost, c.gained, c.n_common, tolerance, level):
+            verdict = "failed"
+        elif shows_within(c.lost, c.gained, c.n_common, tolerance, bound_alpha):
+            verdict = "passed"
+        else:
+            verdict = "inconclusive"
+        gates.append(TaskGate(task, c, level, bound_alpha, bound, verdict))
+    return gates
 
 
 def gate(
@@ -377,48 +548,26 @@ def gate(
     alpha: float,
     tolerance: float,
     tasks: Mapping[str, str] | None = None,
+    answered: Iterable[str] | None = None,
 ) -> GateResult:
     """Compare cross-modal consistency now (case key -> consistent) against the baseline,
-    item by item, pooled and per task source (``tasks``: case key -> task)."""
-    comparison = compare_runs(baseline.item_cases(), current)
-    by_task: list[TaskGate] = []
-    if tasks:
-        names = sorted(set(tasks.values()))
-        comparisons = {
-            task: compare_runs(
-                baseline.item_cases(), {k: v for k, v in current.items() if tasks.get(k) == task}
-            )
-            for task in names
-        }
-        # Holm: the smallest p-value is tested at alpha/m, the next at alpha/(m-1), ...;
-        # once one is not significant, none after it is.
-        order = sorted(names, key=lambda t: comparisons[t].p_value)
-        stopped = False
-        levels: dict[str, float] = {}
-        significant: dict[str, bool] = {}
-        for rank, task in enumerate(order):
-            levels[task] = alpha / (len(order) - rank)
-            c = comparisons[task]
-            significant[task] = not stopped and _significant_drop(c, levels[task], tolerance)
-            stopped = stopped or not (not math.isnan(c.p_value) and c.p_value < levels[task])
-        for task in names:
-            c = comparisons[task]
-            detectable = _detectable(c.n_common, alpha / len(names))
-            verdict: Verdict = (
-                "failed"
-                if significant[task]
-                else "inconclusive"
-                if detectable > tolerance
-                else "passed"
-            )
-            by_task.append(TaskGate(task, c, levels[task], detectable, verdict))
-    detectable = _detectable(comparison.n_common, alpha)
-    if _significant_drop(comparison, alpha, tolerance) or any(
-        t.verdict == "failed" for t in by_task
-    ):
-        overall: Verdict = "failed"
-    elif detectable > tolerance:
-        overall = "inconclusive"
-    else:
-        overall = "passed"
-    return GateResult(comparison, alpha, tolerance, detectable, overall, tuple(by_task))
+    item by item, pooled and per task source (``tasks``: case key -> task).
+    ``answered``: every case key this run answered (REST+ cases too), to tell whether it
+    covered the whole baseline; by default the keys of ``current``."""
+    items = baseline.item_cases()
+    comparison = compare_runs(items, current)
+    by_task = _task_gates(items, current, tasks, alpha, tolerance) if tasks else []
+    covered = coverage(baseline, current if answered is None else answered)
+    c = comparison
+    upper = drop_upper_bound(c.lost, c.gained, c.n_common, alpha)
+    verdict: Verdict = paired_verdict(c.lost, c.gained, c.n_common, tolerance, alpha)
+    if any(t.verdict == "failed" for t in by_task):
+        verdict = "failed"
+    elif verdict == "passed" and covered.partial:
+        verdict = "inconclusive"  # shown only for the items that ran
+    needed = (
+        None
+        if verdict != "inconclusive"
+        else items_to_decide(c.lost, c.gained, c.n_common, tolerance, alpha)
+    )
+    return GateResult(c, alpha, tolerance, upper, verdict, covered, tuple(by_task), needed)

@@ -144,7 +144,11 @@ def start_run(config: pytest.Config) -> RestRun:
         run = RestRun(
             settings,
             model,
-            baseline=load_baseline(settings.baseline_path),
+            baseline=load_baseline(
+                settings.baseline_path,
+                explicit=settings.baseline is not None,
+                updating=settings.update_baseline,
+            ),
             baseline_explicit=settings.baseline is not None,
             hypothesis_profile=current_profile(),
         )

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from rest_checks.atomic import write_atomic
-from rest_checks.baselines import Baseline, GateResult, baseline_document
+from rest_checks.baselines import Baseline, GateResult, baseline_document, identity_differences
 from rest_checks.case_rows import CaseVerdict, case_verdict
 from rest_checks.config import RestSettings
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
+from rest_checks.verdict_text import NAMED, gate_lines, named, task_line
 
 RESULTS_FORMAT = 1
 
@@ -107,18 +108,24 @@ def _error_json(record: CaseRecord) -> dict[str, Any]:
 
 
 def _gate_json(gate_result: GateResult) -> dict[str, Any]:
+    covered = gate_result.coverage
     return {
         "verdict": gate_result.verdict,
         "failed": gate_result.failed,
         "alpha": gate_result.alpha,
         "tolerance": gate_result.tolerance,
-        "detectable_drop": _finite(gate_result.detectable_drop),
+        # The one-sided (1 - alpha) upper confidence bound of the paired RER drop: also the
+        # smallest tolerance at which this run would pass.
+        "upper_bound": gate_result.upper_bound,
+        "items_to_decide": gate_result.items_to_decide,
+        "coverage": {**covered.to_json(), "describe": covered.describe()},
         **gate_result.comparison.to_json(),
         "by_task": {
             t.task: {
                 "verdict": t.verdict,
                 "alpha": t.alpha,
-                "detectable_drop": _finite(t.detectable_drop),
+                "bound_alpha": t.bound_alpha,
+                "upper_bound": t.upper_bound,
                 **t.comparison.to_json(),
             }
             for t in gate_result.by_task
@@ -141,10 +148,6 @@ def _settings_json(settings: RestSettings) -> dict[str, Any]:
     }
 
 
-def _finite(value: float) -> float | None:
-    return None if math.isinf(value) or math.isnan(value) else value
-
-
 def build_results(
     *,
     settings: RestSettings,
@@ -157,13 +160,15 @@ def build_results(
     baseline_explicit: bool = False,
     signature: dict[str, Any] | None = None,
     complete: bool = True,
+    coverage: Mapping[str, Any] | None = None,
     sources: Sequence[Mapping[str, Any]] = (),
     subjects: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The results document. Errored cases (no reply) are listed under ``errors`` and
-    kept out of every rate, table and case list. ``complete`` is false when the run was
-    stopped before its end (Ctrl-C, -x, a refused key): its figures cover part of the
-    suite. ``sources``: what each item file gave (``LoadResult.to_json``); ``subjects``:
+    kept out of every rate, table and case list. ``complete`` is true only for a whole
+    run: every case of the configuration answered and nothing stopped it (``coverage``
+    says what was not); otherwise its figures cover part of the suite. ``sources``: what
+    each item file gave (``LoadResult.to_json``); ``subjects``:
     item id -> subject, where a file says."""
     errored = [r for r in records if r.error is not None]
     answered = [r for r in records if r.error is None]
@@ -182,6 +187,7 @@ def build_results(
     results: dict[str, Any] = {
         "format": RESULTS_FORMAT,
         "complete": complete,
+        "coverage": dict(coverage) if coverage is not None else None,
         "model": settings.model,
         "model_identity": identity,
         "suite": list(settings.suite),
@@ -202,6 +208,9 @@ def build_results(
             "explicit": baseline_explicit,
             "model": None if baseline is None else baseline.model,
             "model_identity": None if baseline is None else baseline.model_identity,
+            "identity_differences": (
+                [] if baseline is None else identity_differences(identity, baseline.model_identity)
+            ),
             "regressions": regressions,
             "gate": None if gate_result is None else _gate_json(gate_result),
         },
@@ -215,39 +224,16 @@ def build_results(
     return results
 
 
-def baseline_from_results(
-    results: dict[str, Any],
-    previous: Baseline | None = None,
-    fingerprints: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """The baseline a run writes: its metrics and its cases, over those of ``previous``
-    that this run did not ask about (``-k``, a smaller ``--rest-n``). The previous cases
-    are kept only from a baseline of the same model, seed and sources, and only where
-    their content is still what this configuration asks (``fingerprints``)."""
-    cases: dict[str, bool] = {}
-    prints: dict[str, str] = {}
-    same_run = (
-        previous is not None
-        and previous.model_identity == results["model_identity"]
-        and previous.signature.get("seed") == results["signature"].get("seed")
-        and previous.signature.get("sources") == results["signature"].get("sources")
-    )
-    if previous is not None and same_run:
-        known = fingerprints or {}
-        for key, consistent in previous.cases.items():
-            if known.get(key, previous.fingerprints[key]) == previous.fingerprints[key]:
-                cases[key] = consistent
-                prints[key] = previous.fingerprints[key]
-    cases.update(results["cases"])
-    prints.update(results["fingerprints"])
+def baseline_from_results(results: dict[str, Any]) -> dict[str, Any]:
+    """The baseline a whole run writes: its signature, metrics and every case."""
     return baseline_document(
         model=results["model"],
         model_identity=results["model_identity"],
         suite=tuple(results["suite"]),
         seed=results["seed"],
         metrics=results["metrics"],
-        cases=cases,
-        fingerprints=prints,
+        cases=results["cases"],
+        fingerprints=results["fingerprints"],
         signature=results["signature"],
     )
 
@@ -265,51 +251,24 @@ def _pct(value: Any) -> str:
     return f"{100 * float(value):5.1f}%"
 
 
-NAMED = 20  # cases named in a summary line; the rest are counted
-
-
-def _names(keys: Sequence[str]) -> str:
-    shown = ", ".join(keys[:NAMED])
-    return shown + (f" and {len(keys) - NAMED} more" if len(keys) > NAMED else "")
-
-
-def _drop(value: float | None) -> str:
-    return "none (too few items)" if value is None else f"{100 * value:.1f} points"
-
-
 def _leading_lines(results: dict[str, Any]) -> list[str]:
-    """What a reader must see first: errors, whose baseline judged the run, the verdict."""
+    """What a reader must see first: errors, what did not run, the verdict."""
     lines = []
     errors = results["errors"]
     if errors:
         lines.append(
             f"ERRORS: {len(errors)} case(s) got no reply from the model and are in no rate: "
             + "; ".join(
-                f"{e['id']} ({e['modality'] or 'request'}): {e['message']}" for e in errors[:NAMED]
+                f"{e['key']} ({e['modality'] or 'request'}): {e['message']}" for e in errors[:NAMED]
             )
         )
-    base = results["baseline"]
-    if base["present"] and (
-        base["explicit"] or base["model_identity"] != results["model_identity"]
-    ):
+    coverage = results.get("coverage") or {}
+    if coverage.get("not_run"):
         lines.append(
-            f"compared against the baseline of model {base['model']} "
-            f"(identity {json.dumps(base['model_identity'], sort_keys=True)}) at {base['path']}"
+            f"NOT RUN: {len(coverage['not_run'])} of the {coverage['cases']} cases of this "
+            f"configuration: {named(coverage['not_run'])}"
         )
-    gate = base["gate"]
-    if gate is not None:
-        lines.append(
-            f"baseline gate {gate['verdict'].upper()}: RER {_pct(gate['rer_baseline'])} -> "
-            f"{_pct(gate['rer_current'])} on {gate['n_common']} shared items, lost "
-            f"{gate['lost']}, gained {gate['gained']}, exact McNemar p={gate['p_value']:.4g} "
-            f"(alpha {gate['alpha']}, tolerance {gate['tolerance']}); smallest detectable "
-            f"drop {_drop(gate['detectable_drop'])}"
-        )
-        if gate["verdict"] == "inconclusive":
-            lines.append(
-                "  not a pass: this run is too small to see a drop of the tolerance; run more "
-                "items (--rest-n) or fail on this with --rest-fail-inconclusive"
-            )
+    lines.extend(gate_lines(results))
     return lines
 
 
@@ -374,20 +333,15 @@ def format_summary(results: dict[str, Any]) -> list[str]:
             lines.append(f"    {item_id}: {detail}")
     base = results["baseline"]
     if base["regressions"]:
-        lines.append(f"  regressions against the baseline: {_names(base['regressions'])}")
+        lines.append(f"  regressions against the baseline: {named(base['regressions'])}")
     gate = base["gate"]
     if gate is not None:
         if gate["lost_ids"]:
-            lines.append(f"  lost {gate['lost']}: {_names(gate['lost_ids'])}")
+            lines.append(f"  lost {gate['lost']}: {named(gate['lost_ids'])}")
         if gate["gained_ids"]:
-            lines.append(f"  gained {gate['gained']}: {_names(gate['gained_ids'])}")
+            lines.append(f"  gained {gate['gained']}: {named(gate['gained_ids'])}")
         for task, t in gate["by_task"].items():
-            lines.append(
-                f"  gate {task:<10}{t['verdict']:<13} RER {_pct(t['rer_baseline'])} -> "
-                f"{_pct(t['rer_current'])}, lost {t['lost']}, gained {t['gained']}, "
-                f"p={t['p_value']:.4g} at Holm level {t['alpha']:.4g}; smallest detectable "
-                f"drop {_drop(t['detectable_drop'])}"
-            )
+            lines.append("  " + task_line(task, t))
     elif not base["present"]:
         lines.append(f"  no baseline at {base['path']}: write one with --snapshot-update")
     return lines

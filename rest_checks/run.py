@@ -49,6 +49,7 @@ from rest_checks.prompts import Request, build_requests, image_request, text_req
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
 from rest_checks.step_summary import markdown_summary
+from rest_checks.verdict_text import named
 from rest_checks.verdicts import InconsistentAnswers, Verdict, judge
 
 # A case: an item and the name of its rendering ("default", a REST+ grid name), or None
@@ -103,6 +104,13 @@ def suite_properties(results: dict[str, Any]) -> list[tuple[str, str]]:
 ASK_BATCH_CASES = 1000
 
 
+def _key_of(item: Item, rendering: str | None) -> str:
+    """The case key of a planned case (rendering None: the Hypothesis check)."""
+    if rendering == "default":
+        return case_key(item.id)
+    return case_key(item.id, rendering or "invariance")
+
+
 def rendering_spec(rendering: str) -> RenderSpec:
     return DEFAULT_SPEC if rendering == "default" else REST_PLUS_GRID[rendering]
 
@@ -152,6 +160,10 @@ class RestRun:
         # The rendering each item's Hypothesis check tried last: after shrinking, the
         # simplest failing one.
         self._last_rendering: dict[str, tuple[RenderSpec, str | None]] = {}
+        # Per item, the first Hypothesis rendering whose request failed for good.
+        self._rendering_failures: dict[str, str] = {}
+        # Case keys each process planned (under xdist, every worker's, merged here).
+        self._planned_keys: set[str] = set()
 
     # --- items ----------------------------------------------------------------------------
 
@@ -227,6 +239,7 @@ class RestRun:
             seen.setdefault((item.id, rendering), (item, rendering))
         self._planned = list(seen.values())
         self._position = {key: n for n, key in enumerate(seen)}
+        self._planned_keys.update(_key_of(item, rendering) for item, rendering in self._planned)
 
     def requests_for(self, item: Item, rendering: str | None) -> list[Request]:
         """What one case will ask: a rendering's requests, or (``None``) the text one."""
@@ -390,9 +403,16 @@ class RestRun:
     def check_rendering(self, item: Item, spec: RenderSpec, text_answer: str | None) -> None:
         """Raise ``InconsistentAnswers`` unless the image rendered with ``spec`` gives
         ``text_answer``; one example of the Hypothesis render-invariance check."""
+        failure = self._rendering_failures.get(item.id)
+        if failure is not None:
+            # One rendering's request failed for good: the case is a model error, and the
+            # examples Hypothesis tries while shrinking ask nothing more.
+            raise ModelError(failure)
         (response,) = self.calls.generate([image_request(item, spec, "hypothesis")])
         if response.error is not None:
-            raise ModelError(f"{item.id} (image, {describe_spec(spec)}): {response.error}")
+            failure = f"{item.id} (image, {describe_spec(spec)}): {response.error}"
+            self._rendering_failures[item.id] = failure
+            raise ModelError(failure)
         image_answer = self._extract(response.text, item)[0]
         self._last_rendering[item.id] = (spec, image_answer)
         if not same_answer(image_answer, text_answer):
@@ -402,10 +422,22 @@ class RestRun:
             )
 
     @contextlib.contextmanager
-    def invariance_case(self, item: Item, text_answer: str | None) -> Iterator[None]:
-        """Record the outcome of an item's Hypothesis check and judge it like any case."""
+    def invariance_case(self, item: Item) -> Iterator[str | None]:
+        """Ask for the item's text answer and give it to the ``with`` block (the Hypothesis
+        check, which calls ``check_rendering``); record the outcome and judge it like any
+        case. A request that fails for good, the text one or a drawn rendering's, makes the
+        case a model error like any other case's (counted, listed, tolerated only by
+        ``--rest-allow-errors``)."""
+        base = self._invariance_base(item)
         try:
-            yield
+            text_answer = self.text_answer(item)
+        except ModelAuthError:
+            raise
+        except ModelError as exc:
+            self.verdict(self._errored(base, "text", str(exc))).enforce()
+            raise  # unreachable: an errored case's verdict raises
+        try:
+            yield text_answer
         except InconsistentAnswers:
             spec, image_answer = self._last_rendering[item.id]
             record = self._invariance(item, False, describe_spec(spec), text_answer, image_answer)
@@ -416,24 +448,38 @@ class RestRun:
             if verdict.status == "xfail":
                 verdict.enforce(f"{verdict.message}: {record.detail}")
             raise
+        except ModelAuthError:
+            raise
+        except Exception as exc:
+            failure = self._rendering_failures.get(item.id)
+            if failure is None:
+                raise
+            # A model error, whether Hypothesis raised it alone or in a group.
+            self.verdict(self._errored(base, "image", failure)).enforce()
+            raise AssertionError("unreachable: an errored case's verdict raises") from exc
         self._invariance(item, True, "", text_answer, text_answer)
+
+    def _invariance_base(self, item: Item) -> dict[str, Any]:
+        return {
+            "key": case_key(item.id, "invariance"),
+            "kind": "invariance",
+            "item_id": item.id,
+            "task": item.task,
+            "rendering": "invariance",
+            "expected": item.expected,
+            "fingerprint": case_fingerprint(item, None),
+        }
 
     def _invariance(
         self, item: Item, consistent: bool, detail: str, text: str | None, image: str | None
     ) -> CaseRecord:
         return self._keep(
             CaseRecord(
-                key=case_key(item.id, "invariance"),
-                kind="invariance",
-                item_id=item.id,
-                task=item.task,
-                rendering="invariance",
-                expected=item.expected,
+                **self._invariance_base(item),
                 answers={"text": text, "image": image},
                 raw={},
                 consistent=consistent,
                 detail=detail,
-                fingerprint=case_fingerprint(item, None),
             )
         )
 
@@ -472,6 +518,7 @@ class RestRun:
         return json.dumps(
             {
                 "records": [r.to_json() for r in self.records],
+                "planned": sorted(self._planned_keys),
                 "model_calls": self.calls.counter.model_calls,
                 "cache_hits": self.calls.counter.cache_hits,
             }
@@ -481,6 +528,7 @@ class RestRun:
         """Take in a worker's cases and call counts (on the controller)."""
         data = json.loads(payload)
         self.records.extend(CaseRecord.from_json(r) for r in data["records"])
+        self._planned_keys.update(data.get("planned", ()))
         self.model_calls += int(data["model_calls"])
         self.cache_hits += int(data["cache_hits"])
 
@@ -498,16 +546,20 @@ class RestRun:
         artifact_url: str | None = None,
     ) -> Outcome:
         """Metrics, the gate, the results JSON, the reports and (with ``--snapshot-update``)
-        the baseline. ``interrupted``: the run did not finish, so no baseline is written;
-        ``stopped``: ``-x``/``--maxfail`` or a refused key ended it early. Either way the
-        results JSON says ``complete: false``. ``step_summary``: a file (CI's step summary)
-        the Markdown summary is appended to; ``artifact_url``: where CI keeps the HTML
-        report."""
-        if not self.records:
+        the baseline. ``interrupted``: Ctrl-C or an internal error ended the run;
+        ``stopped``: ``-x``/``--maxfail`` or a refused key ended it early. Only a whole run
+        (every case of the configuration answered, nothing stopped) gives a verdict beyond
+        inconclusive or writes a baseline; the results JSON says ``complete`` and the
+        coverage. ``step_summary``: a file (CI's step summary) the Markdown summary is
+        appended to; ``artifact_url``: where CI keeps the HTML report."""
+        if not self.records and not self._planned_keys:
             return Outcome()
         s = self.settings
-        records = sorted(self.records, key=lambda r: r.key)
+        ended_early = interrupted or stopped
+        records = sorted(self.records + self._never_finished(ended_early), key=lambda r: r.key)
         errors = [r for r in records if r.error is not None]
+        answered = {r.key for r in records if r.error is None}
+        run_coverage = self._coverage(records, ended_early)
         gate_result = None
         if self.baseline is not None and not s.update_baseline:
             judged = [r for r in records if r.kind == "cross_modal" and r.error is None]
@@ -517,6 +569,7 @@ class RestRun:
                 s.alpha,
                 s.tolerance,
                 tasks={r.key: r.task for r in judged},
+                answered=answered,
             )
         results = report.build_results(
             settings=s,
@@ -528,7 +581,8 @@ class RestRun:
             baseline_explicit=self.baseline_explicit,
             gate_result=gate_result,
             signature=self.signature(),
-            complete=not (interrupted or stopped),
+            complete=run_coverage["complete"],
+            coverage=run_coverage,
             sources=[load.to_json() for load in self.item_loads],
             subjects={item.id: item.subject for item in self.items() if item.subject},
         )
@@ -539,7 +593,9 @@ class RestRun:
             report.write_results(s.json_path, results)
             outcome.lines.append(f"results written to {s.json_path}")
         if s.update_baseline:
-            outcome.lines.append(self._write_baseline(results, interrupted, errors))
+            line, written = self._write_baseline(results, run_coverage)
+            outcome.lines.append(line)
+            outcome.failed = outcome.failed or not written
         # Last, so a report that cannot be written costs nothing else of the run.
         outcome.lines.extend(self._write_reports(results, step_summary, artifact_url))
         if len(errors) > s.allow_errors:
@@ -549,6 +605,58 @@ class RestRun:
         if gate_result is not None and gate_result.verdict == "inconclusive":
             outcome.failed = outcome.failed or s.fail_inconclusive
         return outcome
+
+    def _never_finished(self, ended_early: bool) -> list[CaseRecord]:
+        """Planned cases that never came home in a run that was not stopped: the process
+        running them was lost (an xdist worker that died) or the test broke before it
+        recorded anything. Each is an error of its case."""
+        if ended_early:
+            return []
+        finished = {r.key for r in self.records}
+        by_id = {item.id: item for item in self.items()}
+        lost = []
+        for key in sorted(self._planned_keys - finished):
+            item_id, _, rendering = key.partition("@")
+            item = by_id.get(item_id)
+            kind: CaseKind = (
+                "cross_modal"
+                if not rendering
+                else "invariance"
+                if rendering == "invariance"
+                else "rest_plus"
+            )
+            lost.append(
+                CaseRecord(
+                    key=key,
+                    kind=kind,
+                    item_id=item_id,
+                    task=item.task if item else "",
+                    rendering=rendering or "default",
+                    expected=item.expected if item else "",
+                    answers={},
+                    raw={},
+                    consistent=False,
+                    error="the case never finished: the process running it was lost (a "
+                    "crashed xdist worker) or the test stopped before recording it",
+                )
+            )
+        return lost
+
+    def _coverage(self, records: Sequence[CaseRecord], ended_early: bool) -> dict[str, Any]:
+        """Which cases of this configuration (items, REST+ grid, Hypothesis checks) got an
+        answer. ``complete``: all of them, and the run was not stopped."""
+        configuration = set(self.fingerprints())
+        answered = {r.key for r in records if r.error is None}
+        errored = {r.key for r in records if r.error is not None}
+        not_run = sorted(configuration - answered - errored)
+        return {
+            "complete": not ended_early and not errored and configuration <= answered,
+            "ended_early": ended_early,
+            "cases": len(configuration),
+            "answered": len(configuration & answered),
+            "errors": len(errored),
+            "not_run": not_run,
+        }
 
     def _write_reports(
         self, results: dict[str, Any], step_summary: Path | None, artifact_url: str | None
@@ -613,21 +721,28 @@ class RestRun:
         ]
 
     def _write_baseline(
-        self, results: dict[str, Any], interrupted: bool, errors: list[CaseRecord]
-    ) -> str:
+        self, results: dict[str, Any], run_coverage: Mapping[str, Any]
+    ) -> tuple[str, bool]:
+        """Write the baseline of a whole run; say why not otherwise (and the run fails)."""
         path = self.settings.baseline_path
-        if interrupted:
-            return "baseline NOT written: the run did not finish"
-        if errors:
-            return (
-                f"baseline NOT written: {len(errors)} case(s) got no reply from the model "
-                "(see the errors above); a baseline must record every case"
+        why = None
+        if run_coverage["ended_early"]:
+            why = "the run was stopped before its end (Ctrl-C, -x/--maxfail or a refused key)"
+        elif run_coverage["errors"]:
+            why = (
+                f"{run_coverage['errors']} case(s) got no reply from the model (see the errors "
+                "above)"
             )
-        document = report.baseline_from_results(
-            results, previous=self.baseline, fingerprints=self.fingerprints()
-        )
-        write_baseline(path, document)
-        return f"baseline written to {path}"
+        elif run_coverage["not_run"]:
+            not_run = run_coverage["not_run"]
+            why = (
+                f"{len(not_run)} of the {run_coverage['cases']} cases of this configuration "
+                f"did not run (-k, -m, --lf or deselection): {named(not_run)}"
+            )
+        if why is not None:
+            return f"baseline NOT written to {path}: {why}; a baseline records every case", False
+        write_baseline(path, report.baseline_from_results(results))
+        return f"baseline written to {path}", True
 
     def close(self) -> None:
         self.calls.close()

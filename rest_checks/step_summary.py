@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_checks.case_rows import case_rows
 from rest_checks.compare import headline_rates
+from rest_checks.verdict_text import gate_lines
 
 NAMED = 50  # regressed cases listed; the rest are counted
 
@@ -30,19 +31,15 @@ def _cell(text: object) -> str:
 
 def _gate_line(results: Mapping[str, Any]) -> str:
     base = results["baseline"]
-    gate = base.get("gate")
-    if gate is None:
+    lines = gate_lines(results)
+    if not lines:
         if base.get("present"):
             return "**Baseline gate:** none (the baseline is being rewritten)"
         return f"**Baseline gate:** no baseline at `{_cell(base['path'])}`"
-    drop = gate.get("detectable_drop")
-    drop_text = "none (too few items)" if drop is None else f"{100 * drop:.1f} points"
-    return (
-        f"**Baseline gate: {gate['verdict'].upper()}** — RER {_pct(gate['rer_baseline'])} → "
-        f"{_pct(gate['rer_current'])} on {gate['n_common']} shared items, lost {gate['lost']}, "
-        f"gained {gate['gained']}, exact McNemar p = {gate['p_value']:.4g} (alpha "
-        f"{gate['alpha']}, tolerance {gate['tolerance']}); smallest detectable drop {drop_text}"
-    )
+    verdict = base["gate"]["verdict"].upper()
+    first, *rest = lines
+    text = f"**Baseline gate: {verdict}**" + _cell(first[first.index(verdict) + len(verdict) :])
+    return "<br>".join([text, *(_cell(line.strip()) for line in rest)])
 
 
 def artifact_page(environ: Mapping[str, str]) -> str | None:

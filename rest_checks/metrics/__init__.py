@@ -8,8 +8,8 @@ The package is split by concern, and every name is re-exported here:
 
     ``rates``       ``ItemOutcome``, ``consistent``, ``correct`` and the rates below.
     ``ocr``         transcription normalisation and CER.
-    ``statistics``  Wilson intervals, exact McNemar, paired run comparison and the
-                    minimum detectable RER drop.
+    ``statistics``  Wilson intervals, exact McNemar and the paired run comparison.
+    ``paired_bound`` the one-sided confidence bound of the paired RER drop (the gate).
     ``summary``     ``Summary``, ``summarize``, ``summary_by``.
 
 Definitions (docs/metrics.md)
@@ -27,8 +27,9 @@ Definitions (docs/metrics.md)
     agreement    pairwise: share of items with the same (non-None) answer in two modalities.
     CER          character error rate of an OCR transcription: Levenshtein distance over
                  the length of the reference.
-    MDD          minimum detectable drop: the smallest RER drop a one-sided exact McNemar
-                 test at level alpha can detect on n items (``minimum_detectable_drop``).
+    drop bound   the one-sided upper confidence bound of the paired RER drop
+                 P(lost) - P(gained): Tango's score bound, continuity-corrected
+                 (``drop_upper_bound``; docs/gate.md).
 
 Decisions
     * A rate over no items (an empty table; CFR when no item is correct anywhere) is
@@ -62,6 +63,12 @@ from rest_checks.metrics.ocr import (
     normalize_transcription,
     ocr_perfect,
 )
+from rest_checks.metrics.paired_bound import (
+    drop_exceeds,
+    drop_upper_bound,
+    items_to_decide,
+    shows_within,
+)
 from rest_checks.metrics.rates import (
     MODALITIES,
     ItemOutcome,
@@ -86,7 +93,6 @@ from rest_checks.metrics.statistics import (
     Proportion,
     compare_runs,
     mcnemar_exact,
-    minimum_detectable_drop,
     wilson_interval,
 )
 from rest_checks.metrics.summary import PAIRS, Summary, summarize, summary_by
@@ -108,10 +114,12 @@ __all__ = [
     "compare_runs",
     "consistent",
     "correct",
+    "drop_exceeds",
+    "drop_upper_bound",
+    "items_to_decide",
     "levenshtein",
     "mcnemar_exact",
     "mean_ocr_cer",
-    "minimum_detectable_drop",
     "mmc",
     "mmc_counts",
     "normalize_transcription",
@@ -121,6 +129,7 @@ __all__ = [
     "rer",
     "rer_counts",
     "same_answer",
+    "shows_within",
     "summarize",
     "summary_by",
     "wilson_interval",

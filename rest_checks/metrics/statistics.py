@@ -1,5 +1,5 @@
-"""Intervals and tests: Wilson score intervals, McNemar's exact test, the paired
-comparison of two runs and the smallest RER drop a run of ``n`` items can detect."""
+"""Intervals and tests: Wilson score intervals, McNemar's exact test and the paired
+comparison of two runs (the bound of the paired drop is in ``paired_bound``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ __all__ = [
     "Proportion",
     "compare_runs",
     "mcnemar_exact",
-    "minimum_detectable_drop",
     "wilson_interval",
 ]
 
@@ -78,62 +77,6 @@ def mcnemar_exact(
     else:
         raise ValueError(f"alternative must be two-sided, greater or less, got {alternative!r}")
     return float(min(Fraction(1), p))
-
-
-# Float slack when turning an expected count into a whole number of items: 0.14 * 100 / 2
-# is 7.000000000000001 in floating point and must count as 7 items, not 8.
-_COUNT_SLACK = 1e-9
-
-
-def minimum_detectable_drop(n: int, alpha: float, discordant_share: float | None = None) -> float:
-    """The smallest RER drop, as a share of ``n`` items, that the one-sided exact McNemar
-    test at level ``alpha`` can detect.
-
-    Definition. Let ``gained`` be the items expected to turn consistent between the runs
-    by chance: 0 when ``discordant_share`` is None; otherwise ``discordant_share`` is the
-    share of items expected to change state between two runs with no real difference
-    (e.g. the run-to-run churn of the baseline), half of them each way, so
-    ``gained = ceil(discordant_share * n / 2)`` (rounded up: more noise, a larger and so
-    more cautious answer). The result is ``k / n`` for the smallest whole ``k >= 1`` with
-
-        mcnemar_exact(gained + k, gained, alternative="greater") < alpha
-
-    i.e. ``lost = gained + k`` items lost against ``gained`` gained, a net drop of ``k``
-    items: ``k / n`` is the same quantity as ``PairedComparison.rer_drop``. Only ``k``
-    with ``lost + gained <= n`` count. Returns ``math.inf`` when no such ``k`` exists
-    (even losing every item the noise leaves is not significant), and for ``n == 0``.
-
-    E.g. n=30, alpha=0.05, no gained items: losing 4 gives p = 1/16 = 0.0625, losing 5
-    gives p = 1/32 = 0.03125 < 0.05, so the answer is 5/30. With n=4 even losing all four
-    gives p = 1/16, so the answer is ``math.inf``. For a two-sided test at ``alpha``, pass
-    ``alpha / 2`` (the exact two-sided p-value is twice the one-sided one, capped at 1).
-    """
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}")
-    if discordant_share is None:
-        gained = 0
-    elif 0 <= discordant_share <= 1:
-        gained = max(0, math.ceil(discordant_share * n / 2 - _COUNT_SLACK))
-    else:
-        raise ValueError(f"discordant_share must lie in [0, 1], got {discordant_share}")
-
-    def detected(k: int) -> bool:
-        return mcnemar_exact(gained + k, gained, alternative="greater") < alpha
-
-    largest = n - 2 * gained  # lost + gained <= n
-    if largest < 1 or not detected(largest):
-        return math.inf
-    # The p-value falls as k grows (more trials, same threshold): bisect for the first k.
-    missed, hit = 0, largest
-    while hit - missed > 1:
-        mid = (missed + hit) // 2
-        if detected(mid):
-            hit = mid
-        else:
-            missed = mid
-    return hit / n
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from rest_checks.metrics import (
     correct,
     levenshtein,
     mcnemar_exact,
-    minimum_detectable_drop,
     mmc,
     mmc_counts,
     pairwise_agreement,
@@ -203,27 +202,3 @@ def test_levenshtein_is_a_metric(a: str, b: str, c: str) -> None:
 def test_cer_is_non_negative_and_zero_on_itself(reference: str, hypothesis: str) -> None:
     assert character_error_rate(reference, hypothesis) >= 0.0
     assert character_error_rate(reference, reference) == 0.0
-
-
-@SETTINGS
-@given(
-    st.integers(1, 300),
-    st.sampled_from([0.001, 0.01, 0.025, 0.05, 0.1]),
-    st.one_of(st.none(), st.floats(0, 1)),
-)
-def test_mdd_is_the_first_detectable_net_drop(n: int, alpha: float, share: float | None) -> None:
-    mdd = minimum_detectable_drop(n, alpha, share)
-    gained = 0 if share is None else math.ceil(share * n / 2 - 1e-9)
-    if math.isinf(mdd):
-        # Not even the largest net drop that fits is detected.
-        largest = n - 2 * gained
-        assert (
-            largest < 1 or mcnemar_exact(gained + largest, gained, alternative="greater") >= alpha
-        )
-        return
-    k = round(mdd * n)
-    assert k / n == mdd and 1 <= k <= n - 2 * gained
-    assert mcnemar_exact(gained + k, gained, alternative="greater") < alpha
-    assert mcnemar_exact(gained + k - 1, gained, alternative="greater") >= alpha
-    # A laxer test never needs more items lost.
-    assert minimum_detectable_drop(n, min(0.5, alpha * 2), share) * n <= k

@@ -1,11 +1,10 @@
-"""CER, Wilson intervals, exact McNemar, paired run comparison and the minimum detectable
-drop (rest_checks.metrics)."""
+"""CER, Wilson intervals, exact McNemar and the paired run comparison
+(rest_checks.metrics)."""
 
 from __future__ import annotations
 
 import math
 import time
-from fractions import Fraction
 
 import pytest
 
@@ -15,7 +14,6 @@ from rest_checks.metrics import (
     compare_runs,
     levenshtein,
     mcnemar_exact,
-    minimum_detectable_drop,
     normalize_transcription,
     wilson_interval,
 )
@@ -230,114 +228,3 @@ def test_compare_runs_with_nothing_in_common() -> None:
     assert data["rer_baseline"] is None
     assert data["only_in_baseline"] == ["a"]
     assert data["lost_ids"] == []
-
-
-# --- minimum detectable drop -----------------------------------------------------------
-
-
-def _p_drop(lost: int, gained: int) -> Fraction:
-    """One-sided exact McNemar p-value P(X >= lost), X ~ Bin(lost + gained, 1/2), from
-    binomial coefficients, independently of ``mcnemar_exact``."""
-    trials = lost + gained
-    return Fraction(sum(math.comb(trials, i) for i in range(lost, trials + 1)), 2**trials)
-
-
-def _brute_force_mdd(n: int, alpha: float, gained: int) -> float:
-    """Try every net drop k = 1, 2, ... with lost = gained + k and lost + gained <= n."""
-    for k in range(1, n + 1):
-        if 2 * gained + k > n:
-            break
-        if _p_drop(gained + k, gained) < Fraction(alpha):
-            return k / n
-    return math.inf
-
-
-def test_mdd_worked_example() -> None:
-    # n=30, alpha=0.05: losing 4 gives p = 1/16 = 0.0625, losing 5 gives 1/32 = 0.03125.
-    assert mcnemar_exact(4, 0, alternative="greater") == 0.0625
-    assert mcnemar_exact(5, 0, alternative="greater") == 0.03125
-    assert minimum_detectable_drop(30, 0.05) == 5 / 30
-
-
-@pytest.mark.parametrize(
-    ("n", "alpha", "expected"),
-    [
-        (30, 0.025, 6 / 30),  # 1/32 is not below 0.025, 1/64 is
-        (30, 0.01, 7 / 30),  # 1/128 = 0.0078125 < 0.01 (1/64 = 0.0156 is not)
-        (100, 0.05, 5 / 100),
-        (5, 0.05, 1.0),  # losing all five: p = 1/32, just enough
-        (4, 0.05, math.inf),  # losing all four: p = 1/16, never enough
-        (0, 0.05, math.inf),  # no items, no evidence
-        (1, 0.6, 1.0),  # p = 1/2 < 0.6
-    ],
-)
-def test_mdd_known_values(n: int, alpha: float, expected: float) -> None:
-    assert minimum_detectable_drop(n, alpha) == expected
-
-
-def test_mdd_with_discordance_counts_the_expected_gained_items() -> None:
-    # n=30, discordant_share=0.2: 6 items churn by chance, 3 of them gained. A net drop of
-    # k items is then lost = 3 + k against gained = 3. p(lost=10, gained=3) = 189/4096 =
-    # 0.046 < 0.05, p(lost=9, gained=3) = 299/4096 = 0.073 is not: k = 7.
-    assert _p_drop(10, 3) == Fraction(189, 4096)
-    assert _p_drop(9, 3) == Fraction(299, 4096)
-    assert minimum_detectable_drop(30, 0.05, discordant_share=0.2) == 7 / 30
-    # No churn is the same as no discordance given.
-    assert minimum_detectable_drop(30, 0.05, discordant_share=0.0) == 5 / 30
-    # Half-items round up: 0.1 * 30 / 2 = 1.5 gained items count as 2.
-    assert minimum_detectable_drop(30, 0.05, discordant_share=0.1) == _brute_force_mdd(30, 0.05, 2)
-    # Float noise does not add an item: 0.14 * 100 / 2 is 7.000000000000001, i.e. 7 items.
-    assert 0.14 * 100 / 2 > 7
-    assert minimum_detectable_drop(100, 0.05, 0.14) == _brute_force_mdd(100, 0.05, 7)
-    assert _brute_force_mdd(100, 0.05, 7) != _brute_force_mdd(100, 0.05, 8)
-    # All items churning leaves no room for a net drop.
-    assert minimum_detectable_drop(30, 0.05, discordant_share=1.0) == math.inf
-
-
-@pytest.mark.parametrize("alpha", [0.001, 0.01, 0.025, 0.05, 0.1, 0.3])
-def test_mdd_matches_brute_force_without_gained_items(alpha: float) -> None:
-    for n in range(0, 41):
-        expected = _brute_force_mdd(n, alpha, 0) if n else math.inf
-        assert minimum_detectable_drop(n, alpha) == expected, (n, alpha)
-
-
-@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.1])
-def test_mdd_matches_brute_force_with_discordance(alpha: float) -> None:
-    for n in (1, 2, 7, 10, 25, 40, 61):
-        for share in (0.0, 0.05, 0.1, 0.25, 0.5, 0.8):
-            gained = math.ceil(share * n / 2 - 1e-9)
-            expected = _brute_force_mdd(n, alpha, gained)
-            assert minimum_detectable_drop(n, alpha, share) == expected, (n, alpha, share)
-
-
-def test_mdd_is_detected_exactly_at_its_value() -> None:
-    # At the MDD the test rejects; one item less it does not.
-    for n, alpha in ((30, 0.05), (200, 0.01), (1000, 0.001)):
-        k = round(minimum_detectable_drop(n, alpha) * n)
-        assert mcnemar_exact(k, 0, alternative="greater") < alpha
-        assert mcnemar_exact(k - 1, 0, alternative="greater") >= alpha
-
-
-def test_mdd_of_a_large_suite_is_quick() -> None:
-    start = time.perf_counter()
-    mdd = minimum_detectable_drop(20_000, 0.05, discordant_share=0.1)
-    assert time.perf_counter() - start < 5.0
-    gained = 1_000
-    k = round(mdd * 20_000)
-    assert mcnemar_exact(gained + k, gained, alternative="greater") < 0.05
-    assert mcnemar_exact(gained + k - 1, gained, alternative="greater") >= 0.05
-
-
-@pytest.mark.parametrize(
-    ("n", "alpha", "share", "message"),
-    [
-        (-1, 0.05, None, "n must be >= 0"),
-        (10, 0.0, None, "alpha"),
-        (10, 1.0, None, "alpha"),
-        (10, 0.05, -0.1, "discordant_share"),
-        (10, 0.05, 1.5, "discordant_share"),
-    ],
-)
-def test_mdd_rejects_bad_input(n: int, alpha: float, share: float | None, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        minimum_detectable_drop(n, alpha, share)

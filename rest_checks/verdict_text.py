@@ -1,0 +1,118 @@
+"""The gate's verdict in words: the one place that says it, for the terminal summary, the
+CI step summary and the HTML report. Reads the results document's ``baseline`` block."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# Case keys named in a line; the rest are counted.
+NAMED = 20
+
+
+def named(keys: Sequence[str], limit: int = NAMED) -> str:
+    """``a, b, c and 17 more``."""
+    shown = ", ".join(keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def points(share: float | None) -> str:
+    """A share of items as RER points: ``6.4 points``."""
+    return "n/a" if share is None else f"{100 * share:.1f} points"
+
+
+def percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{100 * share:.1f}%"
+
+
+def _confidence(alpha: float) -> str:
+    return f"{100 * (1 - alpha):g}%"
+
+
+def _against(base: Mapping[str, Any]) -> str:
+    """Whose baseline judged the run, where that is not the run's own model."""
+    differences = base.get("identity_differences") or []
+    if not base.get("present") or not differences:
+        return ""
+    return (
+        f" against the baseline of {base.get('model')} (identity differs: {'; '.join(differences)})"
+    )
+
+
+def _counts(gate: Mapping[str, Any]) -> str:
+    return (
+        f"RER {percent(gate['rer_baseline'])} -> {percent(gate['rer_current'])} on "
+        f"{gate['n_common']} shared items, lost {gate['lost']}, gained {gate['gained']}, "
+        f"exact McNemar p={gate['p_value']:.4g}"
+    )
+
+
+def gate_lines(results: Mapping[str, Any]) -> list[str]:
+    """The verdict (first line, never worded as a pass unless it is one) and, for an
+    inconclusive verdict, what would decide it. Empty when there was no gate."""
+    base = results["baseline"]
+    gate = base.get("gate")
+    if gate is None:
+        return []
+    verdict, tolerance, alpha = gate["verdict"], gate["tolerance"], gate["alpha"]
+    bound = f"{points(gate['upper_bound'])} ({_confidence(alpha)} upper bound)"
+    head = f"baseline gate {verdict.upper()}{_against(base)}"
+    coverage = gate.get("coverage") or {}
+    if verdict == "passed":
+        first = (
+            f"{head}: RER dropped by at most {bound}, within the tolerance of "
+            f"{points(tolerance)}; {_counts(gate)}"
+        )
+    elif verdict == "failed":
+        failed_tasks = [t for t, v in gate["by_task"].items() if v["verdict"] == "failed"]
+        why = (
+            f"RER dropped by {points(gate['rer_drop'])}, more than the tolerance of "
+            f"{points(tolerance)}, and the drop is significant"
+            if gate["p_value"] < alpha and gate["rer_drop"] > tolerance
+            else f"a significant drop above the tolerance in task(s) {', '.join(failed_tasks)}"
+        )
+        first = f"{head}: {why}; {_counts(gate)}"
+    else:
+        partial = f"; {coverage['describe']}" if coverage.get("partial") else ""
+        first = (
+            f"{head} (not a pass{partial}): RER may have dropped by up to {bound}, against "
+            f"a tolerance of {points(tolerance)}; {_counts(gate)}"
+        )
+    lines = [first]
+    if verdict == "inconclusive":
+        lines.append("  " + _what_decides(gate))
+    return lines
+
+
+def _what_decides(gate: Mapping[str, Any]) -> str:
+    coverage = gate.get("coverage") or {}
+    parts = []
+    if coverage.get("partial"):
+        parts.append("run every case of the baseline")
+    needed = gate.get("items_to_decide")
+    if needed is not None:
+        more = "more than " if needed > 10_000_000 else "about "
+        parts.append(
+            f"{more}{min(needed, 10_000_000):,} shared items at this run's rates of lost and "
+            "gained items would decide it"
+        )
+    parts.append(
+        f"this run shows a pass only at a tolerance of {points(gate['upper_bound'])} or more"
+    )
+    parts.append("--rest-fail-inconclusive fails the run on this verdict")
+    return "to decide: " + "; ".join(parts)
+
+
+def task_line(task: str, t: Mapping[str, Any]) -> str:
+    """One task source's row of the gate."""
+    level = (
+        f"Holm level {t['alpha']:.4g}"
+        if t["alpha"] is not None
+        else "not tested (Holm stopped before it)"
+    )
+    return (
+        f"gate {task:<10}{t['verdict']:<13} RER {percent(t['rer_baseline'])} -> "
+        f"{percent(t['rer_current'])}, lost {t['lost']}, gained {t['gained']}, "
+        f"p={t['p_value']:.4g} ({level}); drop at most {points(t['upper_bound'])} "
+        f"({_confidence(t['bound_alpha'])} bound)"
+    )
