@@ -155,7 +155,7 @@ def test_a_baseline_of_another_seed_is_refused_before_any_model_call(tmp_path: P
     with pytest.raises(BaselineMismatch) as refused:
         other.check_baseline()
     message = str(refused.value)
-    assert "seed 1 here, 0 in the baseline" in message
+    assert "seed: 1 here, 0 in the baseline" in message
     assert "other content than the baseline's cases" in message
     assert "--snapshot-update" in message and "--rest-seed 0" in message
     assert model.requests == []
@@ -181,7 +181,9 @@ def test_another_models_baseline_is_used_only_when_named(tmp_path: Path) -> None
     named.check_baseline()
     full_run(named)
     lines = named.finish().lines
-    assert lines[0].startswith("compared against the baseline of model mock:text-only")
+    # The verdict's first line names whose baseline it is and how the identities differ.
+    assert lines[0].startswith("baseline gate PASSED against the baseline of mock:text-only")
+    assert "identity differs: name oracle here, text-only in the baseline" in lines[0]
     assert any("gained 6" in line and "arith-0001" in line for line in lines)
 
 
@@ -239,7 +241,8 @@ def test_a_small_run_is_inconclusive_never_passed(tmp_path: Path) -> None:
     outcome = run.finish()
     assert not outcome.failed  # an exploratory run is not failed for being small
     assert outcome.lines[0].startswith("baseline gate INCONCLUSIVE")
-    assert "smallest detectable drop" in outcome.lines[0]
+    assert "RER may have dropped by up to" in outcome.lines[0]
+    assert "to decide:" in outcome.lines[1]
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["baseline"]["gate"]["verdict"] == "inconclusive"
     strict = RestRun(
