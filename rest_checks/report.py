@@ -19,7 +19,8 @@ from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
 from rest_checks.verdict_text import NAMED, gate_lines, named, task_line
 
-RESULTS_FORMAT = 1
+# 2: the gate's confidence bound and coverage, the run's coverage.
+RESULTS_FORMAT = 2
 
 
 def _case_identity(record: CaseRecord, subject: str | None = None) -> dict[str, Any]:
@@ -206,6 +207,7 @@ def build_results(
             "path": str(settings.baseline_path),
             "present": baseline is not None,
             "explicit": baseline_explicit,
+            "updating": settings.update_baseline,
             "model": None if baseline is None else baseline.model,
             "model_identity": None if baseline is None else baseline.model_identity,
             "identity_differences": (
@@ -342,6 +344,8 @@ def format_summary(results: dict[str, Any]) -> list[str]:
             lines.append(f"  gained {gate['gained']}: {named(gate['gained_ids'])}")
         for task, t in gate["by_task"].items():
             lines.append("  " + task_line(task, t))
+    elif base.get("updating"):
+        lines.append("  no gate: the baseline is being written by this run (--snapshot-update)")
     elif not base["present"]:
         lines.append(f"  no baseline at {base['path']}: write one with --snapshot-update")
     return lines
