@@ -49,8 +49,8 @@ def exact_pass_rate(n: int, churn: float, drop: float, tolerance: float, alpha: 
     log_fact = _log_factorials(n)
     lost_pmf = _binomial_pmf(n, p_lost, log_fact)
     total = 0.0
-    for lost in np.nonzero(lost_pmf > NEGLIGIBLE)[0]:
-        lost = int(lost)
+    for index in np.nonzero(lost_pmf > NEGLIGIBLE)[0]:
+        lost = int(index)
         rest = n - lost
         if not shows_within(lost, rest, n, tolerance, alpha):
             continue
