@@ -94,6 +94,11 @@ def suite_properties(results: dict[str, Any]) -> list[tuple[str, str]]:
         ("rest_rer", "n/a" if rer is None else f"{rer:.4f}"),
         ("rest_rer_count", f"{k}/{n}"),
         ("rest_gate_verdict", "none" if gate_result is None else gate_result["verdict"]),
+        (
+            "rest_gate_upper_bound",
+            "n/a" if gate_result is None else f"{gate_result['upper_bound']:.4f}",
+        ),
+        ("rest_complete", "true" if results["complete"] else "false"),
         ("rest_regressions", str(len(results["baseline"]["regressions"]))),
         ("rest_errors", str(len(results["errors"]))),
     ]

@@ -83,3 +83,47 @@ def test_no_baseline_when_a_worker_was_lost(
     results = _results(suite)
     assert results["complete"] is False
     assert "arith-0003" in {e["key"] for e in results["errors"]}
+
+
+FAILING_RENDERINGS = """
+from rest_checks.models.base import Response
+from rest_checks.models.mock import MockModel
+from rest_checks.models.registry import register_model
+
+
+class FailingRenderings(MockModel):
+    def generate(self, requests):
+        replies = super().generate(requests)
+        return [
+            Response("", error="HTTP 503, every attempt") if r.rendering == "hypothesis" else a
+            for r, a in zip(requests, replies)
+        ]
+
+
+register_model(
+    "mock:failing-renderings",
+    lambda options: FailingRenderings("oracle", spec="mock:failing-renderings"),
+)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [0, 2])
+def test_failed_hypothesis_renderings_are_errors(suite: pytest.Pytester, workers: int) -> None:
+    suite.makeconftest(
+        (suite.path / "conftest.py").read_text(encoding="utf-8") + FAILING_RENDERINGS
+    )
+    args = ["--model", "mock:failing-renderings", "--rest-suite", "arith", "--rest-n", "2"]
+    args += ["--rest-plus", "--rest-plus-n", "1", "--rest-json", "results.json"]
+    result = run_suite(suite, *args, workers=workers)
+    # A case without a reply fails its test as ModelGaveNoReply, as every case does.
+    result.assert_outcomes(passed=15, failed=1)
+    errors = _results(suite)["errors"]
+    assert [e["key"] for e in errors] == ["arith-0001@invariance"]
+    assert "HTTP 503" in errors[0]["message"]
+    tolerated = run_suite(suite, *args, "--rest-allow-errors", "1", workers=workers)
+    tolerated.assert_outcomes(passed=15, skipped=1)
+    assert tolerated.ret == 0
+    update = run_suite(suite, *args, "--rest-allow-errors", "1", "--snapshot-update")
+    assert update.ret != 0
+    assert not (suite.path / "baselines" / "mock_failing-renderings.json").exists()

@@ -36,6 +36,8 @@ def test_junit_xml_records_each_case_and_the_run_also_under_xdist(suite: pytest.
     assert suite_properties["rest_rer"] == f"{4 / 6:.4f}"
     assert suite_properties["rest_rer_count"] == "4/6"
     assert suite_properties["rest_gate_verdict"] == "none"  # no baseline yet
+    assert suite_properties["rest_gate_upper_bound"] == "n/a"
+    assert suite_properties["rest_complete"] == "true"
     cases = {c.get("name"): _properties(c) for c in root.iter("testcase")}
     broken = cases["test_cross_modal[soebench-0002]"]
     assert broken["rest_item"] == "soebench-0002" and broken["rest_task"] == "soebench"
