@@ -199,7 +199,8 @@ class RestSettings:
         "rest_alpha",
         probability,
         0.05,
-        "significance level of the paired McNemar test on RER against the baseline",
+        "error level of the gate: the paired McNemar test's and the one-sided bound's of "
+        "the RER drop against the baseline",
     )
     tolerance: float = setting(
         "--rest-tolerance",
@@ -223,7 +224,8 @@ class RestSettings:
         "rest_fail_inconclusive",
         boolean,
         False,
-        "fail the run when the baseline gate is inconclusive (too few items); for CI",
+        "fail the run when the baseline gate is inconclusive (a pass not shown: too few "
+        "items, too much churn or a partial run); for CI",
         is_flag=True,
     )
     extract: str = setting(

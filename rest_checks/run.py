@@ -557,10 +557,10 @@ class RestRun:
         inconclusive or writes a baseline; the results JSON says ``complete`` and the
         coverage. ``step_summary``: a file (CI's step summary) the Markdown summary is
         appended to; ``artifact_url``: where CI keeps the HTML report."""
-        if not self.records and not self._planned_keys:
-            return Outcome()
-        s = self.settings
         ended_early = interrupted or stopped
+        if not self.records and (ended_early or not self._planned_keys):
+            return Outcome()  # stopped before any case: no results to speak of
+        s = self.settings
         records = sorted(self.records + self._never_finished(ended_early), key=lambda r: r.key)
         errors = [r for r in records if r.error is not None]
         answered = {r.key for r in records if r.error is None}

@@ -67,7 +67,9 @@ def test_a_request_that_fails_for_good_errors_its_own_case_only(
     result.assert_outcomes(passed=3, failed=1)
     results = json.loads((suite.path / "out.json").read_text(encoding="utf-8"))
     assert [(e["id"], e["modality"]) for e in results["errors"]] == [("arith-0002", "text")]
-    assert results["n_items"] == 3 and results["complete"] is True
+    # Not a whole run: one case has no reply. But it went to its end.
+    assert results["n_items"] == 3 and results["complete"] is False
+    assert results["coverage"]["ended_early"] is False and results["coverage"]["errors"] == 1
 
     # Every finished reply was kept: a rerun asks again only for the failed request.
     before = len(server.state.completions)
