@@ -513,7 +513,7 @@ def _task_gates(
     names = sorted(set(tasks.values()))
     comparisons = {
         task: compare_runs(
-            {k: v for k, v in baseline_cases.items() if tasks.get(k, task) == task},
+            {k: v for k, v in baseline_cases.items() if tasks.get(k) == task},
             {k: v for k, v in current.items() if tasks.get(k) == task},
         )
         for task in names
