@@ -26,7 +26,7 @@ def percent(share: float | None) -> str:
 
 
 def _confidence(alpha: float) -> str:
-    return f"{100 * (1 - alpha):g}%"
+    return f"{100 * (1 - alpha):.4g}%"
 
 
 def _against(base: Mapping[str, Any]) -> str:
@@ -106,13 +106,13 @@ def _what_decides(gate: Mapping[str, Any]) -> str:
 def task_line(task: str, t: Mapping[str, Any]) -> str:
     """One task source's row of the gate."""
     level = (
-        f"Holm level {t['alpha']:.4g}"
+        f" at Holm level {t['alpha']:.4g}"
         if t["alpha"] is not None
-        else "not tested (Holm stopped before it)"
+        else ", not tested (Holm's step-down stopped before it)"
     )
     return (
         f"gate {task:<10}{t['verdict']:<13} RER {percent(t['rer_baseline'])} -> "
         f"{percent(t['rer_current'])}, lost {t['lost']}, gained {t['gained']}, "
-        f"p={t['p_value']:.4g} ({level}); drop at most {points(t['upper_bound'])} "
+        f"p={t['p_value']:.4g}{level}; drop at most {points(t['upper_bound'])} "
         f"({_confidence(t['bound_alpha'])} bound)"
     )
