@@ -38,6 +38,7 @@ import base64
 import email.utils
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -57,6 +58,7 @@ from rest_checks.models.base import (
     ReplySink,
     Response,
 )
+from rest_checks.options import NOT_A_VARIABLE_NAME, is_variable_name
 from rest_checks.progress import say
 from rest_checks.prompts import Request
 
@@ -68,6 +70,7 @@ __all__ = [
     "is_local_url",
     "parse_retry_after",
     "public_url",
+    "scrub",
 ]
 
 log = logging.getLogger(__name__)
@@ -108,12 +111,32 @@ class _Cancelled(Exception):
     """The batch stopped (a refused key, an interrupt): this request gives up quietly."""
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """A failed attempt in scrubbed words: why (when a retry can help), or what to raise."""
+
+    reason: str
+    retry_after: float | None
+    final: BaseException | None
+
+
 class QuotaExhaustedError(ModelAuthError):
     """The account's quota is exhausted (HTTP 429 ``insufficient_quota``).
 
     A ``ModelAuthError``: like a refused key, no request can succeed until someone acts on
     the account, so it stops the batch and the run instead of failing every request.
     """
+
+
+# A bearer token as a server may quote it back (``Authorization: Bearer sk-...``).
+_BEARER = re.compile(r"(Bearer\s+)[^\s\"',;)\]}]+", re.IGNORECASE)
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """``text`` without ``secret`` and without any bearer token it quotes."""
+    if secret:
+        text = text.replace(secret, "***")
+    return _BEARER.sub(r"\1***", text)
 
 
 def is_local_url(url: str) -> bool:
@@ -219,10 +242,15 @@ def _settings_from(name: str, given: Mapping[str, Any]) -> _Settings:
         value = given.get(key, default)
         if value is None or (key in ("temperature", "top_p") and value == "omit"):
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < minimum
+        ):
             raise ModelError(
-                f"openai model {name!r}: setting {key!r} must be a number >= {minimum}, "
-                f"got {value!r}"
+                f"openai model {name!r}: setting {key!r} must be a finite number >= "
+                f"{minimum}, got {value!r}"
             )
         return float(value)
 
@@ -293,6 +321,8 @@ class OpenAIModel(Model):
     ) -> None:
         if concurrency < 1:
             raise ModelError(f"openai model {name!r}: concurrency must be at least 1")
+        if not isinstance(api_key_env, str) or not is_variable_name(api_key_env):
+            raise ModelError(f"openai model {name!r}: api_key_env {NOT_A_VARIABLE_NAME}")
         self.name = name
         self.spec = spec
         self.concurrency = concurrency
@@ -314,6 +344,14 @@ class OpenAIModel(Model):
         self._url = url
         self.base_url = public_url(url)
 
+        try:
+            import openai
+        except ImportError as exc:  # pragma: no cover - openai is a dev dependency
+            raise ModelError(
+                "the openai backend needs the openai package: pip install 'rest-checks[openai]'"
+            ) from exc
+        # Nothing below raises while the key is a local of this frame (tracebacks with
+        # locals would show it), but the client's construction.
         key = api_key or os.environ.get(api_key_env, "").strip() or None
         if key is None:
             if not is_local_url(url):
@@ -325,12 +363,6 @@ class OpenAIModel(Model):
         # Kept only to scrub it from server text we quote; short dummy keys are no secret.
         self._secret = key if len(key) >= 4 and key != LOCAL_DUMMY_KEY else None
 
-        try:
-            import openai
-        except ImportError as exc:  # pragma: no cover - openai is a dev dependency
-            raise ModelError(
-                "the openai backend needs the openai package: pip install 'rest-checks[openai]'"
-            ) from exc
         self._client = openai.OpenAI(
             base_url=url, api_key=key, max_retries=0, timeout=self.settings.timeout
         )
@@ -516,7 +548,12 @@ class OpenAIModel(Model):
             try:
                 return call()
             except Exception as exc:
-                failure, retry_after = self._retryable(exc, what)
+                failed = self._failed(exc, what)
+            # Raised here, after the ``except`` block: the SDK's exception, which may quote
+            # the key in server text, is then in no frame and no exception chain.
+            if failed.final is not None:
+                raise failed.final
+            failure, retry_after = failed.reason, failed.retry_after
             if attempt > s.max_retries:
                 raise self._error(
                     f"{what} failed after {attempt} attempt(s); last error: {failure}"
@@ -530,17 +567,25 @@ class OpenAIModel(Model):
                 attempt, s.retry_base_delay, s.retry_max_delay, retry_after, self._rng
             )
             log.warning(
-                "%s: %s; retry %d of %d in %.2f s",
-                what,
-                self._scrub(failure),
-                attempt,
-                s.max_retries,
-                delay,
+                "%s: %s; retry %d of %d in %.2f s", what, failure, attempt, s.max_retries, delay
             )
             if on_retry is not None:
-                on_retry(self._scrub(failure))
+                on_retry(failure)
             stop.wait(delay)
         raise _Cancelled
+
+    def _failed(self, exc: Exception, what: str) -> _Failed:
+        """What a failed attempt means, in scrubbed words: why it failed and the
+        ``Retry-After`` asked for when a retry can help, else the error to raise."""
+        try:
+            reason, retry_after = self._retryable(exc, what)
+        except Exception as final:
+            if final is exc:  # not the server's: raised as it is
+                return _Failed("", None, exc)
+            # Neither the traceback (its frames hold ``exc``) nor the chain goes with it.
+            final.__context__ = None
+            return _Failed("", None, final.with_traceback(None))
+        return _Failed(self._scrub(reason), retry_after, None)
 
     def _retryable(self, exc: Exception, what: str) -> tuple[str, float | None]:
         """Why an attempt failed and the ``Retry-After`` asked for, when a retry can help;
@@ -557,7 +602,7 @@ class OpenAIModel(Model):
         if not isinstance(exc, openai.OpenAIError):
             raise exc
         if not isinstance(exc, openai.APIStatusError):
-            raise self._error(f"{what}: {type(exc).__name__}: {_excerpt(str(exc))}") from None
+            raise self._error(f"{what}: {type(exc).__name__}: {_excerpt(str(exc))}")
         status = exc.status_code
         body = self._scrub(_excerpt(_response_text(exc)))
         if status in (401, 403):
@@ -565,16 +610,16 @@ class OpenAIModel(Model):
                 f"{self.base_url} refused the API key for model {self.name!r} (HTTP "
                 f"{status}); check the environment variable {self.api_key_env}. "
                 f"Server said: {body}"
-            ) from None
+            )
         if status == 429 and exc.code == "insufficient_quota":
             raise QuotaExhaustedError(
                 f"{self.base_url}: the account's quota is exhausted (HTTP 429 "
                 f"insufficient_quota); retrying cannot help. Server said: {body}"
-            ) from None
+            )
         if status in RETRY_STATUSES or status >= 500:
             return f"HTTP {status}: {body}", parse_retry_after(exc.response.headers)
         hint = self._hint(status, body)
-        raise self._error(f"{what} was rejected (HTTP {status}): {body}{hint}") from None
+        raise self._error(f"{what} was rejected (HTTP {status}): {body}{hint}")
 
     def _error(self, message: str) -> ModelError:
         return ModelError(self._scrub(f"{self.name} at {self.base_url}: {message}"))
@@ -627,7 +672,7 @@ class OpenAIModel(Model):
         return Response(content, None, extra)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+        return scrub(text, self._secret)
 
 
 def _response_text(exc: Any) -> str:

@@ -222,8 +222,9 @@ class ChatCompletionsServer:
 
     ``respond`` decides normal answers (a string is the assistant's content, a ``Reply``
     gives full control). ``api_key``, when set, must come as ``Authorization: Bearer ...``
-    (else 401). ``latency`` is added to every reply; at most ``max_concurrent`` requests
-    are served at once and further ones wait, as on a loaded server.
+    (else 401; ``echo_refused_key`` quotes the refused header in that 401's body).
+    ``latency`` is added to every reply; at most ``max_concurrent`` requests are
+    served at once and further ones wait, as on a loaded server.
     """
 
     def __init__(
@@ -235,6 +236,7 @@ class ChatCompletionsServer:
         max_concurrent: int = 32,
         models: tuple[str, ...] = ("test-model",),
         record: bool = True,
+        echo_refused_key: bool = False,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError(f"max_concurrent must be at least 1, got {max_concurrent}")
@@ -243,6 +245,8 @@ class ChatCompletionsServer:
         self.latency = latency
         self.models = models
         self.record = record
+        # Some gateways quote the Authorization header they refused in their 401 body.
+        self.echo_refused_key = echo_refused_key
         self.state = ServerState()
         self._script: collections.deque[Reply] = collections.deque()
         self._script_lock = threading.Lock()
@@ -474,7 +478,13 @@ class _Handler(BaseHTTPRequestHandler):
         return record
 
     def _send_auth_error(self, record: RecordedRequest) -> None:
-        # Like the real API: say that the key is wrong without echoing it.
+        # Like the real API: say that the key is wrong without echoing it (unless the
+        # server plays a gateway that does).
+        if self.server.owner.echo_refused_key:
+            given = self.headers.get("Authorization", "")
+            body = _error_body(f"Refused credentials: Authorization: {given}", "auth_error")
+            self._send(record, 401, body)
+            return
         reply = Reply.refused()
         assert reply.body is not None
         self._send(record, reply.status, reply.body)
