@@ -29,7 +29,8 @@ Settings (``rest_models.toml`` keys or ``settings=``), the first group part of t
 - ``image_detail``: OpenAI's ``"low" | "high" | "auto"``; not sent unless set;
 - ``max_retries`` (6), ``retry_base_delay`` (0.5 s), ``retry_max_delay`` (30 s),
   ``retry_after_max`` (120 s: a longer Retry-After fails at once), ``timeout`` (180 s per
-  attempt). None of these change an answer, so none is part of the identity.
+  attempt, headers to last byte: a reply that trickles in is cut at it). None of these
+  change an answer, so none is part of the identity.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from rest_checks.models.base import (
     ReplySink,
     Response,
 )
+from rest_checks.models.http_deadline import deadline_client, guarded
 from rest_checks.options import NOT_A_VARIABLE_NAME, is_variable_name
 from rest_checks.progress import say
 from rest_checks.prompts import Request
@@ -364,7 +366,12 @@ class OpenAIModel(Model):
         self._secret = key if len(key) >= 4 and key != LOCAL_DUMMY_KEY else None
 
         self._client = openai.OpenAI(
-            base_url=url, api_key=key, max_retries=0, timeout=self.settings.timeout
+            base_url=url,
+            api_key=key,
+            max_retries=0,
+            timeout=self.settings.timeout,
+            # Bounds each reply as a whole and lets a stopped batch drop what is in flight.
+            http_client=deadline_client(openai, self.settings.timeout),
         )
         self._rng = random.Random()
         self._announced = False
@@ -448,13 +455,16 @@ class OpenAIModel(Model):
 
         self._announce(0)
 
+        stop = threading.Event()
+
         def list_models() -> list[str]:
             try:
-                return [m.id for m in self._client.models.list().data]
+                with guarded(self.settings.timeout, stop):
+                    return [m.id for m in self._client.models.list().data]
             except openai.NotFoundError:
                 return []
 
-        ids = self._with_retries(list_models, "listing models", threading.Event())
+        ids = self._with_retries(list_models, "listing models", stop)
         if ids and self.name not in ids:
             log.warning(
                 "%s does not list model %r (it lists %d)", self.base_url, self.name, len(ids)
@@ -521,7 +531,8 @@ class OpenAIModel(Model):
             # The client's own request path (auth, errors, timeouts) without the typed
             # wrapper of ``chat.completions.create``, whose checks of the payload and the
             # reply cost more CPU than the rest of the call: the reply is read here.
-            text = self._client.post("/chat/completions", cast_to=str, body=payload)
+            with guarded(self.settings.timeout, stop):
+                text = self._client.post("/chat/completions", cast_to=str, body=payload)
             return self._parse(text)
 
         try:
@@ -615,6 +626,14 @@ class OpenAIModel(Model):
             raise QuotaExhaustedError(
                 f"{self.base_url}: the account's quota is exhausted (HTTP 429 "
                 f"insufficient_quota); retrying cannot help. Server said: {body}"
+            )
+        if 300 <= status < 400:
+            location = exc.response.headers.get("location", "")
+            to = f" to {public_url(location)}" if location else ""
+            raise self._error(
+                f"{what}: the server redirects{to} (HTTP {status}); redirects are not "
+                "followed (they would drop the key or turn the request into a GET): use "
+                "the address it names as the base URL (--model-base-url)"
             )
         if status in RETRY_STATUSES or status >= 500:
             return f"HTTP {status}: {body}", parse_retry_after(exc.response.headers)

@@ -63,6 +63,8 @@ class Reply:
     body: bytes | str | None = None
     delay: float = 0.0
     finish_reason: str = "stop"
+    # Seconds between the bytes of the body: a reply that trickles in (0: sent at once).
+    trickle: float = 0.0
 
     @classmethod
     def rate_limited(cls, retry_after: float | str | None = None, *, ms: bool = False) -> Reply:
@@ -106,6 +108,16 @@ class Reply:
     def malformed(cls, body: str = '{"id": "chatcmpl-broken", "choices": [') -> Reply:
         """A 200 whose JSON body is cut off."""
         return cls(status=200, body=body)
+
+    @classmethod
+    def trickling(cls, interval: float, content: str = DEFAULT_ANSWER) -> Reply:
+        """A completion whose body arrives one byte every ``interval`` seconds."""
+        return cls(content=content, trickle=interval)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 301) -> Reply:
+        """A redirect to ``location`` (a server that moved)."""
+        return cls(status=status, headers={"Location": location}, body="")
 
     @classmethod
     def stall(cls, seconds: float, content: str = DEFAULT_ANSWER) -> Reply:
@@ -448,7 +460,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             else:
                 body = owner._completion_body(request_json, reply)
-            self._send(record, reply.status, body, reply.headers)
+            self._send(record, reply.status, body, reply.headers, trickle=reply.trickle)
         finally:
             with state.lock:
                 state.in_flight -= 1
@@ -495,6 +507,8 @@ class _Handler(BaseHTTPRequestHandler):
         status: int,
         body: bytes | str,
         headers: Mapping[str, str] | None = None,
+        *,
+        trickle: float = 0.0,
     ) -> None:
         record.status = status
         data = body.encode() if isinstance(body, str) else body
@@ -505,7 +519,15 @@ class _Handler(BaseHTTPRequestHandler):
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(data)
+            if trickle > 0:
+                for offset in range(len(data)):
+                    self.wfile.write(data[offset : offset + 1])
+                    self.wfile.flush()
+                    if self.server.owner._stopping.wait(trickle):
+                        self.close_connection = True
+                        return
+            else:
+                self.wfile.write(data)
             record.answered_at = time.monotonic()
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (its timeout ran out during a stall): nothing to tell it.
