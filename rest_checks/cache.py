@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rest_checks.atomic import write_atomic
+from rest_checks.atomic import describe_os_error, remove_stale_temps, write_atomic
 from rest_checks.models.base import Model, ModelError, Response
 from rest_checks.pages import Page
-from rest_checks.progress import Progress
+from rest_checks.progress import Progress, say
 from rest_checks.prompts import Request
 
 log = logging.getLogger("rest_checks.cache")
@@ -79,6 +79,10 @@ class ResponseCache:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self._root = str(self.directory)
+        # Why the cache stopped taking replies (a full disk, a read-only folder), once
+        # a write failed: said once, and the run goes on with its replies in memory.
+        self.write_error: str | None = None
+        self._lock = threading.Lock()
 
     def _path(self, key: str) -> Path:
         return Path(self._file(key))
@@ -109,9 +113,38 @@ class ResponseCache:
         """Whether an entry is stored under ``key`` (not whether it can be served)."""
         return os.path.exists(self._file(key))
 
-    def put(self, key: str, response: Response) -> None:
+    def put(self, key: str, response: Response) -> bool:
+        """Store a reply; ``False`` when the cache cannot take it. The first failed write
+        is said once (one line), and no later write is tried: the run keeps its replies
+        in memory instead of failing each test on the same disk."""
+        if self.write_error is not None:
+            return False
         payload = json.dumps({"key": key, "response": response.to_json()}, default=str)
-        write_atomic(self._path(key), payload)
+        try:
+            write_atomic(self._path(key), payload, durable=False)
+        except OSError as exc:
+            with self._lock:
+                first = self.write_error is None
+                self.write_error = describe_os_error(exc)
+            if first:
+                message = (
+                    f"the response cache {self.directory} cannot be written "
+                    f"({self.write_error}); this run keeps its replies in memory and stores "
+                    "no more of them"
+                )
+                log.warning("%s", message)
+                say(message)
+            return False
+        return True
+
+    def remove_stale_temps(self) -> int:
+        """Remove the temporary files killed runs left in the cache; how many went."""
+        folders = [self.directory]
+        try:
+            folders += [Path(e.path) for e in os.scandir(self.directory) if e.is_dir()]
+        except OSError:
+            return 0
+        return sum(remove_stale_temps(folder) for folder in folders)
 
 
 def _entry_problem(data: Any, key: str) -> str | None:
@@ -246,10 +279,9 @@ class ModelCalls:
         it is asked again next time."""
         if response.error is not None:
             return
-        if self.cache is None or len(self._memory) < self.keep_in_memory:
+        stored = self.cache is not None and self.cache.put(key, response)
+        if not stored or len(self._memory) < self.keep_in_memory:
             self._memory[key] = response
-        if self.cache is not None:
-            self.cache.put(key, response)
 
     def close(self) -> None:
         self.model.close()

@@ -70,7 +70,7 @@ def _backend_class(core: Any) -> type:
     """The wrapping backend and stream, built over the HTTP core library in use (httpcore
     or its successor), whose exceptions the client above it knows how to map."""
 
-    class DeadlineStream(core.NetworkStream):  # type: ignore[misc, name-defined]
+    class DeadlineStream(core.NetworkStream):
         def __init__(self, inner: Any) -> None:
             self._inner = inner
 
@@ -104,7 +104,7 @@ def _backend_class(core: Any) -> type:
         def get_extra_info(self, info: str) -> Any:
             return self._inner.get_extra_info(info)
 
-    class DeadlineBackend(core.NetworkBackend):  # type: ignore[misc, name-defined]
+    class DeadlineBackend(core.NetworkBackend):
         def __init__(self, inner: Any) -> None:
             self._inner = inner
 

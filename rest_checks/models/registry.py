@@ -332,9 +332,9 @@ def load_user_models(path: Path | None, *, required: bool = False) -> dict[str, 
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        bad_line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise ModelsFileError(
-            f"{path}:{line}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+            f"{path}:{bad_line}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
         ) from None
     except OSError as exc:
         raise ModelsFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
@@ -343,8 +343,8 @@ def load_user_models(path: Path | None, *, required: bool = False) -> dict[str, 
     except tomllib.TOMLDecodeError as exc:
         # Newer tomllib and tomli give the line as ``lineno``; older ones only in the message.
         found = re.search(r"at line (\d+)", str(exc))
-        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
-        where = f"{path}:{line}" if line else str(path)
+        at = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
+        where = f"{path}:{at}" if at else str(path)
         raise ModelsFileError(f"{where}: not valid TOML: {exc}") from exc
     models = data.get("models", data)
     if not isinstance(models, dict):
@@ -359,10 +359,10 @@ def load_user_models(path: Path | None, *, required: bool = False) -> dict[str, 
         for key, value in params.items():
             problem = _key_problem(key, value)
             if problem is not None:
-                at = _key_line(text, line, key)
+                key_line = _key_line(text, line, key)
                 raise ModelsFileError(
-                    f"{path}:{at}: model {name!r}, key {key!r}: {problem}"
-                    if at
+                    f"{path}:{key_line}: model {name!r}, key {key!r}: {problem}"
+                    if key_line
                     else f"{path}: model {name!r}, key {key!r}: {problem}"
                 )
         backend = params.pop("backend", None)
