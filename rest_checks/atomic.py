@@ -103,9 +103,7 @@ def check_folder_writable(folder: Path, what: str, *, shown: Path | None = None)
             os.close(fd)
             probe.unlink(missing_ok=True)
     except OSError as exc:
-        raise OutputError(
-            f"{what} {shown} cannot be written: {describe_os_error(exc)}"
-        ) from None
+        raise OutputError(f"{what} {shown} cannot be written: {describe_os_error(exc)}") from None
 
 
 def remove_stale_temps(folder: Path, now: float | None = None) -> int:

@@ -123,7 +123,7 @@ def test_an_output_that_cannot_be_written_is_named_with_its_errno(
 ) -> None:
     check_writable(tmp_path / "deep" / "out.json", "the results JSON")  # made if missing
     (tmp_path / "afile").write_text("")
-    with pytest.raises(OutputError, match=r"the CSV .*afile/out.csv cannot be written: .*afile is a file"):
+    with pytest.raises(OutputError, match=r"afile/out.csv cannot be written: .*afile is a file"):
         check_writable(tmp_path / "afile" / "out.csv", "the CSV")
     with pytest.raises(OutputError, match=r"afile/deeper/x.csv cannot be written: ENOTDIR"):
         check_writable(tmp_path / "afile" / "deeper" / "x.csv", "the CSV")
