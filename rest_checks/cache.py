@@ -204,17 +204,28 @@ class ModelCalls:
         self.identity = model.identity()
         self._identity_json = identity_json(self.identity)
         self._memory: dict[str, Response] = {}
+        # Requests that failed for good in this run: served as failed to the case that
+        # asks again (never cached on disk, so a later run asks them afresh).
+        self._failed: dict[str, Response] = {}
+        # Requests counted already (as a call or a cache hit): a reply asked ahead and
+        # read again by its test counts once.
+        self._counted: set[str] = set()
         self._lock = threading.Lock()
 
     def lookup(self, key: str) -> Response | None:
-        """A stored reply (this process's memory, then the disk cache), or None."""
-        cached = self._memory.get(key)
+        """A stored reply (this process's memory, then the disk cache), or None; a request
+        that failed for good earlier in this run comes back failed."""
+        cached = self._memory.get(key) or self._failed.get(key)
         if cached is None and self.cache is not None:
             cached = self.cache.get(key)
         return cached
 
     def _stored(self, key: str) -> bool:
-        return key in self._memory or (self.cache is not None and self.cache.has(key))
+        return (
+            key in self._memory
+            or key in self._failed
+            or (self.cache is not None and self.cache.has(key))
+        )
 
     def generate(
         self, requests: Sequence[Request], progress: Progress | None = None
@@ -222,15 +233,15 @@ class ModelCalls:
         """Every request's reply, in order: stored ones at once, the rest from the model."""
         results: list[Response | None] = [None] * len(requests)
         missing: dict[str, list[int]] = {}
-        for index, request in enumerate(requests):
-            key = keyed_request(self._identity_json, request)
+        keys = [keyed_request(self._identity_json, request) for request in requests]
+        for index, key in enumerate(keys):
             cached = self.lookup(key)
             if cached is not None:
                 results[index] = cached
             else:
                 # The same call asked twice in one batch is made once.
                 missing.setdefault(key, []).append(index)
-        hits = sum(r is not None for r in results)
+        hits = [k for k, r in zip(keys, results, strict=True) if r is not None]
         self._count(len(requests), hits, missing, progress)
         if missing:
             sent = [(key, requests[indexes[0]]) for key, indexes in missing.items()]
@@ -246,11 +257,11 @@ class ModelCalls:
 
         A stored entry that turns out damaged is found (and asked again) by its test."""
         missing: dict[str, list[int]] = {}
-        hits = 0
+        hits: list[str] = []
         for index, request in enumerate(requests):
             key = keyed_request(self._identity_json, request)
             if self._stored(key):
-                hits += 1
+                hits.append(key)
             else:
                 missing.setdefault(key, []).append(index)
         self._count(len(requests), hits, missing, progress)
@@ -258,13 +269,23 @@ class ModelCalls:
             self._ask([(key, requests[indexes[0]]) for key, indexes in missing.items()], progress)
 
     def _count(
-        self, requests: int, hits: int, missing: dict[str, list[int]], progress: Progress | None
+        self,
+        requests: int,
+        hits: list[str],
+        missing: dict[str, list[int]],
+        progress: Progress | None,
     ) -> None:
         with self._lock:
-            self.counter.cache_hits += hits
+            # A request counts once per run: a hit only when nothing counted it before
+            # (a reply this run received, or one read from the cache already).
+            new_hits = {key for key in hits if key not in self._counted}
+            self.counter.cache_hits += len(new_hits)
+            self._counted.update(new_hits)
+            self._counted.update(missing)
         if progress is not None:
             # A duplicate is one call: the requests merged into another are not counted.
-            progress.add(hits + len(missing), cached=hits, merged=requests - hits - len(missing))
+            count = len(hits)
+            progress.add(count + len(missing), cached=count, merged=requests - count - len(missing))
 
     def _ask(self, sent: list[tuple[str, Request]], progress: Progress | None) -> list[Response]:
         asking = _Asking(self, sent, progress)
@@ -275,9 +296,11 @@ class ModelCalls:
         return asking.replies()
 
     def store(self, key: str, response: Response) -> None:
-        """Keep a reply in memory and on disk (atomically); a failed one is never kept, so
-        it is asked again next time."""
+        """Keep a reply in memory and on disk (atomically). A failed one never reaches the
+        disk, so a later run asks it again; this run serves it failed to the case that
+        asks again, instead of a second round of attempts that failed the same way."""
         if response.error is not None:
+            self._failed[key] = response
             return
         stored = self.cache is not None and self.cache.put(key, response)
         if not stored or len(self._memory) < self.keep_in_memory:

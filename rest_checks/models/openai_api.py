@@ -86,6 +86,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
 RETRY_STATUSES = frozenset({408, 409, 429})
 EXCERPT_CHARS = 300
+# A reply's text beyond this many characters is cut (and marked in its extras): no
+# answer needs a megabyte, and a runaway one would swell every output of the run.
+MAX_REPLY_CHARS = 1_000_000
 
 T = TypeVar("T")
 
@@ -672,11 +675,21 @@ class OpenAIModel(Model):
         content = message.get("content")
         if isinstance(content, list):  # some servers return content parts
             content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        if content is None:
-            content = ""  # a refusal or an answer cut off before any text: no answer
-        if not isinstance(content, str):
+        if content is not None and not isinstance(content, str):
             raise _Malformed(f"message content is {type(content).__name__}, not text")
+        if not content or not content.strip():
+            # A refusal, an answer cut off before any text, a server that lost it: no
+            # answer to judge or to cache. Retried like any malformed reply.
+            said = "null" if content is None else repr(content)
+            why = f"finish_reason {choice.get('finish_reason')!r}"
+            if message.get("refusal"):
+                why += f", refusal {_excerpt(str(message['refusal']), 120)!r}"
+            raise _Malformed(f"the reply has no text (content {said}, {why})")
         extra: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
+        if len(content) > MAX_REPLY_CHARS:
+            # Kept whole, a runaway reply would swell the results, reports and cache.
+            extra["cut_from_chars"] = len(content)
+            content = content[:MAX_REPLY_CHARS]
         if isinstance(data.get("model"), str):
             extra["served_model"] = data["model"]
         usage = data.get("usage")

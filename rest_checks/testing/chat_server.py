@@ -110,6 +110,15 @@ class Reply:
         return cls(status=200, body=body)
 
     @classmethod
+    def no_content(cls, refusal: str | None = None, finish_reason: str = "stop") -> Reply:
+        """A completion whose message has ``content: null`` (a refusal, a lost answer)."""
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        if refusal is not None:
+            message["refusal"] = refusal
+        choice = {"index": 0, "message": message, "finish_reason": finish_reason}
+        return cls(body=json.dumps({"id": "chatcmpl-empty", "choices": [choice]}))
+
+    @classmethod
     def trickling(cls, interval: float, content: str = DEFAULT_ANSWER) -> Reply:
         """A completion whose body arrives one byte every ``interval`` seconds."""
         return cls(content=content, trickle=interval)
