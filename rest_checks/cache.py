@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rest_checks.atomic import write_atomic
+from rest_checks.atomic import describe_os_error, remove_stale_temps, write_atomic
 from rest_checks.models.base import Model, ModelError, Response
 from rest_checks.pages import Page
-from rest_checks.progress import Progress
+from rest_checks.progress import Progress, say
 from rest_checks.prompts import Request
 
 log = logging.getLogger("rest_checks.cache")
@@ -79,6 +79,10 @@ class ResponseCache:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self._root = str(self.directory)
+        # Why the cache stopped taking replies (a full disk, a read-only folder), once
+        # a write failed: said once, and the run goes on with its replies in memory.
+        self.write_error: str | None = None
+        self._lock = threading.Lock()
 
     def _path(self, key: str) -> Path:
         return Path(self._file(key))
@@ -109,9 +113,38 @@ class ResponseCache:
         """Whether an entry is stored under ``key`` (not whether it can be served)."""
         return os.path.exists(self._file(key))
 
-    def put(self, key: str, response: Response) -> None:
+    def put(self, key: str, response: Response) -> bool:
+        """Store a reply; ``False`` when the cache cannot take it. The first failed write
+        is said once (one line), and no later write is tried: the run keeps its replies
+        in memory instead of failing each test on the same disk."""
+        if self.write_error is not None:
+            return False
         payload = json.dumps({"key": key, "response": response.to_json()}, default=str)
-        write_atomic(self._path(key), payload)
+        try:
+            write_atomic(self._path(key), payload, durable=False)
+        except OSError as exc:
+            with self._lock:
+                first = self.write_error is None
+                self.write_error = describe_os_error(exc)
+            if first:
+                message = (
+                    f"the response cache {self.directory} cannot be written "
+                    f"({self.write_error}); this run keeps its replies in memory and stores "
+                    "no more of them"
+                )
+                log.warning("%s", message)
+                say(message)
+            return False
+        return True
+
+    def remove_stale_temps(self) -> int:
+        """Remove the temporary files killed runs left in the cache; how many went."""
+        folders = [self.directory]
+        try:
+            folders += [Path(e.path) for e in os.scandir(self.directory) if e.is_dir()]
+        except OSError:
+            return 0
+        return sum(remove_stale_temps(folder) for folder in folders)
 
 
 def _entry_problem(data: Any, key: str) -> str | None:
@@ -171,17 +204,28 @@ class ModelCalls:
         self.identity = model.identity()
         self._identity_json = identity_json(self.identity)
         self._memory: dict[str, Response] = {}
+        # Requests that failed for good in this run: served as failed to the case that
+        # asks again (never cached on disk, so a later run asks them afresh).
+        self._failed: dict[str, Response] = {}
+        # Requests counted already (as a call or a cache hit): a reply asked ahead and
+        # read again by its test counts once.
+        self._counted: set[str] = set()
         self._lock = threading.Lock()
 
     def lookup(self, key: str) -> Response | None:
-        """A stored reply (this process's memory, then the disk cache), or None."""
-        cached = self._memory.get(key)
+        """A stored reply (this process's memory, then the disk cache), or None; a request
+        that failed for good earlier in this run comes back failed."""
+        cached = self._memory.get(key) or self._failed.get(key)
         if cached is None and self.cache is not None:
             cached = self.cache.get(key)
         return cached
 
     def _stored(self, key: str) -> bool:
-        return key in self._memory or (self.cache is not None and self.cache.has(key))
+        return (
+            key in self._memory
+            or key in self._failed
+            or (self.cache is not None and self.cache.has(key))
+        )
 
     def generate(
         self, requests: Sequence[Request], progress: Progress | None = None
@@ -189,15 +233,15 @@ class ModelCalls:
         """Every request's reply, in order: stored ones at once, the rest from the model."""
         results: list[Response | None] = [None] * len(requests)
         missing: dict[str, list[int]] = {}
-        for index, request in enumerate(requests):
-            key = keyed_request(self._identity_json, request)
+        keys = [keyed_request(self._identity_json, request) for request in requests]
+        for index, key in enumerate(keys):
             cached = self.lookup(key)
             if cached is not None:
                 results[index] = cached
             else:
                 # The same call asked twice in one batch is made once.
                 missing.setdefault(key, []).append(index)
-        hits = sum(r is not None for r in results)
+        hits = [k for k, r in zip(keys, results, strict=True) if r is not None]
         self._count(len(requests), hits, missing, progress)
         if missing:
             sent = [(key, requests[indexes[0]]) for key, indexes in missing.items()]
@@ -213,11 +257,11 @@ class ModelCalls:
 
         A stored entry that turns out damaged is found (and asked again) by its test."""
         missing: dict[str, list[int]] = {}
-        hits = 0
+        hits: list[str] = []
         for index, request in enumerate(requests):
             key = keyed_request(self._identity_json, request)
             if self._stored(key):
-                hits += 1
+                hits.append(key)
             else:
                 missing.setdefault(key, []).append(index)
         self._count(len(requests), hits, missing, progress)
@@ -225,13 +269,23 @@ class ModelCalls:
             self._ask([(key, requests[indexes[0]]) for key, indexes in missing.items()], progress)
 
     def _count(
-        self, requests: int, hits: int, missing: dict[str, list[int]], progress: Progress | None
+        self,
+        requests: int,
+        hits: list[str],
+        missing: dict[str, list[int]],
+        progress: Progress | None,
     ) -> None:
         with self._lock:
-            self.counter.cache_hits += hits
+            # A request counts once per run: a hit only when nothing counted it before
+            # (a reply this run received, or one read from the cache already).
+            new_hits = {key for key in hits if key not in self._counted}
+            self.counter.cache_hits += len(new_hits)
+            self._counted.update(new_hits)
+            self._counted.update(missing)
         if progress is not None:
             # A duplicate is one call: the requests merged into another are not counted.
-            progress.add(hits + len(missing), cached=hits, merged=requests - hits - len(missing))
+            count = len(hits)
+            progress.add(count + len(missing), cached=count, merged=requests - count - len(missing))
 
     def _ask(self, sent: list[tuple[str, Request]], progress: Progress | None) -> list[Response]:
         asking = _Asking(self, sent, progress)
@@ -242,14 +296,15 @@ class ModelCalls:
         return asking.replies()
 
     def store(self, key: str, response: Response) -> None:
-        """Keep a reply in memory and on disk (atomically); a failed one is never kept, so
-        it is asked again next time."""
+        """Keep a reply in memory and on disk (atomically). A failed one never reaches the
+        disk, so a later run asks it again; this run serves it failed to the case that
+        asks again, instead of a second round of attempts that failed the same way."""
         if response.error is not None:
+            self._failed[key] = response
             return
-        if self.cache is None or len(self._memory) < self.keep_in_memory:
+        stored = self.cache is not None and self.cache.put(key, response)
+        if not stored or len(self._memory) < self.keep_in_memory:
             self._memory[key] = response
-        if self.cache is not None:
-            self.cache.put(key, response)
 
     def close(self) -> None:
         self.model.close()

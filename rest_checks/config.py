@@ -62,6 +62,12 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "model"
 
 
+def _named(values: Mapping[str, Any], option: Option) -> bool:
+    """Whether a value other than the option's default was given."""
+    raw = values.get(option.dest, option.default)
+    return raw is not None and str(raw) != str(option.default)
+
+
 @dataclass(frozen=True)
 class RestSettings:
     """Every setting of a run, resolved and validated."""
@@ -258,7 +264,11 @@ class RestSettings:
             return raw
 
         own = {o.field: value(o) for o in options_of(cls)}
-        model_options = ModelOptions(**{o.field: value(o) for o in options_of(ModelOptions)})
+        model_option = {o.field: o for o in options_of(ModelOptions)}
+        model_options = ModelOptions(
+            **{name: value(o) for name, o in model_option.items()},
+            models_file_named=_named(values, model_option["models_file"]),
+        )
         settings = cls(
             **own, model_options=model_options, update_baseline=update_baseline, rootdir=rootdir
         )

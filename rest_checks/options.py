@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,11 @@ from typing import Any
 
 class SettingError(ValueError):
     """A setting has a value we cannot use; the message says which and what is accepted."""
+
+
+class UnshownValueError(argparse.ArgumentTypeError):
+    """A value that may be a secret (a key where its variable's name belongs): the message
+    says what is wrong without quoting it, and no caller may quote it either."""
 
 
 # --- value parsers ----------------------------------------------------------------------
@@ -62,12 +69,37 @@ def probability(text: str) -> float:
 
 
 def positive_seconds(text: str) -> float:
+    """A finite number of seconds above 0 (``inf`` and ``nan`` bound nothing)."""
     try:
         value = float(str(text).strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds")
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value} must be more than 0 seconds")
+    return value
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NOT_A_VARIABLE_NAME = (
+    "is not the name of an environment variable (letters, digits and underscores); the "
+    "value is not shown, in case it is the key itself: put the key in an environment "
+    "variable and give that variable's name"
+)
+
+
+def is_variable_name(text: str) -> bool:
+    """Whether ``text`` can name an environment variable (and so is not a key)."""
+    return _ENV_NAME.fullmatch(text) is not None
+
+
+def variable_name(text: str) -> str:
+    """The name of an environment variable; anything else is refused without being
+    quoted (it is often the secret the variable should hold)."""
+    value = str(text).strip()
+    if not is_variable_name(value):
+        raise UnshownValueError(f"the value {NOT_A_VARIABLE_NAME}")
     return value
 
 
@@ -169,6 +201,8 @@ def resolve_option(
             continue  # an empty value means "not set here"
         try:
             return option.parse(raw)
+        except UnshownValueError as exc:
+            raise SettingError(f"{origin}: {exc}") from None
         except argparse.ArgumentTypeError as exc:
             raise SettingError(f"{origin}={raw!r}: {exc}") from None
     return option.default

@@ -52,6 +52,7 @@ ITEMS_INPUT = "rest_items"
 def usage_errors() -> tuple[type[Exception], ...]:
     """What a run's start raises for bad settings, models, baselines or item files: a usage
     error, not a crash."""
+    from rest_checks.atomic import OutputError
     from rest_checks.baselines import BaselineError
     from rest_checks.html_report import ReportDependencyError
     from rest_checks.items.mcq import ItemFileError
@@ -67,6 +68,7 @@ def usage_errors() -> tuple[type[Exception], ...]:
         ItemFileError,
         ModelsFileError,
         ReportDependencyError,
+        OutputError,
         ValueError,  # an item source or id that cannot be used
     )
 
@@ -160,6 +162,7 @@ def start_run(config: pytest.Config) -> RestRun:
         else:
             run.items()  # a bad item file is a usage error, before any test
             run.check_baseline()  # a baseline of other items too, before any model call
+            run.check_outputs()  # and every file it was asked to write
     except usage_errors() as exc:
         raise pytest.UsageError(f"rest-checks: {exc}") from None
     config.stash[RUN_KEY] = run

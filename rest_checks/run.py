@@ -18,13 +18,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rest_checks import report
 from rest_checks.answers import extract_answer
+from rest_checks.atomic import (
+    check_folder_writable,
+    check_writable,
+    describe_os_error,
+    remove_stale_temps,
+)
 from rest_checks.baselines import (
     Baseline,
     BaselineMismatch,
@@ -537,11 +543,35 @@ class RestRun:
         self.model_calls += int(data["model_calls"])
         self.cache_hits += int(data["cache_hits"])
 
+    def outputs(self) -> list[tuple[str, Path]]:
+        """Every file this run was asked to write, and what it is."""
+        s = self.settings
+        named = [
+            ("results JSON", s.json_path),
+            ("HTML report", s.html_path),
+            ("CSV", s.csv_path),
+            ("baseline", s.baseline_path if s.update_baseline else None),
+        ]
+        return [(what, path) for what, path in named if path is not None]
+
+    def check_outputs(self) -> None:
+        """Before any model call: raise ``OutputError`` naming the first output (or the
+        response cache) that cannot be written, so no run ends with its replies unsaved."""
+        for what, path in self.outputs():
+            check_writable(path, f"the {what}")
+        if self.calls.cache is not None:
+            check_folder_writable(self.calls.cache.directory, "the response cache")
+
     def start(self) -> None:
-        """On the controller, before any test: remove an earlier results file, so that a
-        run that stops early never leaves one a CI step would read as this run's."""
-        if self.settings.json_path is not None:
-            self.settings.json_path.unlink(missing_ok=True)
+        """On the controller, before any test: remove the earlier results file and the
+        reports this run will replace, so that a run that stops early never leaves one a
+        CI step would read as this run's; and the temporary files killed runs left."""
+        for what, path in self.outputs():
+            if what != "baseline":  # kept: a stopped run writes none, so the old one holds
+                path.unlink(missing_ok=True)
+            remove_stale_temps(path.parent)
+        if self.calls.cache is not None:
+            self.calls.cache.remove_stale_temps()
 
     def finish(
         self,
@@ -595,14 +625,24 @@ class RestRun:
             lines=report.format_summary(results), properties=suite_properties(results)
         )
         if s.json_path is not None:
-            report.write_results(s.json_path, results)
-            outcome.lines.append(f"results written to {s.json_path}")
+            json_path = s.json_path
+            outcome.lines.append(
+                _written(
+                    "results",
+                    json_path,
+                    lambda: report.write_results(json_path, results),
+                    f"results written to {json_path}",
+                )
+            )
         if s.update_baseline:
-            line, written = self._write_baseline(results, run_coverage)
-            outcome.lines.append(line)
-            outcome.failed = outcome.failed or not written
+            outcome.lines.append(self._write_baseline(results, run_coverage))
+        # Results or a baseline that could not be written fail the run: CI reads them.
+        # The reports below are for people; one that fails costs nothing else.
+        unwritten = [line for line in outcome.lines if " NOT written to " in line]
         # Last, so a report that cannot be written costs nothing else of the run.
         outcome.lines.extend(self._write_reports(results, step_summary, artifact_url))
+        if unwritten:
+            outcome.failed = True  # an output that was asked for is missing
         if len(errors) > s.allow_errors:
             outcome.failed = True
         if gate_result is not None and gate_result.verdict == "failed":
@@ -698,7 +738,9 @@ class RestRun:
                 continue
             try:
                 line = write()
-            except (OSError, ReportDependencyError, ValueError, KeyError, TypeError) as exc:
+            except OSError as exc:
+                line = f"{what} NOT written to {target}: {describe_os_error(exc)}"
+            except (ReportDependencyError, ValueError, KeyError, TypeError) as exc:
                 line = f"{what} NOT written to {target}: {type(exc).__name__}: {exc}"
             if line:
                 lines.append(line)
@@ -725,10 +767,9 @@ class RestRun:
             ("rest_verdict", verdict),
         ]
 
-    def _write_baseline(
-        self, results: dict[str, Any], run_coverage: Mapping[str, Any]
-    ) -> tuple[str, bool]:
-        """Write the baseline of a whole run; say why not otherwise (and the run fails)."""
+    def _write_baseline(self, results: dict[str, Any], run_coverage: Mapping[str, Any]) -> str:
+        """Write the baseline of a whole run; say why not otherwise (the line says "NOT
+        written to", which fails the run)."""
         path = self.settings.baseline_path
         why = None
         if run_coverage["ended_early"]:
@@ -745,12 +786,24 @@ class RestRun:
                 f"did not run (-k, -m, --lf or deselection): {named(not_run)}"
             )
         if why is not None:
-            return f"baseline NOT written to {path}: {why}; a baseline records every case", False
-        write_baseline(path, report.baseline_from_results(results))
-        return f"baseline written to {path}", True
+            return f"baseline NOT written to {path}: {why}; a baseline records every case"
+        document = report.baseline_from_results(results)
+        return _written(
+            "baseline", path, lambda: write_baseline(path, document), f"baseline written to {path}"
+        )
 
     def close(self) -> None:
         self.calls.close()
+
+
+def _written(what: str, path: Path, write: Callable[[], None], done: str) -> str:
+    """``done`` once ``write()`` has written ``path``; else one line naming the path and
+    the error (the errno's name and words), and the run goes on to its other outputs."""
+    try:
+        write()
+    except OSError as exc:
+        return f"{what} NOT written to {path}: {describe_os_error(exc)}"
+    return done
 
 
 __all__ = ["BaselineMismatch", "Case", "Outcome", "RestRun", "plus_items"]

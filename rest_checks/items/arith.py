@@ -13,6 +13,7 @@ mangled.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import string
@@ -102,6 +103,28 @@ class ArithTemplate:
                 words["other"] = rng.choice([n for n in NAMES if n != words.get("name")])
             return words, values
         raise RuntimeError(f"template {self.name!r}: no valid values found")
+
+    def distinct_texts(self, at_most: int) -> int:
+        """How many distinct problems this template can make, counted up to ``at_most``
+        (counting stops there, so a large template costs no more than what is asked).
+        Every slot shows in the text, so distinct words and values make distinct texts."""
+        slots = self.slots()
+        wordings = 1
+        for slot in slots:
+            if slot in WORDS:
+                # ``other`` is never the same person as ``name``.
+                wordings *= len(WORDS[slot]) - (slot == "other" and "name" in slots)
+        wanted = -(-at_most // wordings)  # value sets that make ``at_most`` texts
+        found = 0
+        for combo in itertools.product(*self.numbers.values()):
+            values = dict(zip(self.numbers, combo, strict=True))
+            if self.valid(values):
+                result = self.answer(values)
+                if result == int(result) and result > 0:
+                    found += 1
+                    if found >= wanted:
+                        break
+        return min(at_most, found * wordings)
 
     def fill(self, words: Mapping[str, str], values: Mapping[str, int]) -> tuple[str, str]:
         """The story and the question with the slots filled."""
@@ -250,6 +273,12 @@ def generate_arith(n: int, seed: int) -> list[Item]:
     """
     if n < 0:
         raise ValueError(f"number of arithmetic items must be >= 0, got {n}")
+    largest = largest_arith_n(n, seed)
+    if largest is not None:
+        raise ValueError(
+            f"arith: {n} distinct items cannot be made with seed {seed}; its templates "
+            f"allow at most {largest} (use --rest-n {largest} or less)"
+        )
     items: list[Item] = []
     seen: set[str] = set()
     for index in range(n):
@@ -273,6 +302,25 @@ def generate_arith(n: int, seed: int) -> list[Item]:
             )
         )
     return items
+
+
+def largest_arith_n(n: int, seed: int) -> int | None:
+    """``None`` when ``generate_arith(n, seed)`` can make ``n`` distinct items; else the
+    largest count it can make. Each template serves every ``len(TEMPLATES)``-th item (in
+    a seeded order per block), so the first template to run out of distinct texts, at
+    block ``distinct``, ends the run at its place in that block."""
+    count = len(TEMPLATES)
+    uses = -(-n // count)  # the most items any one template serves
+    largest: int | None = None
+    for template in TEMPLATES:
+        distinct = template.distinct_texts(uses)
+        if distinct >= uses:
+            continue
+        place = _template_order(seed, distinct).index(template)
+        stop = distinct * count + place  # the index of the item it cannot make
+        if stop < n:
+            largest = stop if largest is None else min(largest, stop)
+    return largest
 
 
 def match_templates(text: str) -> list[tuple[ArithTemplate, dict[str, int]]]:

@@ -177,6 +177,10 @@ def _system_size(seed: int, index: int) -> int:
     return order[index % len(SYSTEM_SIZES)]
 
 
+# Draws for one item before giving up (systems are drawn from a space of billions).
+MAX_DRAWS = 100_000
+
+
 def generate_soebench(n: int, seed: int) -> list[Item]:
     """``n`` SoEBench items, ids ``soebench-0001``..., the same for the same ``seed``.
 
@@ -190,13 +194,18 @@ def generate_soebench(n: int, seed: int) -> list[Item]:
     for index in range(n):
         size = _system_size(seed, index)
         rng = random.Random(f"soebench:{seed}:item:{index}")
-        while True:
+        for _ in range(MAX_DRAWS):
             equations = _random_system(rng, size)
             if equations is None:
                 continue
             context = "\n".join(format_equation(eq) for eq in equations)
             if context not in seen:
                 break
+        else:  # bounded, so a run never spins: with these ranges it is never reached
+            raise ValueError(
+                f"soebench: no new system of {size} equations in {MAX_DRAWS} draws for item "
+                f"{index + 1}; the largest count made with seed {seed} is {index}"
+            )
         seen.add(context)
         solution = solve_system(equations)
         assert solution is not None  # _random_system checked it

@@ -29,7 +29,8 @@ Settings (``rest_models.toml`` keys or ``settings=``), the first group part of t
 - ``image_detail``: OpenAI's ``"low" | "high" | "auto"``; not sent unless set;
 - ``max_retries`` (6), ``retry_base_delay`` (0.5 s), ``retry_max_delay`` (30 s),
   ``retry_after_max`` (120 s: a longer Retry-After fails at once), ``timeout`` (180 s per
-  attempt). None of these change an answer, so none is part of the identity.
+  attempt, headers to last byte: a reply that trickles in is cut at it). None of these
+  change an answer, so none is part of the identity.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import base64
 import email.utils
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -57,6 +59,8 @@ from rest_checks.models.base import (
     ReplySink,
     Response,
 )
+from rest_checks.models.http_deadline import deadline_client, guarded
+from rest_checks.options import NOT_A_VARIABLE_NAME, is_variable_name
 from rest_checks.progress import say
 from rest_checks.prompts import Request
 
@@ -68,6 +72,7 @@ __all__ = [
     "is_local_url",
     "parse_retry_after",
     "public_url",
+    "scrub",
 ]
 
 log = logging.getLogger(__name__)
@@ -81,6 +86,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
 RETRY_STATUSES = frozenset({408, 409, 429})
 EXCERPT_CHARS = 300
+# A reply's text beyond this many characters is cut (and marked in its extras): no
+# answer needs a megabyte, and a runaway one would swell every output of the run.
+MAX_REPLY_CHARS = 1_000_000
 
 T = TypeVar("T")
 
@@ -108,12 +116,32 @@ class _Cancelled(Exception):
     """The batch stopped (a refused key, an interrupt): this request gives up quietly."""
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """A failed attempt in scrubbed words: why (when a retry can help), or what to raise."""
+
+    reason: str
+    retry_after: float | None
+    final: BaseException | None
+
+
 class QuotaExhaustedError(ModelAuthError):
     """The account's quota is exhausted (HTTP 429 ``insufficient_quota``).
 
     A ``ModelAuthError``: like a refused key, no request can succeed until someone acts on
     the account, so it stops the batch and the run instead of failing every request.
     """
+
+
+# A bearer token as a server may quote it back (``Authorization: Bearer sk-...``).
+_BEARER = re.compile(r"(Bearer\s+)[^\s\"',;)\]}]+", re.IGNORECASE)
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """``text`` without ``secret`` and without any bearer token it quotes."""
+    if secret:
+        text = text.replace(secret, "***")
+    return _BEARER.sub(r"\1***", text)
 
 
 def is_local_url(url: str) -> bool:
@@ -219,10 +247,15 @@ def _settings_from(name: str, given: Mapping[str, Any]) -> _Settings:
         value = given.get(key, default)
         if value is None or (key in ("temperature", "top_p") and value == "omit"):
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < minimum
+        ):
             raise ModelError(
-                f"openai model {name!r}: setting {key!r} must be a number >= {minimum}, "
-                f"got {value!r}"
+                f"openai model {name!r}: setting {key!r} must be a finite number >= "
+                f"{minimum}, got {value!r}"
             )
         return float(value)
 
@@ -293,6 +326,8 @@ class OpenAIModel(Model):
     ) -> None:
         if concurrency < 1:
             raise ModelError(f"openai model {name!r}: concurrency must be at least 1")
+        if not isinstance(api_key_env, str) or not is_variable_name(api_key_env):
+            raise ModelError(f"openai model {name!r}: api_key_env {NOT_A_VARIABLE_NAME}")
         self.name = name
         self.spec = spec
         self.concurrency = concurrency
@@ -314,6 +349,14 @@ class OpenAIModel(Model):
         self._url = url
         self.base_url = public_url(url)
 
+        try:
+            import openai
+        except ImportError as exc:  # pragma: no cover - openai is a dev dependency
+            raise ModelError(
+                "the openai backend needs the openai package: pip install 'rest-checks[openai]'"
+            ) from exc
+        # Nothing below raises while the key is a local of this frame (tracebacks with
+        # locals would show it), but the client's construction.
         key = api_key or os.environ.get(api_key_env, "").strip() or None
         if key is None:
             if not is_local_url(url):
@@ -325,14 +368,13 @@ class OpenAIModel(Model):
         # Kept only to scrub it from server text we quote; short dummy keys are no secret.
         self._secret = key if len(key) >= 4 and key != LOCAL_DUMMY_KEY else None
 
-        try:
-            import openai
-        except ImportError as exc:  # pragma: no cover - openai is a dev dependency
-            raise ModelError(
-                "the openai backend needs the openai package: pip install 'rest-checks[openai]'"
-            ) from exc
         self._client = openai.OpenAI(
-            base_url=url, api_key=key, max_retries=0, timeout=self.settings.timeout
+            base_url=url,
+            api_key=key,
+            max_retries=0,
+            timeout=self.settings.timeout,
+            # Bounds each reply as a whole and lets a stopped batch drop what is in flight.
+            http_client=deadline_client(openai, self.settings.timeout),
         )
         self._rng = random.Random()
         self._announced = False
@@ -416,13 +458,16 @@ class OpenAIModel(Model):
 
         self._announce(0)
 
+        stop = threading.Event()
+
         def list_models() -> list[str]:
             try:
-                return [m.id for m in self._client.models.list().data]
+                with guarded(self.settings.timeout, stop):
+                    return [m.id for m in self._client.models.list().data]
             except openai.NotFoundError:
                 return []
 
-        ids = self._with_retries(list_models, "listing models", threading.Event())
+        ids = self._with_retries(list_models, "listing models", stop)
         if ids and self.name not in ids:
             log.warning(
                 "%s does not list model %r (it lists %d)", self.base_url, self.name, len(ids)
@@ -489,7 +534,8 @@ class OpenAIModel(Model):
             # The client's own request path (auth, errors, timeouts) without the typed
             # wrapper of ``chat.completions.create``, whose checks of the payload and the
             # reply cost more CPU than the rest of the call: the reply is read here.
-            text = self._client.post("/chat/completions", cast_to=str, body=payload)
+            with guarded(self.settings.timeout, stop):
+                text = self._client.post("/chat/completions", cast_to=str, body=payload)
             return self._parse(text)
 
         try:
@@ -516,7 +562,12 @@ class OpenAIModel(Model):
             try:
                 return call()
             except Exception as exc:
-                failure, retry_after = self._retryable(exc, what)
+                failed = self._failed(exc, what)
+            # Raised here, after the ``except`` block: the SDK's exception, which may quote
+            # the key in server text, is then in no frame and no exception chain.
+            if failed.final is not None:
+                raise failed.final
+            failure, retry_after = failed.reason, failed.retry_after
             if attempt > s.max_retries:
                 raise self._error(
                     f"{what} failed after {attempt} attempt(s); last error: {failure}"
@@ -530,17 +581,25 @@ class OpenAIModel(Model):
                 attempt, s.retry_base_delay, s.retry_max_delay, retry_after, self._rng
             )
             log.warning(
-                "%s: %s; retry %d of %d in %.2f s",
-                what,
-                self._scrub(failure),
-                attempt,
-                s.max_retries,
-                delay,
+                "%s: %s; retry %d of %d in %.2f s", what, failure, attempt, s.max_retries, delay
             )
             if on_retry is not None:
-                on_retry(self._scrub(failure))
+                on_retry(failure)
             stop.wait(delay)
         raise _Cancelled
+
+    def _failed(self, exc: Exception, what: str) -> _Failed:
+        """What a failed attempt means, in scrubbed words: why it failed and the
+        ``Retry-After`` asked for when a retry can help, else the error to raise."""
+        try:
+            reason, retry_after = self._retryable(exc, what)
+        except Exception as final:
+            if final is exc:  # not the server's: raised as it is
+                return _Failed("", None, exc)
+            # Neither the traceback (its frames hold ``exc``) nor the chain goes with it.
+            final.__context__ = None
+            return _Failed("", None, final.with_traceback(None))
+        return _Failed(self._scrub(reason), retry_after, None)
 
     def _retryable(self, exc: Exception, what: str) -> tuple[str, float | None]:
         """Why an attempt failed and the ``Retry-After`` asked for, when a retry can help;
@@ -557,7 +616,7 @@ class OpenAIModel(Model):
         if not isinstance(exc, openai.OpenAIError):
             raise exc
         if not isinstance(exc, openai.APIStatusError):
-            raise self._error(f"{what}: {type(exc).__name__}: {_excerpt(str(exc))}") from None
+            raise self._error(f"{what}: {type(exc).__name__}: {_excerpt(str(exc))}")
         status = exc.status_code
         body = self._scrub(_excerpt(_response_text(exc)))
         if status in (401, 403):
@@ -565,16 +624,24 @@ class OpenAIModel(Model):
                 f"{self.base_url} refused the API key for model {self.name!r} (HTTP "
                 f"{status}); check the environment variable {self.api_key_env}. "
                 f"Server said: {body}"
-            ) from None
+            )
         if status == 429 and exc.code == "insufficient_quota":
             raise QuotaExhaustedError(
                 f"{self.base_url}: the account's quota is exhausted (HTTP 429 "
                 f"insufficient_quota); retrying cannot help. Server said: {body}"
-            ) from None
+            )
+        if 300 <= status < 400:
+            location = exc.response.headers.get("location", "")
+            to = f" to {public_url(location)}" if location else ""
+            raise self._error(
+                f"{what}: the server redirects{to} (HTTP {status}); redirects are not "
+                "followed (they would drop the key or turn the request into a GET): use "
+                "the address it names as the base URL (--model-base-url)"
+            )
         if status in RETRY_STATUSES or status >= 500:
             return f"HTTP {status}: {body}", parse_retry_after(exc.response.headers)
         hint = self._hint(status, body)
-        raise self._error(f"{what} was rejected (HTTP {status}): {body}{hint}") from None
+        raise self._error(f"{what} was rejected (HTTP {status}): {body}{hint}")
 
     def _error(self, message: str) -> ModelError:
         return ModelError(self._scrub(f"{self.name} at {self.base_url}: {message}"))
@@ -608,11 +675,21 @@ class OpenAIModel(Model):
         content = message.get("content")
         if isinstance(content, list):  # some servers return content parts
             content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        if content is None:
-            content = ""  # a refusal or an answer cut off before any text: no answer
-        if not isinstance(content, str):
+        if content is not None and not isinstance(content, str):
             raise _Malformed(f"message content is {type(content).__name__}, not text")
+        if not content or not content.strip():
+            # A refusal, an answer cut off before any text, a server that lost it: no
+            # answer to judge or to cache. Retried like any malformed reply.
+            said = "null" if content is None else repr(content)
+            why = f"finish_reason {choice.get('finish_reason')!r}"
+            if message.get("refusal"):
+                why += f", refusal {_excerpt(str(message['refusal']), 120)!r}"
+            raise _Malformed(f"the reply has no text (content {said}, {why})")
         extra: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
+        if len(content) > MAX_REPLY_CHARS:
+            # Kept whole, a runaway reply would swell the results, reports and cache.
+            extra["cut_from_chars"] = len(content)
+            content = content[:MAX_REPLY_CHARS]
         if isinstance(data.get("model"), str):
             extra["served_model"] = data["model"]
         usage = data.get("usage")
@@ -627,7 +704,7 @@ class OpenAIModel(Model):
         return Response(content, None, extra)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+        return scrub(text, self._secret)
 
 
 def _response_text(exc: Any) -> str:

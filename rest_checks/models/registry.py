@@ -14,6 +14,7 @@ stay unimported until a model of theirs is built (the mocks need none of them).
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -21,16 +22,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rest_checks.models.base import Model, UnknownModelError
+from rest_checks.models.base import Model, ModelAuthError, ModelError, UnknownModelError
 from rest_checks.models.mock import MOCK_BEHAVIOURS, MockModel
 from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
 from rest_checks.options import (
+    NOT_A_VARIABLE_NAME,
     boolean,
+    is_variable_name,
     one_of,
     positive_int,
     positive_seconds,
     setting,
     text_value,
+    variable_name,
 )
 
 if sys.version_info >= (3, 11):
@@ -39,6 +43,10 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 OLLAMA_BASE_URL = "http://localhost:11434/v1"
+# Settings in seconds, checked where a models file is read (a backend reads them later):
+# a timeout above 0, delays of 0 or more, all finite.
+TIMEOUT_KEYS = ("timeout",)
+DELAY_KEYS = ("retry_base_delay", "retry_max_delay", "retry_after_max")
 
 
 class ModelsFileError(ValueError):
@@ -61,6 +69,8 @@ class ModelOptions:
         is_path=True,
         field_default=None,
     )
+    # Whether the user named the models file (then it must be there), not an option.
+    models_file_named: bool = False
     base_url: str | None = setting(
         "--model-base-url",
         "REST_MODEL_BASE_URL",
@@ -73,7 +83,7 @@ class ModelOptions:
         "--rest-api-key-env",
         "REST_API_KEY_ENV",
         "rest_api_key_env",
-        text_value,
+        variable_name,
         "OPENAI_API_KEY",
         "name of the environment variable holding the API key",
     )
@@ -136,6 +146,8 @@ class ResolvedModel:
     backend: str
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    # Where a models file defines it (``path:line``), for the errors of building it.
+    origin: str | None = field(default=None, compare=False)
 
 
 # -- backends --------------------------------------------------------------------------
@@ -260,22 +272,79 @@ def _table_line(text: str, name: str) -> int | None:
     return None
 
 
-def load_user_models(path: Path | None) -> dict[str, ResolvedModel]:
+def _key_line(text: str, table_line: int | None, key: str) -> int | None:
+    """The line of ``key = ...`` in the table whose header is on ``table_line``."""
+    if table_line is None:
+        return None
+    assignment = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+    lines = text.splitlines()
+    for number in range(table_line + 1, len(lines) + 1):
+        line = lines[number - 1]
+        if line.lstrip().startswith("["):
+            break
+        if assignment.match(line):
+            return number
+    return table_line
+
+
+def _key_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a setting every backend reads the same way, or ``None``. Values
+    that may be secrets are never quoted."""
+    if key == "api_key":
+        return (
+            "holds the API key itself; a models file is read, copied and committed, so it "
+            "is no place for one: put the key in an environment variable and name that "
+            'variable with api_key_env = "VARIABLE"'
+        )
+    if key == "api_key_env" and not (isinstance(value, str) and is_variable_name(value)):
+        return NOT_A_VARIABLE_NAME
+    if key in ("concurrency", "batch_size") and (
+        isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ):
+        return f"must be a whole number of at least 1, got {value!r}"
+    if key in TIMEOUT_KEYS + DELAY_KEYS:
+        least = 0 if key in DELAY_KEYS else None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+            or (least is None and value == 0)
+        ):
+            above = "0 or more" if least == 0 else "above 0"
+            return f"must be a finite number of seconds, {above}, got {value!r}"
+    if key in ("base_url", "device", "dtype") and not isinstance(value, str):
+        return f"must be a string, got {value!r}"
+    return None
+
+
+def load_user_models(path: Path | None, *, required: bool = False) -> dict[str, ResolvedModel]:
     """Read the models file (``rest_models.toml``): one table per model name, see README.
 
-    Raises ``ModelsFileError`` naming the file (and the line, where known) when it is not
-    valid TOML or a table is not a model definition.
+    Raises ``ModelsFileError`` naming the file (and the line and key, where they apply)
+    when it is not valid UTF-8 TOML or a table is not a model definition; with
+    ``required`` (the user named the file), also when it is not there.
     """
     if path is None or not path.is_file():
+        if required and path is not None:
+            raise ModelsFileError(f"{path}: no such models file (--rest-models-file)")
         return {}
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ModelsFileError(
+            f"{path}:{bad_line}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ModelsFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # Newer tomllib and tomli give the line as ``lineno``; older ones only in the message.
         found = re.search(r"at line (\d+)", str(exc))
-        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
-        where = f"{path}:{line}" if line else str(path)
+        at = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
+        where = f"{path}:{at}" if at else str(path)
         raise ModelsFileError(f"{where}: not valid TOML: {exc}") from exc
     models = data.get("models", data)
     if not isinstance(models, dict):
@@ -287,6 +356,15 @@ def load_user_models(path: Path | None) -> dict[str, ResolvedModel]:
         if not isinstance(table, dict):
             raise ModelsFileError(f"{where}: [models.{name}] must be a table")
         params = dict(table)
+        for key, value in params.items():
+            problem = _key_problem(key, value)
+            if problem is not None:
+                key_line = _key_line(text, line, key)
+                raise ModelsFileError(
+                    f"{path}:{key_line}: model {name!r}, key {key!r}: {problem}"
+                    if key_line
+                    else f"{path}: model {name!r}, key {key!r}: {problem}"
+                )
         backend = params.pop("backend", None)
         if backend not in FILE_BACKENDS:
             raise ModelsFileError(
@@ -296,7 +374,7 @@ def load_user_models(path: Path | None) -> dict[str, ResolvedModel]:
         model_name = params.pop("name", None)
         if not isinstance(model_name, str):
             raise ModelsFileError(f"{where}: model {name!r} needs a 'name' string")
-        out[name] = ResolvedModel(name, backend, model_name, params)
+        out[name] = ResolvedModel(name, backend, model_name, params, origin=where)
     return out
 
 
@@ -304,7 +382,8 @@ def _exact_specs(options: ModelOptions) -> dict[str, ResolvedModel]:
     """Every exact spec: built-ins, overridden by the models file, overridden by models
     registered from Python."""
     registered = {spec: r for spec, r in _SPECS.items() if _is_registered(r)}
-    return {**_SPECS, **load_user_models(options.models_file), **registered}
+    user = load_user_models(options.models_file, required=options.models_file_named)
+    return {**_SPECS, **user, **registered}
 
 
 def known_specs(options: ModelOptions | None = None) -> list[str]:
@@ -334,10 +413,18 @@ def resolve(spec: str, options: ModelOptions | None = None) -> ResolvedModel:
 
 
 def load(resolved: ResolvedModel, options: ModelOptions | None = None) -> Model:
-    """Build the model, importing its backend only now."""
+    """Build the model, importing its backend only now. A model of the models file that
+    cannot be built is a ``ModelsFileError`` naming the file and its table's line."""
     factory = BACKENDS.get(resolved.backend)
     if factory is None:
         raise UnknownModelError(
             f"model {resolved.spec!r} names unknown backend {resolved.backend!r}"
         )
-    return factory(resolved, options or ModelOptions())
+    if resolved.origin is None:
+        return factory(resolved, options or ModelOptions())
+    try:
+        return factory(resolved, options or ModelOptions())
+    except ModelAuthError:
+        raise  # no key in the environment: not the file's fault
+    except (ModelError, ValueError, TypeError) as exc:
+        raise ModelsFileError(f"{resolved.origin}: {exc}") from None

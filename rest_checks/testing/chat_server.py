@@ -63,6 +63,8 @@ class Reply:
     body: bytes | str | None = None
     delay: float = 0.0
     finish_reason: str = "stop"
+    # Seconds between the bytes of the body: a reply that trickles in (0: sent at once).
+    trickle: float = 0.0
 
     @classmethod
     def rate_limited(cls, retry_after: float | str | None = None, *, ms: bool = False) -> Reply:
@@ -106,6 +108,25 @@ class Reply:
     def malformed(cls, body: str = '{"id": "chatcmpl-broken", "choices": [') -> Reply:
         """A 200 whose JSON body is cut off."""
         return cls(status=200, body=body)
+
+    @classmethod
+    def no_content(cls, refusal: str | None = None, finish_reason: str = "stop") -> Reply:
+        """A completion whose message has ``content: null`` (a refusal, a lost answer)."""
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        if refusal is not None:
+            message["refusal"] = refusal
+        choice = {"index": 0, "message": message, "finish_reason": finish_reason}
+        return cls(body=json.dumps({"id": "chatcmpl-empty", "choices": [choice]}))
+
+    @classmethod
+    def trickling(cls, interval: float, content: str = DEFAULT_ANSWER) -> Reply:
+        """A completion whose body arrives one byte every ``interval`` seconds."""
+        return cls(content=content, trickle=interval)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 301) -> Reply:
+        """A redirect to ``location`` (a server that moved)."""
+        return cls(status=status, headers={"Location": location}, body="")
 
     @classmethod
     def stall(cls, seconds: float, content: str = DEFAULT_ANSWER) -> Reply:
@@ -222,8 +243,9 @@ class ChatCompletionsServer:
 
     ``respond`` decides normal answers (a string is the assistant's content, a ``Reply``
     gives full control). ``api_key``, when set, must come as ``Authorization: Bearer ...``
-    (else 401). ``latency`` is added to every reply; at most ``max_concurrent`` requests
-    are served at once and further ones wait, as on a loaded server.
+    (else 401; ``echo_refused_key`` quotes the refused header in that 401's body).
+    ``latency`` is added to every reply; at most ``max_concurrent`` requests are
+    served at once and further ones wait, as on a loaded server.
     """
 
     def __init__(
@@ -235,6 +257,7 @@ class ChatCompletionsServer:
         max_concurrent: int = 32,
         models: tuple[str, ...] = ("test-model",),
         record: bool = True,
+        echo_refused_key: bool = False,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError(f"max_concurrent must be at least 1, got {max_concurrent}")
@@ -243,6 +266,8 @@ class ChatCompletionsServer:
         self.latency = latency
         self.models = models
         self.record = record
+        # Some gateways quote the Authorization header they refused in their 401 body.
+        self.echo_refused_key = echo_refused_key
         self.state = ServerState()
         self._script: collections.deque[Reply] = collections.deque()
         self._script_lock = threading.Lock()
@@ -444,7 +469,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             else:
                 body = owner._completion_body(request_json, reply)
-            self._send(record, reply.status, body, reply.headers)
+            self._send(record, reply.status, body, reply.headers, trickle=reply.trickle)
         finally:
             with state.lock:
                 state.in_flight -= 1
@@ -474,7 +499,13 @@ class _Handler(BaseHTTPRequestHandler):
         return record
 
     def _send_auth_error(self, record: RecordedRequest) -> None:
-        # Like the real API: say that the key is wrong without echoing it.
+        # Like the real API: say that the key is wrong without echoing it (unless the
+        # server plays a gateway that does).
+        if self.server.owner.echo_refused_key:
+            given = self.headers.get("Authorization", "")
+            body = _error_body(f"Refused credentials: Authorization: {given}", "auth_error")
+            self._send(record, 401, body)
+            return
         reply = Reply.refused()
         assert reply.body is not None
         self._send(record, reply.status, reply.body)
@@ -485,6 +516,8 @@ class _Handler(BaseHTTPRequestHandler):
         status: int,
         body: bytes | str,
         headers: Mapping[str, str] | None = None,
+        *,
+        trickle: float = 0.0,
     ) -> None:
         record.status = status
         data = body.encode() if isinstance(body, str) else body
@@ -495,7 +528,15 @@ class _Handler(BaseHTTPRequestHandler):
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(data)
+            if trickle > 0:
+                for offset in range(len(data)):
+                    self.wfile.write(data[offset : offset + 1])
+                    self.wfile.flush()
+                    if self.server.owner._stopping.wait(trickle):
+                        self.close_connection = True
+                        return
+            else:
+                self.wfile.write(data)
             record.answered_at = time.monotonic()
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (its timeout ran out during a stall): nothing to tell it.

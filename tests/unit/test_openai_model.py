@@ -516,7 +516,7 @@ def test_openai_model_identity_is_unchanged_by_timeout_and_retry_settings(
 
 
 def test_openai_model_timeout_must_be_a_positive_number(server: ChatCompletionsServer) -> None:
-    with pytest.raises(ModelError, match="'timeout' must be a number"):
+    with pytest.raises(ModelError, match="'timeout' must be a finite number"):
         make_model(server, timeout=0)
 
 
