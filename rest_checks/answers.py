@@ -112,6 +112,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from rest_checks.dashes import EM_DASHES, HYPHEN_FOR_DASH
 from rest_checks.items.base import ANSWER_TYPES, OPTION_LETTERS, AnswerType
 from rest_checks.modalities import FINAL_ANSWER_PREFIX
 
@@ -166,6 +167,8 @@ _LEAD = re.compile(
     r"[ \t,]{1,3}(?:\*{1,2}|_{1,2})?){0,4}"
 )
 _LEAD_REACH = 80
+# "answer is:" (a colon after "is"), read like a lower-case marker: "My final answer is: -2".
+_IS_COLON = re.compile(r"[ \t]{1,3}(?:is|would[ \t]be)[ \t]{0,3}(?:\*{1,2})?[:：](?:[ \t]{0,3}\*{1,2})?")
 # Occurrences of the word examined, from the last one back: a bound on the work a reply
 # full of the word can cause. One that repeats it more often after its answer line has
 # no answer line.
@@ -199,7 +202,7 @@ def _marker_end_at(raw: str, low: str, pos: int) -> int | None:
     colon = _COLON.match(raw, end)
     if colon is not None and raw[pos:end] in _CASED:
         return colon.end()
-    found = colon or _HEADING_END.match(raw, end)
+    found = colon or _IS_COLON.match(raw, end) or _HEADING_END.match(raw, end)
     if found is None:
         return None
     # Lower case, or a heading: only where a line or a sentence starts.
@@ -212,13 +215,60 @@ def _marker_end_at(raw: str, low: str, pos: int) -> int | None:
     return found.end() if _LEAD.fullmatch(low, begin, pos) else None
 
 
+# Before a marker that quotes the instruction rather than answers: "e.g. 'ANSWER: 42'",
+# "of the form ANSWER: <answer>", an opening quote on a line that quotes the prompt.
+_QUOTING = re.compile(
+    r"(?:\be\.\s?g\.?|\bfor (?:example|instance)|\bsuch as|\b(?:of|in) the form(?: of)?"
+    r"|\bformat(?:ted)?(?: as| like)?)[\s,:]*[\"'`‘“]?[ \t]*$",
+    re.IGNORECASE,
+)
+_OPEN_QUOTE = re.compile(r"[\"'`‘“][ \t]*$")
+_PLACEHOLDER = re.compile(r"<\s*answer\s*>|\be\.\s?g\.|\bfinal line\b", re.IGNORECASE)
+
+
+def _is_quotation(raw: str, pos: int) -> bool:
+    """Whether the marker at ``pos`` quotes the instruction (an example of the format)."""
+    line_start = max(raw.rfind("\n", 0, pos), raw.rfind("\r", 0, pos)) + 1
+    before = raw[max(line_start, pos - _LEAD_REACH) : pos]
+    if _QUOTING.search(before):
+        return True
+    if _OPEN_QUOTE.search(before) is None:
+        return False
+    line_end = raw.find("\n", pos, pos + MAX_ANSWER_CHARS)
+    line = raw[line_start : pos + MAX_ANSWER_CHARS if line_end < 0 else line_end]
+    return _PLACEHOLDER.search(line) is not None
+
+
 def _last_marker_end(raw: str, low: str) -> int | None:
-    """Where the text after the last answer marker begins, or None without a marker."""
+    """Where the text after the last answer marker begins, or None without a marker.
+    A marker that quotes the instruction is none."""
     for pos in _candidates(raw, low, 0):
         end = _marker_end_at(raw, low, pos)
-        if end is not None:
+        if end is not None and not _is_quotation(raw, pos):
             return end
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# Reasoning blocks
+
+# Closing tags of the reasoning blocks models write before their answer.
+_REASONING_END = re.compile(
+    r"</\s*(?:think|thinking|thought|reasoning|reflection)\s*>|◁/think▷", re.IGNORECASE
+)
+
+
+def _after_reasoning(raw: str) -> str:
+    """What follows the last reasoning block (``<think>...</think>``), or all of ``raw``
+    when nothing does: a draft answer inside the reasoning never beats the final one."""
+    if "</" not in raw and "◁/" not in raw:
+        return raw
+    last = None
+    for last in _REASONING_END.finditer(raw):
+        pass
+    if last is None or not raw[last.end() :].strip():
+        return raw
+    return raw[last.end() :]
 
 
 # ---------------------------------------------------------------------------------------
@@ -399,9 +449,55 @@ def _phrase_answer(raw: str, low: str, lo: int, answer_type: AnswerType) -> str 
 
 
 # ---------------------------------------------------------------------------------------
+# What is set aside after an answer, and what is no answer
+
+# A remark after the answer, when prose follows: a long dash or "--" with spaces around
+# it, a semicolon (not LaTeX's "\;"), "because" or "since" ("72 — 180 km over 2.5 h",
+# "C because plants ...", "A = 3, B = -2 — both check out").
+_EXPLANATION = re.compile(
+    rf"[ \t]+(?:[{EM_DASHES}]|--)[ \t]+|(?<!\\)[ \t]*;[ \t]*|[ \t,]+(?:because|since)[ \t]+",
+    re.IGNORECASE,
+)
+_PROSE = re.compile(r"[A-Za-z]{2,}")
+# A remark that offers another answer is a hedge, not an explanation: it stays.
+_HEDGE_START = re.compile(
+    r"[*_ ]*(?:or|maybe|possibly|perhaps|but|though|although|unless|alternatively|otherwise|"
+    r"either)\b",
+    re.IGNORECASE,
+)
+# An answer that declines to answer or offers several: no answer, whatever number it holds
+# ("cannot be determined", "either 12 or 13", "not enough information").
+_REFUSAL = re.compile(
+    r"\b(?:cannot|can ?not|can't|unable|impossible|undetermin\w*|indetermin\w*|insufficient|"
+    r"unknown|unclear|illegible|unreadable|either|n/a|not (?:be )?(?:enough|possible|"
+    r"determin\w*|sure|certain|clear|known|given|legible|readable|visible|provided|"
+    r"specified|stated)|no (?:answer|solution|unique|way))\b",
+    re.IGNORECASE,
+)
+
+
+def _set_aside_explanation(value: str, answer_type: AnswerType) -> str:
+    """``value`` without a trailing explanation (see ``_EXPLANATION``). For a solution,
+    a remark that holds another ``=`` is more of the answer, not an explanation."""
+    if not any(c in value for c in ";-" + EM_DASHES) and "ecause" not in value and (
+        "ince" not in value
+    ):
+        return value
+    for m in _EXPLANATION.finditer(value):
+        rest = value[m.end() :]
+        if _HEDGE_START.match(rest):
+            return value
+        if answer_type == "solution" and ("=" in rest or ":" in rest):
+            continue
+        reason = m.group(0).strip(" \t,").lower() in ("because", "since")
+        if reason or _PROSE.search(rest) is not None:
+            return value[: m.start()]
+    return value
+
+
+# ---------------------------------------------------------------------------------------
 # Clean-up shared by all answer types
 
-_MINUS_SIGNS = dict.fromkeys(map(ord, "\u2212\u2010\u2011\u2012\u2013\ufe63"), "-")
 _SLASHES = dict.fromkeys(map(ord, "\u2044\u2215"), "/")
 _ODD_SPACES = dict.fromkeys(map(ord, "\t\f\v\r~✓✔✅"), " ")
 # "3½" is three and a half, not "31/2" as NFKC would have it.
@@ -419,18 +515,27 @@ _ALIGNED_EQUALS = re.compile(r"& ?= ?&?|= ?&")
 _LATEX_WRAPPER = re.compile(
     r"\\(?:boxed|text|textbf|textit|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]{0,1000})\}"
 )
-_LATEX_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]{1,200})\}\s*\{([^{}]{1,200})\}")
+# \frac{a}{b}, and \frac12 (one-digit arguments need no braces).
+_LATEX_FRAC = re.compile(
+    r"\\[dt]?frac\s*(?:\{([^{}]{1,200})\}|([0-9]))\s*(?:\{([^{}]{1,200})\}|([0-9]))"
+)
 _SIMPLE_NUMBER = re.compile(r"\s*[-+]?\s*[0-9]+(?:\.[0-9]+)?\s*")
 _LATEX_DROP = re.compile(r"\\(?:left|right|displaystyle|[,;:!\s()\[\]])|\{,\}")
 _LATEX_SYMBOL = re.compile(r"\\([$%&])")
+# The power of a unit: "cm^2", "m^3", "s^-1" (a letter before "^"; "2^3" stays).
+_UNIT_POWER = re.compile(r"(?<=[A-Za-z]) ?\^ ?[-+]?[0-9]{1,2}(?![0-9])")
 # Emphasis asterisks: any run not standing between two operands (keeps "2*3").
 _EMPHASIS = re.compile(r"(?<![\w)])\*+|\*+(?![\w(])|(?<!\w)__|__(?!\w)|`+")
 
 
 def _frac(match: re.Match[str]) -> str:
-    num, den = match.group(1), match.group(2)
+    num = match.group(1) or match.group(2)
+    den = match.group(3) or match.group(4)
     if _SIMPLE_NUMBER.fullmatch(num) and _SIMPLE_NUMBER.fullmatch(den):
-        return f"{num.strip()}/{den.strip()}"
+        # A whole number glued before it makes a mixed number: 2\frac{1}{2} is 2 1/2.
+        start = match.start()
+        glued = start > 0 and match.string[start - 1].isdigit()
+        return f"{' ' if glued else ''}{num.strip()}/{den.strip()}"
     return f"({num})/({den})"
 
 
@@ -443,7 +548,7 @@ def _clean(value: str) -> str | None:
     if len(value) > MAX_ANSWER_CHARS:
         return None
     text = _VULGAR_AFTER_DIGIT.sub(" ", value.replace("\r\n", "\n"))
-    text = unicodedata.normalize("NFKC", text).translate(_MINUS_SIGNS).translate(_SLASHES)
+    text = unicodedata.normalize("NFKC", text).translate(HYPHEN_FOR_DASH).translate(_SLASHES)
     text = _short_spaces(text)
     if "\\" in text:
         text = _LATEX_BREAK.sub("\n", text)
@@ -459,6 +564,8 @@ def _clean(value: str) -> str | None:
     if "&" in text:
         text = _ALIGNED_EQUALS.sub("=", text)
     text = text.replace("$", "").replace("{", "").replace("}", "")
+    if "^" in text:
+        text = _UNIT_POWER.sub("", text)
     if "*" in text or "_" in text or "`" in text:
         text = _EMPHASIS.sub("", text)
     return _short_spaces(text).strip()
@@ -606,8 +713,12 @@ def _parse_single_number(text: str) -> Fraction | None:
 _LETTERS = OPTION_LETTERS + OPTION_LETTERS.lower()
 _CHOICE_LEAD = re.compile(
     r"(?:(?:the|my|final|correct|right|best|answer|option|choice|letter|is|would\s+be|"
-    r"will\s+be)\b[\s:.-]*)+",
+    r"will\s+be|it['’]s|it|i\s+think|i\s+believe|i\s+would\s+say|i'd\s+say)\b[\s:.,-]*)+",
     re.IGNORECASE,
+)
+# The option's text, then its letter in brackets: "Jane Austen (B)".
+_TEXT_THEN_LETTER = re.compile(
+    rf"(?P<text>[^()\[\]\n]{{1,300}}?)\s*[(\[](?P<letter>[{OPTION_LETTERS}{OPTION_LETTERS.lower()}])[)\]]\s*\.?"
 )
 _CHOICE = re.compile(
     rf"(?P<open>[(\[])?[ ]*(?P<letter>[{_LETTERS}])[ ]*(?P<close>[)\]])?(?P<rest>.*)",
@@ -627,8 +738,10 @@ _CHOICE_HEDGE = re.compile(
     r"(?-i:[A-HJ](?![A-Za-z'’])|I(?=[)\].,;]|\s*$))",
     re.IGNORECASE,
 )
+# A second letter in brackets right after the first: "B (C)".
+_BRACKETED = re.compile(rf"\s*[(\[]\s*[{_LETTERS}]\s*[)\]]")
 # After the letter: a delimiter and then anything (the option's text), or "is ...".
-_CHOICE_TAIL = re.compile(r"\s*(?:[.:;,)\]\-–—(!]|is\b)")
+_CHOICE_TAIL = re.compile(r"\s*(?:[.:;,)\]\-(!]|is\b)")
 
 
 def _canonical_choice(text: str) -> str | None:
@@ -636,11 +749,18 @@ def _canonical_choice(text: str) -> str | None:
     lead = _CHOICE_LEAD.match(text)
     if lead is not None:
         text = text[lead.end() :]
+    named = _TEXT_THEN_LETTER.fullmatch(text)
+    if (
+        named is not None
+        and _PROSE.search(named.group("text")) is not None
+        and _HEDGE_WORD.search(named.group("text")) is None
+    ):
+        return named.group("letter").upper()
     m = _CHOICE.match(text)
     if m is None:
         return None
     rest = m.group("rest")
-    if _CHOICE_AMBIGUOUS.match(rest) or _CHOICE_HEDGE.search(rest):
+    if _CHOICE_AMBIGUOUS.match(rest) or _CHOICE_HEDGE.search(rest) or _BRACKETED.match(rest):
         return None
     bracketed = m.group("open") is not None or m.group("close") is not None
     if rest.strip() and not bracketed and _CHOICE_TAIL.match(rest) is None:
@@ -685,10 +805,15 @@ _TUPLE = re.compile(
     r"\(\s*(?P<vals>[^()=]{1,500})\s*\)\s*\.?"
 )
 _TABLE_RULE = re.compile(r":?-{1,200}:?|")
+# "A: 2, B: -1": short names with a colon before a value, read as "A = 2" (two at least).
+_NAME_COLON = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z][A-Za-z0-9_]{0,2}) ?: ?(?=[-+]? ?[0-9.(])")
 
 
 def _canonical_solution(text: str) -> str | None:
     text = _EQUATION_BULLET.sub("", text)
+    if "=" not in text and ":" in text:
+        named = _NAME_COLON.subn("\\1 = ", text)
+        text = named[0] if named[1] >= 2 else text
     if "|" in text:
         tables = _tables_as_equations(text)
         if tables is None:
@@ -793,7 +918,10 @@ def _assignment(piece: str) -> tuple[str, Fraction] | None:
     a regular expression for this backtracks badly on runs of spaces."""
     left, _, right = piece.partition("=")
     if "=" in right:
-        return None  # "A = B = 1"
+        # A chain "A = 12/4 = 3" takes its last value; "A = B = 1" names two variables.
+        middle, _, right = right.rpartition("=")
+        if any(_VAR_NAME.fullmatch(part.strip()) for part in middle.split("=")):
+            return None
     name = left.strip().lstrip("([").strip()
     if _VAR_NAME.fullmatch(name) is None:
         return None
@@ -824,6 +952,7 @@ def extract_answer(raw: str, answer_type: AnswerType, *, lenient: bool = False) 
         raise ValueError(
             f"unknown answer type {answer_type!r}; expected choice, number or solution"
         )
+    raw = _after_reasoning(raw)
     later = 0
     low = _lowered(raw)
     start = _last_marker_end(raw, low)
@@ -860,9 +989,12 @@ def canonicalize(value: str, answer_type: AnswerType) -> str | None:
         raise ValueError(
             f"unknown answer type {answer_type!r}; expected choice, number or solution"
         )
+    value = _set_aside_explanation(value, answer_type)
     text = _clean(value)
     if text is None:
         return None
+    if answer_type != "choice" and _REFUSAL.search(text) is not None:
+        return None  # the letter of a choice decides; its option's text may say "cannot"
     if answer_type == "solution":
         return _canonical_solution(text)
     found = _canonical_choice(text) if answer_type == "choice" else _canonical_number(text)

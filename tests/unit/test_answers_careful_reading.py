@@ -1,0 +1,249 @@
+"""Replies a careful person reads one way, which a cruder reader misread or left unread:
+reasoning blocks, quoted instructions, hedges after the marker, trailing explanations,
+mixed numbers, units with powers, chained ``=`` and ``name: value`` pairs.
+
+A wrong reading is worse than none, so every form that is read has its neighbours that must
+stay unread.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rest_checks.answers import canonicalize, extract_answer, extract_final_answer
+from rest_checks.dashes import DASHES, HYPHEN_FOR_DASH
+from rest_checks.items.base import AnswerType
+
+# -- reasoning blocks -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer_type", "expected"),
+    [
+        (
+            "<think> 6*7... So ANSWER: 40. Wait, 6*7 is 42. </think>\nThe product is \\boxed{42}",
+            "number",
+            "42",
+        ),
+        ("<think>ANSWER: B is my first guess</think>\n\nANSWER: C", "choice", "C"),
+        ("<thinking>A = 5, B = 1\nANSWER: A = 5, B = 1</thinking>\nANSWER: A = 4, B = 2",
+         "solution", "A=4, B=2"),
+        ("<reasoning>ANSWER: 7</reasoning> I could not finish.", "number", None),
+        ("◁think▷ANSWER: 3◁/think▷ANSWER: 4", "number", "4"),
+        # Nothing after the block: the block is all there is, and it is read.
+        ("<think>the sum is 12\nANSWER: 12</think>\n\n", "number", "12"),
+        # An unclosed block (a reply cut inside it) is read as it stands.
+        ("<think>so far ANSWER: 12", "number", "12"),
+    ],
+)
+def test_only_what_follows_a_reasoning_block_counts(
+    raw: str, answer_type: AnswerType, expected: str | None
+) -> None:
+    assert extract_final_answer(raw, answer_type) == expected
+
+
+# -- quoted instructions ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "I will finish with exactly one final line of the form 'ANSWER: <answer>', where "
+        "<answer> is a single number, e.g. 'ANSWER: 42'.",
+        "The answer should be given as a line such as ANSWER: 42.",
+        "The format is e.g. ANSWER: 7 on the last line. The picture is blurry.",
+        'You asked me to end with "ANSWER: <answer>" (for example "ANSWER: 3").',
+        "For example: ANSWER: 12",
+    ],
+)
+def test_a_quoted_instruction_is_no_answer(raw: str) -> None:
+    assert extract_answer(raw, "number").answer is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ANSWER: 17\n\n(as asked, a final line of the form 'ANSWER: <answer>')", "17"),
+        ("Format: e.g. 'ANSWER: 42'. The sum is 5 + 4.\nANSWER: 9", "9"),
+        # A quote of the answer itself is not an example of the format.
+        ("So I write 'ANSWER: 9'", "9"),
+        ("Therefore ANSWER: 9", "9"),
+    ],
+)
+def test_the_real_answer_beside_a_quoted_instruction_is_read(raw: str, expected: str) -> None:
+    assert extract_final_answer(raw, "number") == expected
+
+
+# -- hedges and refusals after the marker ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "answer_type"),
+    [
+        ("cannot be determined — only 2 of the prices are legible", "number"),
+        ("cannot be determined", "number"),
+        ("It can't be computed from 3 values", "number"),
+        ("either 12 or 13", "number"),
+        ("not enough information (only 2 prices given)", "number"),
+        ("Unable to read the image; 4 lines are blurred", "number"),
+        ("N/A", "number"),
+        ("12, but I am not sure", "number"),
+        ("41 — or maybe 42", "number"),
+        ("41; perhaps 43", "number"),
+        ("A = 1, B cannot be determined", "solution"),
+        ("no unique solution (A = 1 - B)", "solution"),
+        ("Cannot be determined from the picture", "choice"),
+        ("either B or C", "choice"),
+    ],
+)
+def test_a_hedge_or_refusal_after_the_marker_is_no_answer(
+    written: str, answer_type: AnswerType
+) -> None:
+    assert extract_final_answer(f"Working...\nANSWER: {written}", answer_type) is None
+
+
+def test_an_option_whose_text_says_cannot_is_still_that_option() -> None:
+    assert extract_final_answer("ANSWER: D. Cannot be determined", "choice") == "D"
+
+
+# -- trailing explanations --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "answer_type", "expected"),
+    [
+        ("72 — 180 km over 2.5 h", "number", "72"),
+        ("72 – 180 km over 2.5 h is the speed", "number", "72"),
+        ("72 -- that is 180 / 2.5", "number", "72"),
+        ("72; the car covers 180 km in 2.5 hours", "number", "72"),
+        ("72 because 180 / 2.5 = 72", "number", "72"),
+        ("15 since 3 boxes hold 5 each", "number", "15"),
+        ("C because plants need light to make 2 kinds of sugar", "choice", "C"),
+        ("B; the others are 3 km too short", "choice", "B"),
+        ("A = 3, B = −2 — both check out in 2 equations", "solution", "A=3, B=-2"),
+        ("A = 3; B = -2", "solution", "A=3, B=-2"),
+        ("A = 3, B = -2; checked in all 3 equations", "solution", "A=3, B=-2"),
+    ],
+)
+def test_a_trailing_explanation_is_set_aside(
+    written: str, answer_type: AnswerType, expected: str
+) -> None:
+    assert canonicalize(written, answer_type) == expected
+    assert extract_final_answer(f"ANSWER: {written}", answer_type) == expected
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "12 — 13",  # no prose after the dash: two numbers
+        "12; 13",
+        "5 - 3",  # a hyphen with spaces is still an operator
+        "12 — but 13 if tax is added",
+    ],
+)
+def test_what_follows_a_dash_without_prose_is_still_read(written: str) -> None:
+    assert canonicalize(written, "number") is None
+
+
+# -- numbers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("\\(2\\frac{1}{2}\\) cups", "5/2"),
+        ("2\\tfrac12", "5/2"),
+        ("$2\\dfrac{1}{2}$", "5/2"),
+        ("-3\\frac{3}{4}", "-15/4"),
+        ("2 1/2", "5/2"),
+        ("\\frac{7}{2}", "7/2"),
+        ("\\frac12", "1/2"),
+        ("$96\\ \\text{cm}^2$", "96"),
+        ("5 m^3", "5"),
+        ("9.8 m/s^2", "49/5"),
+        ("12 \\text{ cm}^{2}", "12"),
+        ("40 km²", "40"),
+        ("—3", "-3"),
+        ("―3", "-3"),
+        ("x = −3", "-3"),
+        ("x = 12/4 = 3", "3"),
+    ],
+)
+def test_number_forms_models_write(written: str, expected: str) -> None:
+    assert canonicalize(written, "number") == expected
+
+
+@pytest.mark.parametrize("written", ["2^3", "2 \\frac{1}{2} or 3", "12 m^2 or 13 m^2"])
+def test_powers_and_fractions_that_stay_unread(written: str) -> None:
+    assert canonicalize(written, "number") is None
+
+
+@pytest.mark.parametrize("dash", list(DASHES))
+def test_every_dash_of_the_shared_table_is_a_minus_before_a_digit(dash: str) -> None:
+    assert canonicalize(f"{dash}7", "number") == "-7"
+    assert canonicalize(f"A = {dash}7, B = 1", "solution") == "A=-7, B=1"
+    assert f"{dash}7".translate(HYPHEN_FOR_DASH) == "-7"
+
+
+def test_the_package_keeps_one_table_of_dashes() -> None:
+    from rest_checks import reader
+    from rest_checks.items import soebench
+
+    for dash in DASHES:
+        assert reader.normalise_text(f"A {dash} B") == "A - B"
+        assert soebench.parse_system(f"A {dash} B = 1")[0].coeffs == {"A": 1, "B": -1}
+
+
+# -- solutions --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("A = 12/4 = 3, B = −2", "A=3, B=-2"),
+        ("A = 6 - 3 = 3, B = -4/2 = -2", "A=3, B=-2"),
+        ("A: 2, B: −1, C: 5", "A=2, B=-1, C=5"),
+        ("x: 1; y: -2", "X=1, Y=-2"),
+        ("A : 2 and B : 3", "A=2, B=3"),
+    ],
+)
+def test_chains_and_name_value_pairs(written: str, expected: str) -> None:
+    assert canonicalize(written, "solution") == expected
+    assert extract_final_answer(f"Solved.\nANSWER: {written}", "solution") == expected
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "A = B = 1",  # two variables named in one chain
+        "A: 2",  # one pair alone could be a label; a system has two unknowns at least
+        "Step 1: 3, Step 2: 4",  # names too long to be variables
+        "A = 3 = B",
+    ],
+)
+def test_chains_and_pairs_that_stay_unread(written: str) -> None:
+    assert canonicalize(written, "solution") is None
+
+
+# -- choices ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("Jane Austen (B)", "B"),
+        ("The Pacific Ocean [a]", "A"),
+        ("I think the answer is C.", "C"),
+        ("I believe it is (D)", "D"),
+        ("It's B", "B"),
+    ],
+)
+def test_choice_forms_models_write(written: str, expected: str) -> None:
+    assert canonicalize(written, "choice") == expected
+
+
+@pytest.mark.parametrize(
+    "written", ["Jane Austen (B) or Brontë (C)", "Austen or Brontë (C)", "B (C)", "I think so"]
+)
+def test_choice_forms_that_stay_unread(written: str) -> None:
+    assert canonicalize(written, "choice") is None
