@@ -115,6 +115,7 @@ from typing import Literal
 from rest_checks.dashes import EM_DASHES, HYPHEN_FOR_DASH
 from rest_checks.items.base import ANSWER_TYPES, OPTION_LETTERS, AnswerType
 from rest_checks.modalities import FINAL_ANSWER_PREFIX
+from rest_checks.number_words import number_word_value
 
 __all__ = [
     "MAX_ANSWER_CHARS",
@@ -131,9 +132,9 @@ __all__ = [
 MAX_ANSWER_CHARS = 1000
 MAX_DIGITS = 50
 
-Rule = Literal["answer_line", "boxed", "lenient"]
-# In the order they are tried.
-RULES: tuple[Rule, ...] = ("answer_line", "boxed", "lenient")
+Rule = Literal["answer_line", "boxed", "whole_reply", "lenient", "final_sentence"]
+# In the order they are tried; the last two only in lenient mode.
+RULES: tuple[Rule, ...] = ("answer_line", "boxed", "whole_reply", "lenient", "final_sentence")
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,9 @@ _LEAD = re.compile(
 )
 _LEAD_REACH = 80
 # "answer is:" (a colon after "is"), read like a lower-case marker: "My final answer is: -2".
-_IS_COLON = re.compile(r"[ \t]{1,3}(?:is|would[ \t]be)[ \t]{0,3}(?:\*{1,2})?[:：](?:[ \t]{0,3}\*{1,2})?")
+_IS_COLON = re.compile(
+    r"[ \t]{1,3}(?:is|would[ \t]be)[ \t]{0,3}(?:\*{1,2})?[:：](?:[ \t]{0,3}\*{1,2})?"
+)
 # Occurrences of the word examined, from the last one back: a bound on the work a reply
 # full of the word can cause. One that repeats it more often after its answer line has
 # no answer line.
@@ -434,18 +437,105 @@ _PHRASE_AFTER = re.compile(
 _SENTENCE_END = re.compile(r"[.;!?](?=\s|$)|\s(?:because|since|as|which)\s", re.IGNORECASE)
 
 
+# "the correct option is (D)", "the right choice would be B": a choice named as the answer.
+_OPTION_PHRASE = re.compile(
+    r"\b(?:correct|right|best|final)[ \t]+(?:option|choice|letter)[ \t]+"
+    r"(?:is|would[ \t]be|will[ \t]be|should[ \t]be)(?![A-Za-z])[ \t]{0,3}[:：]?",
+    re.IGNORECASE,
+)
+
+
 def _phrase_answer(raw: str, low: str, lo: int, answer_type: AnswerType) -> str | None:
-    """The canonical answer of the last "the answer is X" in ``raw[lo:]``."""
+    """The canonical answer of the last "the answer is X" in ``raw[lo:]`` (for a choice,
+    also "the correct option is X", whichever comes last); a number may be a word."""
+    start = None
     for pos in _candidates(raw, low, lo):
         found = _PHRASE_AFTER.match(raw, pos + len(_WORD))
-        if found is None:
-            continue
-        stop = found.end() + MAX_ANSWER_CHARS + 1
-        brk = _LINE_BREAK.search(raw, found.end(), stop)
-        text = raw[found.end() : brk.start() if brk else stop]
-        end = _SENTENCE_END.search(text, 1)
-        return canonicalize(text[: end.start()] if end else text, answer_type)
-    return None
+        if found is not None:
+            start = found.end()
+            break
+    if answer_type == "choice":
+        # The window keeps the search linear; a phrase further back than the last
+        # answer phrase loses to it anyway.
+        window = max(lo, (start or 0) - len(_WORD), len(raw) - 50 * MAX_ANSWER_CHARS)
+        for option in _OPTION_PHRASE.finditer(raw, window):
+            start = option.end()
+    if start is None:
+        return None
+    stop = start + MAX_ANSWER_CHARS + 1
+    brk = _LINE_BREAK.search(raw, start, stop)
+    text = raw[start : brk.start() if brk else stop]
+    end = _SENTENCE_END.search(text, 1)
+    text = text[: end.start()] if end else text
+    return canonicalize(text, answer_type) or _number_word(text, answer_type)
+
+
+def _number_word(text: str, answer_type: AnswerType) -> str | None:
+    if answer_type != "number":
+        return None
+    value = number_word_value(text.replace("*", ""))
+    return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# A reply that is nothing but its answer, and a final sentence (lenient)
+
+_WHOLE_REPLY_CHARS = 300
+# A letter (maybe bracketed) first, then the end, a delimiter or the option's text.
+_LETTER_FIRST = re.compile(
+    rf"[(\[]?[ ]?[{OPTION_LETTERS}{OPTION_LETTERS.lower()}][ ]?[)\]]?(?:[ .:;,)\-]|$)"
+)
+# A number with at most a currency sign, a percent sign or a unit word around it.
+_NUMBER_SHAPE = re.compile(r"[$€£¥]? ?[-+]?[0-9][0-9,. /]*(?: ?%| [A-Za-z]{1,12})?\.?")
+# The names before "=" (or ":") in a solution written alone.
+_NAMED = re.compile(rf"{_VAR} ?[=:]")
+
+
+def _whole_reply_answer(raw: str, answer_type: AnswerType, lenient: bool) -> str | None:
+    """The answer when the whole reply is nothing but an answer of the task's shape: a
+    letter (with its option's text), a number, the values of the unknowns; in lenient
+    mode also a number word ("Two.")."""
+    text = raw.strip()
+    if not text or len(text) > _WHOLE_REPLY_CHARS:
+        return None
+    clean = _clean(text)
+    if not clean:
+        return None
+    if answer_type == "choice":
+        if "\n" in clean or _LETTER_FIRST.match(clean) is None:
+            return None
+        return _canonical_choice(clean, lead_words=False)
+    if answer_type == "number":
+        if _NUMBER_SHAPE.fullmatch(clean) is not None:
+            return canonicalize(text, "number")
+        return _number_word(clean, answer_type) if lenient else None
+    rest = _NAMED.sub(" ", clean)
+    if re.search(r"[A-Za-z]", re.sub(r"\band\b", " ", rest, flags=re.IGNORECASE)):
+        return None  # prose around the values
+    return canonicalize(text, "solution")
+
+
+_LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)(?P<s>[^\n]*?)\s*$")
+_SENTENCE_BREAK = re.compile(r"[.!?](?=\s)")
+
+
+def _final_sentence_answer(raw: str, lo: int, answer_type: AnswerType) -> str | None:
+    """The answer of the reply's last sentence, when it holds exactly one ("Chase will
+    spend $18.", "Option B is correct."); a question or a hedge there is no answer."""
+    tail = raw[max(lo, len(raw) - MAX_ANSWER_CHARS) :].rstrip()
+    lines = [
+        line for line in tail.splitlines() if line.strip() and not _LAYOUT_LINE.fullmatch(line)
+    ]
+    if not lines:
+        return None
+    line = lines[-1].strip()
+    if line.endswith("?"):
+        return None
+    breaks = [m.end() for m in _SENTENCE_BREAK.finditer(line, 0, len(line) - 1)]
+    sentence = line[breaks[-1] :] if breaks else line
+    if _HEDGE_WORD.search(sentence):
+        return None
+    return canonicalize(sentence, answer_type)
 
 
 # ---------------------------------------------------------------------------------------
@@ -479,8 +569,10 @@ _REFUSAL = re.compile(
 def _set_aside_explanation(value: str, answer_type: AnswerType) -> str:
     """``value`` without a trailing explanation (see ``_EXPLANATION``). For a solution,
     a remark that holds another ``=`` is more of the answer, not an explanation."""
-    if not any(c in value for c in ";-" + EM_DASHES) and "ecause" not in value and (
-        "ince" not in value
+    if (
+        not any(c in value for c in ";-" + EM_DASHES)
+        and "ecause" not in value
+        and ("ince" not in value)
     ):
         return value
     for m in _EXPLANATION.finditer(value):
@@ -740,13 +832,18 @@ _CHOICE_HEDGE = re.compile(
 )
 # A second letter in brackets right after the first: "B (C)".
 _BRACKETED = re.compile(rf"\s*[(\[]\s*[{_LETTERS}]\s*[)\]]")
+# "A is wrong", "B is not correct", "C is incorrect".
+_DENIED = re.compile(
+    r"\s*(?:is|was|would\s+be)\s+(?:not|wrong|incorrect|false|unlikely|eliminated|ruled)\b",
+    re.IGNORECASE,
+)
 # After the letter: a delimiter and then anything (the option's text), or "is ...".
 _CHOICE_TAIL = re.compile(r"\s*(?:[.:;,)\]\-(!]|is\b)")
 
 
-def _canonical_choice(text: str) -> str | None:
+def _canonical_choice(text: str, *, lead_words: bool = True) -> str | None:
     text = text.replace("*", "").replace("_", "").strip(" \t\"'")
-    lead = _CHOICE_LEAD.match(text)
+    lead = _CHOICE_LEAD.match(text) if lead_words else None
     if lead is not None:
         text = text[lead.end() :]
     named = _TEXT_THEN_LETTER.fullmatch(text)
@@ -765,6 +862,8 @@ def _canonical_choice(text: str) -> str | None:
     bracketed = m.group("open") is not None or m.group("close") is not None
     if rest.strip() and not bracketed and _CHOICE_TAIL.match(rest) is None:
         return None  # "I think ...", "a city": a word, not an option letter
+    if _DENIED.match(rest):
+        return None  # "A is wrong": a letter set aside, not chosen
     if m.group("open") is not None and m.group("close") is None:
         return None  # "(B" alone is not a bracketed letter
     return m.group("letter").upper()
@@ -965,10 +1064,16 @@ def extract_answer(raw: str, answer_type: AnswerType, *, lenient: bool = False) 
     answer = _boxed_answer(raw, later, answer_type)
     if answer is not None:
         return Extraction(answer, "boxed")
+    answer = _whole_reply_answer(raw, answer_type, lenient)
+    if answer is not None:
+        return Extraction(answer, "whole_reply")
     if lenient:
         answer = _phrase_answer(raw, low, later, answer_type)
         if answer is not None:
             return Extraction(answer, "lenient")
+        answer = _final_sentence_answer(raw, later, answer_type)
+        if answer is not None:
+            return Extraction(answer, "final_sentence")
     return _NONE
 
 

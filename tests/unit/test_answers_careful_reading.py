@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from rest_checks.answers import canonicalize, extract_answer, extract_final_answer
+from rest_checks.answers import Extraction, canonicalize, extract_answer, extract_final_answer
 from rest_checks.dashes import DASHES, HYPHEN_FOR_DASH
 from rest_checks.items.base import AnswerType
 
@@ -26,8 +26,11 @@ from rest_checks.items.base import AnswerType
             "42",
         ),
         ("<think>ANSWER: B is my first guess</think>\n\nANSWER: C", "choice", "C"),
-        ("<thinking>A = 5, B = 1\nANSWER: A = 5, B = 1</thinking>\nANSWER: A = 4, B = 2",
-         "solution", "A=4, B=2"),
+        (
+            "<thinking>A = 5, B = 1\nANSWER: A = 5, B = 1</thinking>\nANSWER: A = 4, B = 2",
+            "solution",
+            "A=4, B=2",
+        ),
         ("<reasoning>ANSWER: 7</reasoning> I could not finish.", "number", None),
         ("◁think▷ANSWER: 3◁/think▷ANSWER: 4", "number", "4"),
         # Nothing after the block: the block is all there is, and it is read.
@@ -247,3 +250,114 @@ def test_choice_forms_models_write(written: str, expected: str) -> None:
 )
 def test_choice_forms_that_stay_unread(written: str) -> None:
     assert canonicalize(written, "choice") is None
+
+
+# -- a reply that is nothing but its answer (both modes) --------------------------------
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+@pytest.mark.parametrize(
+    ("raw", "answer_type", "expected"),
+    [
+        ("B", "choice", "B"),
+        ("(b)", "choice", "B"),
+        ("(C) Decrease in human capital.", "choice", "C"),
+        ("D. Canada\n", "choice", "D"),
+        ("0.956", "number", "239/250"),
+        ("$18", "number", "18"),
+        ("-7.", "number", "-7"),
+        ("12 apples", "number", "12"),
+        ("A = 4, B = 6", "solution", "A=4, B=6"),
+        ("A = 4\nB = -6", "solution", "A=4, B=-6"),
+        ("x: 1, y: 2", "solution", "X=1, Y=2"),
+    ],
+)
+def test_a_reply_that_is_only_an_answer_reads_in_both_modes(
+    raw: str, answer_type: AnswerType, expected: str, lenient: bool
+) -> None:
+    assert extract_answer(raw, answer_type, lenient=lenient).answer == expected
+    assert extract_answer(raw, answer_type, lenient=lenient).rule == "whole_reply"
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer_type"),
+    [
+        ("A man walks into a shop.", "choice"),
+        ("I think it is B", "choice"),  # words around the letter: lenient at most
+        ("B or C", "choice"),
+        ("34,29", "number"),  # a decimal comma or two numbers: not read
+        ("12 or 13", "number"),
+        ("About 12 apples in 3 boxes", "number"),
+        ("The values are A = 4, B = 6", "solution"),
+        ("A = 4", "number"),
+    ],
+)
+def test_a_short_reply_with_more_than_an_answer_is_not_read_strictly(
+    raw: str, answer_type: AnswerType
+) -> None:
+    assert extract_answer(raw, answer_type).rule != "whole_reply"
+    assert extract_answer(raw, answer_type).answer is None
+
+
+def test_my_final_answer_is_with_a_colon_is_a_marker() -> None:
+    assert extract_answer("Work.\nMy final answer is: -2", "number") == extract_answer(
+        "Work.\nANSWER: -2", "number"
+    )
+    assert extract_final_answer("So the answer is: **C**", "choice") == "C"
+    # In running prose it is not a marker.
+    assert extract_final_answer("Then we see how the answer is: unclear, 4", "number") is None
+
+
+# -- lenient mode -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer_type", "expected", "rule"),
+    [
+        ("Two.", "number", "2", "whole_reply"),
+        ("twelve apples", "number", "12", "whole_reply"),
+        ("Twenty", "number", "20", "whole_reply"),
+        ("So the answer is seven.", "number", "7", "lenient"),
+        ("Reasoning...\nSo the correct option is **B**.", "choice", "B", "lenient"),
+        ("Thus the correct option is (D), the moon.", "choice", "D", "lenient"),
+        ("The best choice would be C.", "choice", "C", "lenient"),
+        ("He buys 3 packs of 6.\nChase will spend $18.", "number", "18", "final_sentence"),
+        (
+            "First, 2 + 3 = 5. Then 5 * 4 = 20. So she has 20 apples.",
+            "number",
+            "20",
+            "final_sentence",
+        ),
+        ("Options A and C are wrong.\nOption B is correct.", "choice", "B", "final_sentence"),
+        (
+            "Solving gives the values. So A = 1 and B = -2.",
+            "solution",
+            "A=1, B=-2",
+            "final_sentence",
+        ),
+    ],
+)
+def test_lenient_reads_final_sentences_phrases_and_number_words(
+    raw: str, answer_type: AnswerType, expected: str, rule: str
+) -> None:
+    assert extract_answer(raw, answer_type, lenient=True) == Extraction(expected, rule)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer_type"),
+    [
+        ("It is one of them.", "number"),
+        ("Two or three.", "number"),
+        ("Twenty-one", "number"),  # number words go up to twenty
+        ("Each of the 3 boxes holds 5 apples.", "number"),
+        ("How many are left, 5?", "number"),
+        ("It could be 12, or maybe 13.", "number"),
+        ("Option A is wrong.", "choice"),
+        ("B is not correct.", "choice"),
+        ("I am not sure.", "choice"),
+        ("The correct option is B or C.", "choice"),
+        ("Thus we cannot say; 4 values are missing.", "number"),
+    ],
+)
+def test_lenient_leaves_unread_what_is_not_one_answer(raw: str, answer_type: AnswerType) -> None:
+    assert extract_answer(raw, answer_type, lenient=True).answer is None
