@@ -107,7 +107,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -140,13 +140,19 @@ RULES: tuple[Rule, ...] = ("answer_line", "boxed", "whole_reply", "lenient", "fi
 @dataclass(frozen=True)
 class Extraction:
     """A reply's final answer (canonical, or ``None`` for no answer) and the rule that
-    found it (``None`` exactly when there is no answer)."""
+    found it (``None`` exactly when there is no answer). ``ambiguous``: the reply gave a
+    letter and quoted the text or value of another option, so there is no answer."""
 
     answer: str | None
     rule: Rule | None
+    ambiguous: bool = False
 
 
 _NONE = Extraction(None, None)
+_AMBIGUOUS_READING = Extraction(None, None, ambiguous=True)
+# What the internal readers return for a letter that contradicts the option it quotes.
+_AMBIGUOUS = "\x00ambiguous"
+Options = tuple[str, ...]
 
 # ---------------------------------------------------------------------------------------
 # Finding the answer marker
@@ -267,8 +273,8 @@ def _after_reasoning(raw: str) -> str:
     if "</" not in raw and "◁/" not in raw:
         return raw
     last = None
-    for last in _REASONING_END.finditer(raw):
-        pass
+    for found in _REASONING_END.finditer(raw):
+        last = found
     if last is None or not raw[last.end() :].strip():
         return raw
     return raw[last.end() :]
@@ -358,10 +364,12 @@ def _continuation(line: str, answer_type: AnswerType) -> str | None:
     return body if fits else None
 
 
-def _canonical_block(parts: list[str], answer_type: AnswerType) -> str | None:
+def _canonical_block(parts: list[str], answer_type: AnswerType, options: Options) -> str | None:
     if answer_type == "solution" or len(parts) == 1:
-        return canonicalize("\n".join(parts), answer_type)
-    found = {canonicalize(part, answer_type) for part in parts}
+        return _canonical("\n".join(parts), answer_type, options)
+    found = {_canonical(part, answer_type, options) for part in parts}
+    if _AMBIGUOUS in found:
+        return _AMBIGUOUS
     return found.pop() if len(found) == 1 else None
 
 
@@ -392,7 +400,7 @@ def _boxed_at(raw: str, at: int) -> tuple[str, int] | None:
     return None
 
 
-def _boxed_answer(raw: str, lo: int, answer_type: AnswerType) -> str | None:
+def _boxed_answer(raw: str, lo: int, answer_type: AnswerType, options: Options) -> str | None:
     """The canonical answer of the last ``\\boxed{}`` in ``raw[lo:]``; for a solution,
     of the boxes of its paragraph read together."""
     at = raw.rfind(_BOXED, lo)
@@ -403,7 +411,7 @@ def _boxed_answer(raw: str, lo: int, answer_type: AnswerType) -> str | None:
         return None
     content, end = last
     if answer_type != "solution":
-        return canonicalize(content, answer_type)
+        return _canonical(content, answer_type, options)
     # The paragraph of the last box, at most MAX_ANSWER_CHARS before it.
     first = max(lo, at - MAX_ANSWER_CHARS)
     breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(raw, first, at)]
@@ -445,7 +453,9 @@ _OPTION_PHRASE = re.compile(
 )
 
 
-def _phrase_answer(raw: str, low: str, lo: int, answer_type: AnswerType) -> str | None:
+def _phrase_answer(
+    raw: str, low: str, lo: int, answer_type: AnswerType, options: Options
+) -> str | None:
     """The canonical answer of the last "the answer is X" in ``raw[lo:]`` (for a choice,
     also "the correct option is X", whichever comes last); a number may be a word."""
     start = None
@@ -465,9 +475,15 @@ def _phrase_answer(raw: str, low: str, lo: int, answer_type: AnswerType) -> str 
     stop = start + MAX_ANSWER_CHARS + 1
     brk = _LINE_BREAK.search(raw, start, stop)
     text = raw[start : brk.start() if brk else stop]
-    end = _SENTENCE_END.search(text, 1)
+    # The full stop of "B. 0.786" ends the letter, not the sentence: what follows may
+    # quote the option.
+    letter = _LETTER_STOP.match(text) if answer_type == "choice" else None
+    end = _SENTENCE_END.search(text, letter.end() if letter else 1)
     text = text[: end.start()] if end else text
-    return canonicalize(text, answer_type) or _number_word(text, answer_type)
+    return _canonical(text, answer_type, options) or _number_word(text, answer_type)
+
+
+_LETTER_STOP = re.compile(rf"\s*[(\[]?[{OPTION_LETTERS}][)\]]?\.(?=\s)")
 
 
 def _number_word(text: str, answer_type: AnswerType) -> str | None:
@@ -491,7 +507,9 @@ _NUMBER_SHAPE = re.compile(r"[$€£¥]? ?[-+]?[0-9][0-9,. /]*(?: ?%| [A-Za-z]{1
 _NAMED = re.compile(rf"{_VAR} ?[=:]")
 
 
-def _whole_reply_answer(raw: str, answer_type: AnswerType, lenient: bool) -> str | None:
+def _whole_reply_answer(
+    raw: str, answer_type: AnswerType, lenient: bool, options: Options
+) -> str | None:
     """The answer when the whole reply is nothing but an answer of the task's shape: a
     letter (with its option's text), a number, the values of the unknowns; in lenient
     mode also a number word ("Two.")."""
@@ -502,9 +520,12 @@ def _whole_reply_answer(raw: str, answer_type: AnswerType, lenient: bool) -> str
     if not clean:
         return None
     if answer_type == "choice":
-        if "\n" in clean or _LETTER_FIRST.match(clean) is None:
+        if "\n" in clean:
             return None
-        return _canonical_choice(clean, lead_words=False)
+        if _LETTER_FIRST.match(clean) is None:
+            return _named_option(clean, options)  # the option's text alone
+        found = _canonical_choice(clean, lead_words=False)
+        return _checked_letter(found, clean, options) if found is not None else None
     if answer_type == "number":
         if _NUMBER_SHAPE.fullmatch(clean) is not None:
             return canonicalize(text, "number")
@@ -519,7 +540,9 @@ _LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)(?P<s>[^\n]*?)\s*$")
 _SENTENCE_BREAK = re.compile(r"[.!?](?=\s)")
 
 
-def _final_sentence_answer(raw: str, lo: int, answer_type: AnswerType) -> str | None:
+def _final_sentence_answer(
+    raw: str, lo: int, answer_type: AnswerType, options: Options
+) -> str | None:
     """The answer of the reply's last sentence, when it holds exactly one ("Chase will
     spend $18.", "Option B is correct."); a question or a hedge there is no answer."""
     tail = raw[max(lo, len(raw) - MAX_ANSWER_CHARS) :].rstrip()
@@ -535,7 +558,7 @@ def _final_sentence_answer(raw: str, lo: int, answer_type: AnswerType) -> str | 
     sentence = line[breaks[-1] :] if breaks else line
     if _HEDGE_WORD.search(sentence):
         return None
-    return canonicalize(sentence, answer_type)
+    return _canonical(sentence, answer_type, options)
 
 
 # ---------------------------------------------------------------------------------------
@@ -870,6 +893,62 @@ def _canonical_choice(text: str, *, lead_words: bool = True) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------
+# The item's options: an option named by its text or value, a letter that contradicts one
+
+_OPTION_EDGES = " \t\"'“”‘’.!:;,()[]"
+
+
+def _option_key(text: str) -> str:
+    """An option's text as compared: cleaned, case-folded, single-spaced, no quotes,
+    brackets or end punctuation."""
+    clean = (_clean(text) or "").replace("*", "").replace("`", "").casefold()
+    return " ".join(clean.split()).strip(_OPTION_EDGES)
+
+
+def _option_value(text: str) -> str | None:
+    """The canonical number a text is, when it is nothing but a number (with a unit)."""
+    clean = _clean(text)
+    if not clean or _NUMBER_SHAPE.fullmatch(clean.strip(_OPTION_EDGES) + "") is None:
+        return None
+    return _canonical_number(clean)
+
+
+def _named_option(text: str, options: Options) -> str | None:
+    """The letter of the one option whose text or numeric value ``text`` is (an
+    explanation after it set aside), else None."""
+    if not options or not text.strip():
+        return None
+    pieces = {text, _set_aside_explanation(text, "choice"), re.split(r"[,(;]", text, 1)[0]}
+    found: set[int] = set()
+    for piece in pieces:
+        key = _option_key(piece)
+        if not key:
+            continue
+        value = _option_value(piece)
+        for i, option in enumerate(options[: len(OPTION_LETTERS)]):
+            if key == _option_key(option) or (value is not None and value == _option_value(option)):
+                found.add(i)
+    return OPTION_LETTERS[found.pop()] if len(found) == 1 else None
+
+
+def _checked_letter(letter: str, body: str, options: Options) -> str | None:
+    """``letter`` checked against the item's options: None when the item has no such
+    option, ``_AMBIGUOUS`` when the text beside it is the text or value of another."""
+    if not options:
+        return letter
+    if OPTION_LETTERS.index(letter) >= len(options):
+        return None
+    named = _TEXT_THEN_LETTER.fullmatch(body)
+    if named is not None:
+        beside = named.group("text")
+    else:
+        m = _CHOICE.match(body)
+        beside = m.group("rest") if m is not None else ""
+    other = _named_option(beside.strip(_OPTION_EDGES + "-"), options)
+    return _AMBIGUOUS if other is not None and other != letter else letter
+
+
+# ---------------------------------------------------------------------------------------
 # Emphasis: the one bold value in a sentence
 
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
@@ -1040,17 +1119,24 @@ def _assignment(piece: str) -> tuple[str, Fraction] | None:
 # Public API
 
 
-def extract_answer(raw: str, answer_type: AnswerType, *, lenient: bool = False) -> Extraction:
+def extract_answer(
+    raw: str, answer_type: AnswerType, *, lenient: bool = False, options: Sequence[str] = ()
+) -> Extraction:
     """The canonical final answer in a model's reply and the rule that found it.
 
     Tries, in order, the last answer line (``answer_line``), the last ``\\boxed{}``
-    (``boxed``) and, only when ``lenient``, the last "the answer is X" (``lenient``); see
-    the module docstring. ``Extraction(None, None)`` when none of them gives an answer.
+    (``boxed``), a reply that is nothing but an answer (``whole_reply``) and, only when
+    ``lenient``, the last "the answer is X" (``lenient``) and the last sentence
+    (``final_sentence``); see the module docstring. ``options`` are a multiple-choice
+    item's option texts: an answer may name one by its text or value, and a letter that
+    quotes another option's text is ambiguous (``Extraction(None, None, ambiguous=True)``).
+    ``Extraction(None, None)`` when none of them gives an answer.
     """
     if answer_type not in ANSWER_TYPES:
         raise ValueError(
             f"unknown answer type {answer_type!r}; expected choice, number or solution"
         )
+    opts: Options = tuple(options) if answer_type == "choice" else ()
     raw = _after_reasoning(raw)
     later = 0
     low = _lowered(raw)
@@ -1058,29 +1144,35 @@ def extract_answer(raw: str, answer_type: AnswerType, *, lenient: bool = False) 
     if start is not None:
         parts, later = _answer_block(raw, start, answer_type)
         if parts is not None:
-            answer = _canonical_block(parts, answer_type)
+            answer = _canonical_block(parts, answer_type, opts)
             if answer is not None:
-                return Extraction(answer, "answer_line")
-    answer = _boxed_answer(raw, later, answer_type)
+                return _found(answer, "answer_line")
+    answer = _boxed_answer(raw, later, answer_type, opts)
     if answer is not None:
-        return Extraction(answer, "boxed")
-    answer = _whole_reply_answer(raw, answer_type, lenient)
+        return _found(answer, "boxed")
+    answer = _whole_reply_answer(raw, answer_type, lenient, opts)
     if answer is not None:
-        return Extraction(answer, "whole_reply")
+        return _found(answer, "whole_reply")
     if lenient:
-        answer = _phrase_answer(raw, low, later, answer_type)
+        answer = _phrase_answer(raw, low, later, answer_type, opts)
         if answer is not None:
-            return Extraction(answer, "lenient")
-        answer = _final_sentence_answer(raw, later, answer_type)
+            return _found(answer, "lenient")
+        answer = _final_sentence_answer(raw, later, answer_type, opts)
         if answer is not None:
-            return Extraction(answer, "final_sentence")
+            return _found(answer, "final_sentence")
     return _NONE
 
 
-def extract_final_answer(raw: str, answer_type: AnswerType, *, lenient: bool = False) -> str | None:
+def _found(answer: str, rule: Rule) -> Extraction:
+    return _AMBIGUOUS_READING if answer == _AMBIGUOUS else Extraction(answer, rule)
+
+
+def extract_final_answer(
+    raw: str, answer_type: AnswerType, *, lenient: bool = False, options: Sequence[str] = ()
+) -> str | None:
     """The canonical final answer in a model's reply, or ``None`` when there is none
     (``extract_answer`` without the rule)."""
-    return extract_answer(raw, answer_type, lenient=lenient).answer
+    return extract_answer(raw, answer_type, lenient=lenient, options=options).answer
 
 
 def canonicalize(value: str, answer_type: AnswerType) -> str | None:
@@ -1094,6 +1186,14 @@ def canonicalize(value: str, answer_type: AnswerType) -> str | None:
         raise ValueError(
             f"unknown answer type {answer_type!r}; expected choice, number or solution"
         )
+    found = _canonical(value, answer_type, ())
+    return None if found == _AMBIGUOUS else found
+
+
+def _canonical(value: str, answer_type: AnswerType, options: Options) -> str | None:
+    """``canonicalize`` with a choice item's options; ``_AMBIGUOUS`` for a letter that
+    quotes another option."""
+    whole = value
     value = _set_aside_explanation(value, answer_type)
     text = _clean(value)
     if text is None:
@@ -1105,6 +1205,13 @@ def canonicalize(value: str, answer_type: AnswerType) -> str | None:
     found = _canonical_choice(text) if answer_type == "choice" else _canonical_number(text)
     if found is None and "**" in value and _HEDGE_WORD.search(text) is None:
         found = _emphasised(value, answer_type)
+    if options:
+        body = _clean(whole) or text
+        lead = _CHOICE_LEAD.match(body.replace("*", ""))
+        body = body.replace("*", "")[lead.end() :] if lead else body.replace("*", "")
+        if found is None:
+            return _named_option(body, options)
+        return _checked_letter(found, body, options)
     return found
 
 

@@ -361,3 +361,73 @@ def test_lenient_reads_final_sentences_phrases_and_number_words(
 )
 def test_lenient_leaves_unread_what_is_not_one_answer(raw: str, answer_type: AnswerType) -> None:
     assert extract_answer(raw, answer_type, lenient=True).answer is None
+
+
+# -- the item's options -----------------------------------------------------------------
+
+CAPITALS = ("Berlin", "Paris", "Madrid", "Rome")
+VALUES = ("0.512", "0.333", "0.9", "0.786")
+SIZES = ("The kitten is much larger than the bed.", "The bed is much larger than the kitten.")
+
+
+@pytest.mark.parametrize(
+    ("raw", "options", "expected"),
+    [
+        ("ANSWER: Paris", CAPITALS, "B"),
+        ("ANSWER: **paris**.", CAPITALS, "B"),
+        ("ANSWER: Rome, the capital of Italy", CAPITALS, "D"),
+        ("ANSWER: 0.786", VALUES, "D"),
+        ("ANSWER: .9", VALUES, "C"),  # the same value written otherwise
+        ("The bed is much larger than the kitten.", SIZES, "B"),
+        ("ANSWER: B. Paris", CAPITALS, "B"),
+        ("ANSWER: (D) 0.786", VALUES, "D"),
+        ("ANSWER: Paris (B)", CAPITALS, "B"),
+        ("ANSWER: B — Paris is where the Louvre is", CAPITALS, "B"),
+        # Text beside the letter that is no option's text is an explanation.
+        ("ANSWER: B. It is the largest city.", CAPITALS, "B"),
+    ],
+)
+def test_an_option_named_by_its_text_or_value_is_its_letter(
+    raw: str, options: tuple[str, ...], expected: str
+) -> None:
+    assert extract_final_answer(raw, "choice", options=options) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "options", "lenient"),
+    [
+        ("The correct answer is B. 0.786.", VALUES, True),
+        ("ANSWER: B. 0.786", VALUES, False),
+        ("ANSWER: A — The bed is much larger than the kitten.", SIZES, False),
+        ("ANSWER: Madrid (B)", CAPITALS, False),
+        ("ANSWER: (C) Paris", CAPITALS, False),
+        ("\\boxed{A. Rome}", CAPITALS, False),
+    ],
+)
+def test_a_letter_that_contradicts_the_option_it_quotes_is_ambiguous(
+    raw: str, options: tuple[str, ...], lenient: bool
+) -> None:
+    found = extract_answer(raw, "choice", lenient=lenient, options=options)
+    assert found == Extraction(None, None, ambiguous=True)
+    # Without the options the contradiction cannot be seen, and the letter is read.
+    assert extract_answer(raw, "choice", lenient=lenient).answer is not None
+
+
+@pytest.mark.parametrize(
+    ("raw", "options"),
+    [
+        ("ANSWER: E", CAPITALS),  # the item has no option E
+        ("ANSWER: Lisbon", CAPITALS),  # no option's text
+        ("ANSWER: 0.5", VALUES),
+        ("ANSWER: Paris or Rome", CAPITALS),
+        ("ANSWER: 2", ("2", "2.0", "3", "4")),  # two options with that value
+    ],
+)
+def test_what_names_no_single_option_is_no_answer(raw: str, options: tuple[str, ...]) -> None:
+    found = extract_answer(raw, "choice", options=options)
+    assert found.answer is None
+    assert not found.ambiguous
+
+
+def test_options_do_not_change_the_reading_of_other_answer_types() -> None:
+    assert extract_final_answer("ANSWER: 3", "number", options=VALUES) == "3"
