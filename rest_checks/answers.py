@@ -918,7 +918,7 @@ def _named_option(text: str, options: Options) -> str | None:
     explanation after it set aside), else None."""
     if not options or not text.strip():
         return None
-    pieces = {text, _set_aside_explanation(text, "choice"), re.split(r"[,(;]", text, 1)[0]}
+    pieces = {text, _set_aside_explanation(text, "choice"), re.split(r"[,(;]", text, maxsplit=1)[0]}
     found: set[int] = set()
     for piece in pieces:
         key = _option_key(piece)

@@ -17,6 +17,7 @@ from rest_checks.config import RestSettings
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
+from rest_checks.reply_outcomes import outcome_counts
 
 RESULTS_FORMAT = 1
 
@@ -41,6 +42,8 @@ def _item_json(
     return {
         **_case_identity(record, subject),
         "answers": {m: record.answers.get(m) for m in ANSWER_MODALITIES},
+        # The rule that read each answer, or why there is none ("ambiguous", "truncated").
+        "rules": {m: record.rules.get(m) for m in ANSWER_MODALITIES},
         "correct": dict(outcome.correct),
         "consistent": record.consistent,
         "verdict": verdict,
@@ -206,6 +209,8 @@ def build_results(
             "gate": None if gate_result is None else _gate_json(gate_result),
         },
         "items": [_item_json(r, verdicts[r.key], (subjects or {}).get(r.item_id)) for r in cross],
+        # Per modality, the replies cut by their budget and the ambiguous ones.
+        "outcomes": outcome_counts(({"rules": r.rules} for r in answered), ANSWER_MODALITIES),
         "rest_plus_items": [
             _item_json(r, verdicts[r.key]) for r in answered if r.kind == "rest_plus"
         ],
@@ -328,6 +333,16 @@ def _source_line(source: Mapping[str, Any]) -> str:
     return line
 
 
+def _outcome_lines(outcomes: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """``  no answer, truncated: image 3, mixed 1`` for each outcome that occurred."""
+    lines = []
+    for outcome, per_modality in outcomes.items():
+        seen = [f"{m} {n}" for m, n in per_modality.items() if n]
+        if seen:
+            lines.append(f"  no answer, {outcome}: {', '.join(seen)}")
+    return lines
+
+
 def format_summary(results: dict[str, Any]) -> list[str]:
     m = results["metrics"]
     lines = _leading_lines(results)
@@ -345,6 +360,7 @@ def format_summary(results: dict[str, Any]) -> list[str]:
 
     for source in results.get("sources", []):
         lines.append(_source_line(source))
+    lines.extend(_outcome_lines(results.get("outcomes") or {}))
     lines.append(row("RER", "rer"))
     lines.append(row("CFR", "cfr"))
     lines.append(row("MMC", "mmc"))

@@ -43,11 +43,12 @@ from rest_checks.items.files import LoadResult
 from rest_checks.items.suites import load_suite
 from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
-from rest_checks.models.base import Model, ModelAuthError, ModelError
+from rest_checks.models.base import Model, ModelAuthError, ModelError, Response
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
+from rest_checks.reply_outcomes import AMBIGUOUS, TRUNCATED, was_cut
 from rest_checks.step_summary import markdown_summary
 from rest_checks.verdicts import InconsistentAnswers, Verdict, judge
 
@@ -307,9 +308,15 @@ class RestRun:
 
     # --- cases ----------------------------------------------------------------------------
 
-    def _extract(self, text: str, item: Item) -> tuple[str | None, str | None]:
-        found = extract_answer(text, item.answer_type, lenient=self.settings.lenient)
-        return found.answer, found.rule
+    def _extract(self, response: Response, item: Item) -> tuple[str | None, str | None]:
+        """The answer of a reply and the rule that read it, or why there is none
+        (``rest_checks.reply_outcomes``)."""
+        if was_cut(response.extra):
+            return None, TRUNCATED
+        found = extract_answer(
+            response.text, item.answer_type, lenient=self.settings.lenient, options=item.options
+        )
+        return found.answer, AMBIGUOUS if found.ambiguous else found.rule
 
     def cross_modal(self, item: Item, rendering: str = "default") -> CaseRecord:
         """Ask in text, image and mixed form (and for the OCR transcription)."""
@@ -339,7 +346,7 @@ class RestRun:
         answers: dict[str, str | None] = {}
         rules: dict[str, str | None] = {}
         for modality in ANSWER_MODALITIES:
-            answers[modality], rules[modality] = self._extract(responses[modality].text, item)
+            answers[modality], rules[modality] = self._extract(responses[modality], item)
         cer = None
         if "ocr" in responses:
             cer = character_error_rate(item.full_text(), responses["ocr"].text)
@@ -353,6 +360,10 @@ class RestRun:
             n_visual_tokens={m: r.n_visual_tokens for m, r in responses.items()},
             extra={m: r.extra for m, r in responses.items() if r.extra},
         )
+        for modality in ANSWER_MODALITIES:
+            if rules[modality] == TRUNCATED:  # the budget it hit, for the failure message
+                budget = {"max_tokens": requests[modality].max_tokens}
+                record.extra[modality] = {**record.extra.get(modality, {}), **budget}
         if not record.consistent:
             record.images = self._save_images(item, rendering, requests)
             record.prompts = {m: r.prompt for m, r in requests.items() if m != "ocr"}
@@ -385,7 +396,7 @@ class RestRun:
         (response,) = self.calls.generate([text_request(item)])
         if response.error is not None:
             raise ModelError(f"{item.id} (text): {response.error}")
-        return self._extract(response.text, item)[0]
+        return self._extract(response, item)[0]
 
     def check_rendering(self, item: Item, spec: RenderSpec, text_answer: str | None) -> None:
         """Raise ``InconsistentAnswers`` unless the image rendered with ``spec`` gives
@@ -393,7 +404,7 @@ class RestRun:
         (response,) = self.calls.generate([image_request(item, spec, "hypothesis")])
         if response.error is not None:
             raise ModelError(f"{item.id} (image, {describe_spec(spec)}): {response.error}")
-        image_answer = self._extract(response.text, item)[0]
+        image_answer = self._extract(response, item)[0]
         self._last_rendering[item.id] = (spec, image_answer)
         if not same_answer(image_answer, text_answer):
             raise InconsistentAnswers(

@@ -86,7 +86,7 @@ def markdown_summary(
         if artifact_url:
             name = f"[{name}]({artifact_url})"
         where = f" — `{report_name}#case-{row.key}`" if report_name else ""
-        answers = ", ".join(f"{m} {_cell(a or '(no answer)')}" for m, a in row.answers.items())
+        answers = ", ".join(f"{m} {_cell(row.answer_label(m))}" for m in row.answers)
         lines.append(f"- {name} (expected {_cell(row.expected)}): {answers}{where}")
     if len(regressed) > NAMED:
         lines.append(f"- and {len(regressed) - NAMED} more")
