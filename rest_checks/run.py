@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +108,23 @@ def rendering_spec(rendering: str) -> RenderSpec:
     return DEFAULT_SPEC if rendering == "default" else REST_PLUS_GRID[rendering]
 
 
-def case_requests(item: Item, rendering: str, with_ocr: bool = True) -> dict[Modality, Request]:
-    """The requests of one cross-modal case; only the rendering differs across renderings."""
-    return build_requests(item, rendering_spec(rendering), with_ocr=with_ocr, rendering=rendering)
+def case_requests(
+    item: Item, rendering: str, with_ocr: bool = True, max_tokens: int | None = None
+) -> dict[Modality, Request]:
+    """The requests of one cross-modal case; only the rendering differs across renderings.
+    ``max_tokens`` (``--rest-max-tokens``) replaces the answer budget of each task."""
+    requests = build_requests(
+        item, rendering_spec(rendering), with_ocr=with_ocr, rendering=rendering
+    )
+    return {m: with_budget(r, max_tokens) for m, r in requests.items()}
+
+
+def with_budget(request: Request, max_tokens: int | None) -> Request:
+    """``request`` with the answer budget ``max_tokens`` (when given; the OCR request
+    keeps its own: a transcription is not an answer)."""
+    if max_tokens is None or request.modality == "ocr":
+        return request
+    return replace(request, max_tokens=max_tokens)
 
 
 class RestRun:
@@ -130,7 +144,10 @@ class RestRun:
         self.settings = settings
         cache = ResponseCache(settings.cache_dir) if settings.cache_dir else None
         self.calls = ModelCalls(model, cache)
+        # The answer budget changes answers (cut or not), so it belongs to the identity.
         self.identity = self.calls.identity
+        if settings.max_tokens is not None:
+            self.identity = {**self.identity, "max_tokens": settings.max_tokens}
         self.baseline = baseline
         self.baseline_explicit = baseline_explicit
         self.image_dir = image_dir or settings.rootdir / ".rest-images"
@@ -232,8 +249,10 @@ class RestRun:
     def requests_for(self, item: Item, rendering: str | None) -> list[Request]:
         """What one case will ask: a rendering's requests, or (``None``) the text one."""
         if rendering is None:
-            return [text_request(item)]
-        return list(case_requests(item, rendering, self.with_ocr).values())
+            return [with_budget(text_request(item), self.settings.max_tokens)]
+        return list(
+            case_requests(item, rendering, self.with_ocr, self.settings.max_tokens).values()
+        )
 
     def prefetch(
         self,
@@ -332,7 +351,7 @@ class RestRun:
             "detail": describe_spec(spec),
             "fingerprint": case_fingerprint(item, spec),
         }
-        requests = case_requests(item, rendering, self.with_ocr)
+        requests = case_requests(item, rendering, self.with_ocr, self.settings.max_tokens)
         try:
             replies = self.calls.generate(list(requests.values()))
         except ModelAuthError:
@@ -393,7 +412,9 @@ class RestRun:
         return record
 
     def text_answer(self, item: Item) -> str | None:
-        (response,) = self.calls.generate([text_request(item)])
+        (response,) = self.calls.generate(
+            [with_budget(text_request(item), self.settings.max_tokens)]
+        )
         if response.error is not None:
             raise ModelError(f"{item.id} (text): {response.error}")
         return self._extract(response, item)[0]
@@ -401,7 +422,8 @@ class RestRun:
     def check_rendering(self, item: Item, spec: RenderSpec, text_answer: str | None) -> None:
         """Raise ``InconsistentAnswers`` unless the image rendered with ``spec`` gives
         ``text_answer``; one example of the Hypothesis render-invariance check."""
-        (response,) = self.calls.generate([image_request(item, spec, "hypothesis")])
+        request = with_budget(image_request(item, spec, "hypothesis"), self.settings.max_tokens)
+        (response,) = self.calls.generate([request])
         if response.error is not None:
             raise ModelError(f"{item.id} (image, {describe_spec(spec)}): {response.error}")
         image_answer = self._extract(response, item)[0]
@@ -420,7 +442,7 @@ class RestRun:
         except InconsistentAnswers:
             spec, image_answer = self._last_rendering[item.id]
             record = self._invariance(item, False, describe_spec(spec), text_answer, image_answer)
-            request = image_request(item, spec, "hypothesis")
+            request = with_budget(image_request(item, spec, "hypothesis"), self.settings.max_tokens)
             record.images = self._save_images(item, "invariance", {"image": request})
             record.prompts = {"image": request.prompt}
             verdict = self.verdict(record)

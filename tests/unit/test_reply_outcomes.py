@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rest_checks.csv_export import csv_text
 from rest_checks.items.base import OPTION_LETTERS
 from rest_checks.models.base import Model, Response
@@ -140,3 +142,38 @@ def test_the_report_shows_why_and_by_which_rule(tmp_path: Path) -> None:
     assert "(ambiguous)" in html
     assert "<th>read by</th>" in html
     assert "<td>answer_line</td>" in html
+
+
+# -- the answer budget ------------------------------------------------------------------
+
+
+def test_the_answer_budget_is_an_option_like_the_others() -> None:
+    from rest_checks.config import OPTIONS_BY_DEST, SettingError, resolve_option
+
+    option = OPTIONS_BY_DEST["rest_max_tokens"]
+    assert option.flag == "--rest-max-tokens"
+    assert resolve_option(option, None, {}, None) is None
+    assert resolve_option(option, None, {"REST_MAX_TOKENS": "4096"}, "2048") == 4096
+    assert resolve_option(option, 8192, {"REST_MAX_TOKENS": "4096"}, None) == 8192
+    assert resolve_option(option, None, {}, "2048") == 2048
+    with pytest.raises(SettingError, match=r"REST_MAX_TOKENS='0'.*at least 1"):
+        resolve_option(option, None, {"REST_MAX_TOKENS": "0"}, None)
+
+
+def test_the_answer_budget_reaches_every_answer_request_and_the_identity(tmp_path: Path) -> None:
+    default = RestRun(settings(tmp_path, rest_suite=("soebench", "arith")), MockModel("oracle"))
+    raised = RestRun(
+        settings(tmp_path, rest_suite=("soebench", "arith"), rest_max_tokens=4096),
+        MockModel("oracle"),
+    )
+    for item in default.items():
+        budgets = {r.modality: r.max_tokens for r in default.requests_for(item, "default")}
+        assert budgets["text"] == (2048 if item.task == "soebench" else 1024)
+        assert budgets["ocr"] == 1024
+    for item in raised.items():
+        budgets = {r.modality: r.max_tokens for r in raised.requests_for(item, "default")}
+        assert budgets == {"text": 4096, "image": 4096, "mixed": 4096, "ocr": 1024}
+        assert [r.max_tokens for r in raised.requests_for(item, None)] == [4096]
+    assert "max_tokens" not in default.identity
+    assert raised.identity == {**default.identity, "max_tokens": 4096}
+    assert "max-tokens=4096" in raised.settings.header()
