@@ -558,7 +558,7 @@ def _final_sentence_answer(
     sentence = line[breaks[-1] :] if breaks else line
     if _HEDGE_WORD.search(sentence):
         return None
-    return _canonical(sentence, answer_type, options)
+    return _canonical(sentence, answer_type, options) or _number_word(sentence, answer_type)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1147,6 +1147,10 @@ def extract_answer(
             answer = _canonical_block(parts, answer_type, opts)
             if answer is not None:
                 return _found(answer, "answer_line")
+            if lenient and len(parts) == 1:
+                answer = _number_word(parts[0], answer_type)  # "ANSWER: seven"
+                if answer is not None:
+                    return _found(answer, "lenient")
     answer = _boxed_answer(raw, later, answer_type, opts)
     if answer is not None:
         return _found(answer, "boxed")
