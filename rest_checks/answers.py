@@ -567,8 +567,9 @@ def _final_sentence_answer(
 # A remark after the answer, when prose follows: a long dash or "--" with spaces around
 # it, a semicolon (not LaTeX's "\;"), "because" or "since" ("72 — 180 km over 2.5 h",
 # "C because plants ...", "A = 3, B = -2 — both check out").
+# Each branch starts right after a non-space, so that a long run of spaces is scanned once.
 _EXPLANATION = re.compile(
-    rf"[ \t]+(?:[{EM_DASHES}]|--)[ \t]+|(?<!\\)[ \t]*;[ \t]*|[ \t,]+(?:because|since)[ \t]+",
+    rf"(?<=\S)[ \t]+(?:[{EM_DASHES}]|--)[ \t]|(?<!\\);|(?<=\S)[ \t,]+(?:because|since)[ \t]",
     re.IGNORECASE,
 )
 _PROSE = re.compile(r"[A-Za-z]{2,}")
