@@ -9,6 +9,12 @@ every other answer, ``None`` included. A badly formatted answer counts as wrong,
 paper, so the rules below are strict and each is tried only when the one before found
 nothing.
 
+Before any rule (``extract_answer``)
+    Reasoning blocks (``<think>...</think>``, ``<thinking>``, ``<reasoning>``,
+    ``◁think▷``) are set aside: only what follows the last one is read, unless nothing
+    does. A marker that quotes the instruction (after ``e.g.``, ``for example``, ``such
+    as``, ``of the form``, or in quotes on a line holding ``<answer>``) is no marker.
+
 Extraction order (``extract_answer``; ``Extraction.rule`` names the rule that answered)
     1. ``answer_line``: the last answer marker and the answer block after it.
         A marker is the word ``answer`` followed by a colon, with markdown tolerated
@@ -39,11 +45,38 @@ Extraction order (``extract_answer``; ``Extraction.rule`` names the rule that an
         (a ``\\boxed{}`` inside an unreadable answer line is part of that line). For a
         solution, the boxes of that paragraph are read together, so ``$\\boxed{A = 1}$,
         $\\boxed{B = -2}$`` and ``$A = \\boxed{1}$, $B = \\boxed{-2}$`` are one answer.
-    3. ``lenient`` (only with ``lenient=True``): the last ``the (final) answer is X``
-        (also ``answer would be``, ``answer:`` in mid-sentence), X read to the end of its
-        sentence; like rule 2, after an unreadable answer block when there is one.
+        ``answer is:`` (``My final answer is: -2``) is a marker where a sentence starts.
+    3. ``whole_reply``: a reply that is nothing but an answer of the task's shape (at
+        most ``_WHOLE_REPLY_CHARS`` characters): a letter first (``B``, ``(C) Decrease in
+        human capital.``), a number with at most a currency, ``%`` or a unit word, the
+        assignments of a solution with no prose, an option's text (given the options);
+        with ``lenient`` also a number word (``Two.``).
+    4. ``lenient`` (only with ``lenient=True``): the last ``the (final) answer is X``
+        (also ``answer would be``, ``answer:`` in mid-sentence) or, for a choice, ``the
+        correct option is X``, X read to the end of its sentence; like rule 2, after an
+        unreadable answer block when there is one. A number word after a marker
+        (``ANSWER: seven``) is read here too.
+    5. ``final_sentence`` (only with ``lenient=True``): the reply's last sentence when
+        it reads as one answer (``Chase will spend $18.``, ``Option B is correct.``); a
+        question or an ``or`` there is no answer.
     Nothing else is read: ``The answer is B`` without a colon counts as wrong unless
-    ``lenient``, and so does a bare ``B`` as the last line.
+    ``lenient``.
+
+Options (``extract_answer(..., options=item.options)``, multiple choice only)
+    An answer that is an option's text (case, markdown, quotes and end punctuation
+    aside) or its numeric value reads as that option's letter. A letter the item does
+    not have is no answer. A letter beside the text or value of another option (``B.
+    0.786`` where 0.786 is option D, ``Madrid (B)``) is ambiguous:
+    ``Extraction(None, None, ambiguous=True)``, never a silent pick.
+
+After a marker
+    A refusal or hedge is no answer for a number or a solution (``cannot be determined``,
+    ``either 12 or 13``, ``not enough information``, ``not sure``); a choice's letter
+    decides (its option may say ``Cannot be determined``). An explanation after a spaced
+    long dash, ``--``, a semicolon, ``because`` or ``since`` is set aside when prose
+    follows and it does not start with a hedge (``72 — 180 km over 2.5 h`` is 72;
+    ``41 — or maybe 42`` is no answer); for a solution, a remark with another ``=`` is
+    part of the answer.
 
 Canonical forms
     choice    one option letter ``"A"``..``"J"``
@@ -63,7 +96,8 @@ Decisions (the paper leaves these open; they are part of the benchmark's definit
         and assignments are split by hand rather than by a backtracking pattern.
     Text clean-up for every type: Unicode NFKC (full-width letters and digits, no-break
         and thin spaces, the fraction slash; ``3½`` is ``3 1/2``), minus signs and en
-        dashes as ``-``, light LaTeX removed or read (``\\boxed``, ``\\text``,
+        dashes as ``-`` (the package's one table, ``rest_checks.dashes``; a spaced long
+        dash before prose is an explanation, see above), light LaTeX removed or read (``\\boxed``, ``\\text``,
         ``\\frac{a}{b}``, ``$``, ``\\(``, ``\\quad``, ``\\qquad``, ``~``; ``\\\\`` and
         ``\\begin``/``\\end`` as line breaks, ``&=`` as ``=``) and markdown (``**``,
         backticks, ``*`` that is not between two operands); runs of spaces are shortened.
@@ -86,11 +120,12 @@ Decisions (the paper leaves these open; they are part of the benchmark's definit
         (= 3/2), exponents ``1.5e3``. Units, currency and ``%`` are ignored
         (``$12.50`` -> 25/2, ``45%`` -> 45). A parenthesised remark after a value is
         dropped (``41 (27 + 14)``, ``100 minutes (1 hour 40 minutes)``) unless it hedges
-        (``41 (or 42)``). When the text holds ``=`` (or ``≈``), only what follows the
-        last one counts (``x = 12`` -> 12, ``12 + 3 = 15`` -> 15). The rest must hold
+        (``41 (or 42)``). ``2\\frac{1}{2}`` and ``2\\tfrac12`` are mixed numbers; the power
+        of a unit is not a number (``96 cm^2``, ``5 m^3``). When the text holds ``=`` (or
+        ``≈``), only what follows the last one counts (``x = 12`` -> 12, ``12 + 3 = 15`` -> 15). The rest must hold
         exactly one distinct value; several different numbers (``12 or 13``,
         ``3 hours 20 minutes``, ``in 14 years he will be 41``) are ambiguous: no answer
-        (but see Emphasis). Number words (``twelve``) are not read.
+        (but see Emphasis). Number words (``twelve``) are read only in lenient mode.
     solution: assignments ``VAR = value`` separated by ``,`` ``;`` ``and`` ``&``, line
         breaks, LaTeX spacing or plain spaces, in any order; also the tuple form
         ``(A, B) = (1, -2)``, bulleted or numbered lines (``- A = 1``, ``1. A = 1``) and
@@ -100,7 +135,12 @@ Decisions (the paper leaves these open; they are part of the benchmark's definit
         between assignments may be plain words (``The solution is``) or a parenthesised
         remark after a value; anything else (``2A + B = 7``, a bare number, an ``=`` that
         is not an assignment) makes the answer unparseable. A variable given two
-        different values: no answer.
+        different values: no answer. A chain takes its last value (``A = 12/4 = 3``;
+        ``A = B = 1`` names two variables: no answer). Without any ``=``, two or more
+        ``name: value`` pairs with short names (``A: 2, B: -1``) are assignments.
+    choice (more): the option's text before its bracketed letter (``Jane Austen (B)``),
+        lead words such as ``I think``, ``it is``; a letter denied (``A is wrong``) or
+        followed by another bracketed letter (``B (C)``) is no answer.
 """
 
 from __future__ import annotations
