@@ -97,10 +97,11 @@ Decisions (the paper leaves these open; they are part of the benchmark's definit
     Text clean-up for every type: Unicode NFKC (full-width letters and digits, no-break
         and thin spaces, the fraction slash; ``3½`` is ``3 1/2``), minus signs and en
         dashes as ``-`` (the package's one table, ``rest_checks.dashes``; a spaced long
-        dash before prose is an explanation, see above), light LaTeX removed or read (``\\boxed``, ``\\text``,
-        ``\\frac{a}{b}``, ``$``, ``\\(``, ``\\quad``, ``\\qquad``, ``~``; ``\\\\`` and
-        ``\\begin``/``\\end`` as line breaks, ``&=`` as ``=``) and markdown (``**``,
-        backticks, ``*`` that is not between two operands); runs of spaces are shortened.
+        dash before prose is an explanation, see above), light LaTeX removed or read
+        (``\\boxed``, ``\\text``, ``\\frac{a}{b}``, ``$``, ``\\(``, ``\\quad``,
+        ``\\qquad``, ``~``; ``\\\\`` and ``\\begin``/``\\end`` as line breaks, ``&=`` as
+        ``=``) and markdown (``**``, backticks, ``*`` that is not between two operands);
+        runs of spaces are shortened.
     Emphasis: when a number or choice answer does not read as a whole (a restatement with
         several numbers, a sentence around the letter), the one value in bold
         (``**41**``) is the answer, if exactly one bold part reads as a value and the text
@@ -122,10 +123,11 @@ Decisions (the paper leaves these open; they are part of the benchmark's definit
         dropped (``41 (27 + 14)``, ``100 minutes (1 hour 40 minutes)``) unless it hedges
         (``41 (or 42)``). ``2\\frac{1}{2}`` and ``2\\tfrac12`` are mixed numbers; the power
         of a unit is not a number (``96 cm^2``, ``5 m^3``). When the text holds ``=`` (or
-        ``≈``), only what follows the last one counts (``x = 12`` -> 12, ``12 + 3 = 15`` -> 15). The rest must hold
-        exactly one distinct value; several different numbers (``12 or 13``,
-        ``3 hours 20 minutes``, ``in 14 years he will be 41``) are ambiguous: no answer
-        (but see Emphasis). Number words (``twelve``) are read only in lenient mode.
+        ``≈``), only what follows the last one counts (``x = 12`` -> 12, ``12 + 3 = 15``
+        -> 15). The rest must hold exactly one distinct value; several different numbers
+        (``12 or 13``, ``3 hours 20 minutes``, ``in 14 years he will be 41``) are
+        ambiguous: no answer (but see Emphasis). Number words (``twelve``) are read only
+        in lenient mode.
     solution: assignments ``VAR = value`` separated by ``,`` ``;`` ``and`` ``&``, line
         breaks, LaTeX spacing or plain spaces, in any order; also the tuple form
         ``(A, B) = (1, -2)``, bulleted or numbered lines (``- A = 1``, ``1. A = 1``) and
