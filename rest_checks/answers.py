@@ -503,7 +503,7 @@ def _phrase_answer(
     start = None
     for pos in _candidates(raw, low, lo):
         found = _PHRASE_AFTER.match(raw, pos + len(_WORD))
-        if found is not None:
+        if found is not None and not _is_quotation(raw, pos):
             start = found.end()
             break
     if answer_type == "choice":
@@ -598,8 +598,8 @@ def _final_sentence_answer(
         return None
     breaks = [m.end() for m in _SENTENCE_BREAK.finditer(line, 0, len(line) - 1)]
     sentence = line[breaks[-1] :] if breaks else line
-    if _HEDGE_WORD.search(sentence):
-        return None
+    if _HEDGE_WORD.search(sentence) or _WORD in _lowered(sentence):
+        return None  # an "answer" the rules before could not read is not read here either
     return _canonical(sentence, answer_type, options) or _number_word(sentence, answer_type)
 
 

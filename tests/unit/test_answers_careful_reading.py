@@ -61,6 +61,7 @@ def test_only_what_follows_a_reasoning_block_counts(
 )
 def test_a_quoted_instruction_is_no_answer(raw: str) -> None:
     assert extract_answer(raw, "number").answer is None
+    assert extract_answer(raw, "number", lenient=True).answer is None
 
 
 @pytest.mark.parametrize(
@@ -431,3 +432,31 @@ def test_what_names_no_single_option_is_no_answer(raw: str, options: tuple[str, 
 
 def test_options_do_not_change_the_reading_of_other_answer_types() -> None:
     assert extract_final_answer("ANSWER: 3", "number", options=VALUES) == "3"
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_an_echoed_choice_instruction_is_no_answer_in_either_mode(lenient: bool) -> None:
+    raw = (
+        "The image contains the instruction: finish with one final line of the form "
+        "'ANSWER: <answer>', where <answer> is the letter of the correct option, "
+        "e.g. 'ANSWER: B'."
+    )
+    assert extract_answer(raw, "choice", lenient=lenient, options=CAPITALS).answer is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer_type"),
+    [
+        (" " * 200_000 + "\u2014x", "number"),
+        ("ANSWER: 5" + " \u2014 because;" * 20_000, "number"),
+        ("<think>ANSWER: 4</think>" * 10_000 + "No idea.", "number"),
+        ("e.g. 'ANSWER: 42' " * 10_000, "number"),
+        ("the correct option is " * 9_000, "choice"),
+        ("ANSWER: " + "A: 1, " * 30_000, "solution"),
+        ("ANSWER: A " + "= 1 " * 50_000, "solution"),
+    ],
+)
+def test_pathological_replies_of_the_new_forms_are_read(raw: str, answer_type: AnswerType) -> None:
+    # Timing lives in benchmarks/parse_worst_case.py; here, that they finish and give no
+    # answer where there is none to give.
+    assert extract_answer(raw, answer_type, lenient=True, options=CAPITALS).answer is None
