@@ -24,6 +24,7 @@ __all__ = [
     "answer_label",
     "cut_at",
     "outcome_counts",
+    "outcome_phrases",
     "was_cut",
 ]
 
@@ -63,6 +64,17 @@ def answer_label(
         tokens = cut_at(extra or {})
         return "(truncated)" if tokens is None else f"(truncated: cut at {tokens} tokens)"
     return "(no answer)"
+
+
+def outcome_phrases(outcomes: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """``truncated: image 3, mixed 1`` for each outcome that occurred (results'
+    ``outcomes``), for a summary line."""
+    phrases = []
+    for outcome, per_modality in outcomes.items():
+        seen = [f"{modality} {n}" for modality, n in per_modality.items() if n]
+        if seen:
+            phrases.append(f"{outcome}: {', '.join(seen)}")
+    return phrases
 
 
 def outcome_counts(

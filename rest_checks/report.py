@@ -17,7 +17,7 @@ from rest_checks.config import RestSettings
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
-from rest_checks.reply_outcomes import outcome_counts
+from rest_checks.reply_outcomes import outcome_counts, outcome_phrases
 
 RESULTS_FORMAT = 1
 
@@ -333,16 +333,6 @@ def _source_line(source: Mapping[str, Any]) -> str:
     return line
 
 
-def _outcome_lines(outcomes: Mapping[str, Mapping[str, int]]) -> list[str]:
-    """``  no answer, truncated: image 3, mixed 1`` for each outcome that occurred."""
-    lines = []
-    for outcome, per_modality in outcomes.items():
-        seen = [f"{m} {n}" for m, n in per_modality.items() if n]
-        if seen:
-            lines.append(f"  no answer, {outcome}: {', '.join(seen)}")
-    return lines
-
-
 def format_summary(results: dict[str, Any]) -> list[str]:
     m = results["metrics"]
     lines = _leading_lines(results)
@@ -360,7 +350,7 @@ def format_summary(results: dict[str, Any]) -> list[str]:
 
     for source in results.get("sources", []):
         lines.append(_source_line(source))
-    lines.extend(_outcome_lines(results.get("outcomes") or {}))
+    lines.extend(f"  no answer, {p}" for p in outcome_phrases(results.get("outcomes") or {}))
     lines.append(row("RER", "rer"))
     lines.append(row("CFR", "cfr"))
     lines.append(row("MMC", "mmc"))

@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_checks.case_rows import case_rows
 from rest_checks.compare import headline_rates
+from rest_checks.reply_outcomes import outcome_phrases
 
 NAMED = 50  # regressed cases listed; the rest are counted
 
@@ -73,6 +74,9 @@ def markdown_summary(
             f"| {name} | {_pct(rate['value'])} | [{_pct(low)}, {_pct(high)}] "
             f"| {rate['k']}/{rate['n']} |"
         )
+    outcomes = outcome_phrases(results.get("outcomes") or {})
+    if outcomes:
+        lines += ["", f"**No answer:** {_cell('; '.join(outcomes))}"]
     rows = case_rows(results)
     errors = [r for r in rows if r.verdict == "error"]
     if errors:

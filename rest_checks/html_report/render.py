@@ -18,6 +18,7 @@ from rest_checks.compare import compare_results, headline_rates
 from rest_checks.html_report.charts import rest_plus_charts
 from rest_checks.html_report.pages import Page, load_page
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.reply_outcomes import outcome_phrases
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("rest_checks.html_report", "templates"),
@@ -98,6 +99,7 @@ def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
         gate=baseline.get("gate"),
         headline=_headline(results["metrics"]),
         ocr=_ocr(results["metrics"]),
+        outcomes=outcome_phrases(results.get("outcomes") or {}),
         rest_plus=results.get("rest_plus", {}),
         charts=rest_plus_charts(results.get("rest_plus", {})),
         invariance=invariance,

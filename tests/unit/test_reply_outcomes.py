@@ -21,6 +21,7 @@ from rest_checks.models.mock import MockModel
 from rest_checks.prompts import Request
 from rest_checks.reply_outcomes import answer_label, cut_at, outcome_counts, was_cut
 from rest_checks.run import RestRun
+from rest_checks.step_summary import markdown_summary
 from rest_checks.verdicts import failure_message
 from tests.unit.test_run import settings
 
@@ -130,6 +131,8 @@ def test_outcomes_and_rules_reach_the_json_the_summary_and_the_csv(tmp_path: Pat
     assert {row["rule_image"] for row in rows} == {"truncated"}
     assert {row["rule_text"] for row in rows} == {"answer_line"}
     assert (tmp_path / "cases.csv").read_text() == csv_text(results)
+    summary = markdown_summary(results)
+    assert "**No answer:** ambiguous: mixed 2; truncated: image 4" in summary
 
 
 def test_the_report_shows_why_and_by_which_rule(tmp_path: Path) -> None:
@@ -141,6 +144,7 @@ def test_the_report_shows_why_and_by_which_rule(tmp_path: Path) -> None:
     assert "(truncated: cut at 1024 tokens)" in html
     assert "(ambiguous)" in html
     assert "<th>read by</th>" in html
+    assert "No answer: ambiguous: mixed 2; truncated: image 4" in html
     assert "<td>answer_line</td>" in html
 
 
