@@ -169,6 +169,7 @@ __all__ = [
     "extract_answer",
     "extract_final_answer",
     "format_answer",
+    "solution_variables",
 ]
 
 MAX_ANSWER_CHARS = 1000
@@ -550,11 +551,11 @@ _NAMED = re.compile(rf"{_VAR} ?[=:]")
 
 
 def _whole_reply_answer(
-    raw: str, answer_type: AnswerType, lenient: bool, options: Options
+    raw: str, answer_type: AnswerType, lenient: bool, options: Options, variables: Sequence[str]
 ) -> str | None:
     """The answer when the whole reply is nothing but an answer of the task's shape: a
-    letter (with its option's text), a number, the values of the unknowns; in lenient
-    mode also a number word ("Two.")."""
+    letter (with its option's text), a number, the values of the unknowns (named, or in
+    the order of ``variables``); in lenient mode also a number word ("Two.")."""
     text = raw.strip()
     if not text or len(text) > _WHOLE_REPLY_CHARS:
         return None
@@ -575,7 +576,28 @@ def _whole_reply_answer(
     rest = _NAMED.sub(" ", clean)
     if re.search(r"[A-Za-z]", re.sub(r"\band\b", " ", rest, flags=re.IGNORECASE)):
         return None  # prose around the values
+    if "=" not in clean and ":" not in clean:
+        return _values_in_order(clean, variables)
     return canonicalize(text, "solution")
+
+
+_VALUE_LIST_SPLIT = re.compile(r"\s*[,;]\s*")
+
+
+def _values_in_order(text: str, variables: Sequence[str]) -> str | None:
+    """``34, 29`` (or ``(34, 29)``) as the values of the item's unknowns in their order,
+    when there are exactly as many values as unknowns."""
+    body = text.strip().rstrip(".").strip()
+    if body.startswith("(") and body.endswith(")"):
+        body = body[1:-1]
+    values = _VALUE_LIST_SPLIT.split(body)
+    if len(variables) < 2 or len(values) != len(variables):
+        return None
+    parsed = [_parse_single_number(value) for value in values]
+    if any(value is None for value in parsed):
+        return None
+    pairs = ", ".join(f"{name} = {value}" for name, value in zip(variables, parsed, strict=True))
+    return canonicalize(pairs, "solution")
 
 
 _LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)(?P<s>[^\n]*?)\s*$")
@@ -1163,7 +1185,12 @@ def _assignment(piece: str) -> tuple[str, Fraction] | None:
 
 
 def extract_answer(
-    raw: str, answer_type: AnswerType, *, lenient: bool = False, options: Sequence[str] = ()
+    raw: str,
+    answer_type: AnswerType,
+    *,
+    lenient: bool = False,
+    options: Sequence[str] = (),
+    variables: Sequence[str] = (),
 ) -> Extraction:
     """The canonical final answer in a model's reply and the rule that found it.
 
@@ -1173,6 +1200,8 @@ def extract_answer(
     (``final_sentence``); see the module docstring. ``options`` are a multiple-choice
     item's option texts: an answer may name one by its text or value, and a letter that
     quotes another option's text is ambiguous (``Extraction(None, None, ambiguous=True)``).
+    ``variables`` are a solution's unknowns in order (``solution_variables``): a reply
+    that is nothing but a list of as many values (``34, 29``) gives them in that order.
     ``Extraction(None, None)`` when none of them gives an answer.
     """
     if answer_type not in ANSWER_TYPES:
@@ -1197,7 +1226,7 @@ def extract_answer(
     answer = _boxed_answer(raw, later, answer_type, opts)
     if answer is not None:
         return _found(answer, "boxed")
-    answer = _whole_reply_answer(raw, answer_type, lenient, opts)
+    answer = _whole_reply_answer(raw, answer_type, lenient, opts, variables)
     if answer is not None:
         return _found(answer, "whole_reply")
     if lenient:
@@ -1212,6 +1241,12 @@ def extract_answer(
 
 def _found(answer: str, rule: Rule) -> Extraction:
     return _AMBIGUOUS_READING if answer == _AMBIGUOUS else Extraction(answer, rule)
+
+
+def solution_variables(expected: str) -> tuple[str, ...]:
+    """The unknowns of a solution item, in order, from its canonical expected answer
+    (``"A=1, B=-2"`` -> ``("A", "B")``): what the question asks for, not its values."""
+    return tuple(pair.partition("=")[0].strip() for pair in expected.split(",") if "=" in pair)
 
 
 def extract_final_answer(

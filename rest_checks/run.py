@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rest_checks import report
-from rest_checks.answers import extract_answer
+from rest_checks.answers import extract_answer, solution_variables
 from rest_checks.baselines import (
     Baseline,
     BaselineMismatch,
@@ -332,8 +332,13 @@ class RestRun:
         (``rest_checks.reply_outcomes``)."""
         if was_cut(response.extra):
             return None, TRUNCATED
+        variables = solution_variables(item.expected) if item.answer_type == "solution" else ()
         found = extract_answer(
-            response.text, item.answer_type, lenient=self.settings.lenient, options=item.options
+            response.text,
+            item.answer_type,
+            lenient=self.settings.lenient,
+            options=item.options,
+            variables=variables,
         )
         return found.answer, AMBIGUOUS if found.ambiguous else found.rule
 

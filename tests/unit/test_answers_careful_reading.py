@@ -460,3 +460,47 @@ def test_pathological_replies_of_the_new_forms_are_read(raw: str, answer_type: A
     # Timing lives in benchmarks/parse_worst_case.py; here, that they finish and give no
     # answer where there is none to give.
     assert extract_answer(raw, answer_type, lenient=True, options=CAPITALS).answer is None
+
+
+# -- a solution given as values only ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "variables", "expected"),
+    [
+        ("34,29", ("A", "B"), "A=34, B=29"),
+        ("34, 29", ("A", "B"), "A=34, B=29"),
+        ("(1, -2, 3)", ("A", "B", "C"), "A=1, B=-2, C=3"),
+        ("1; −2; 1/2.", ("A", "B", "C"), "A=1, B=-2, C=1/2"),
+    ],
+)
+def test_a_reply_of_values_only_gives_the_unknowns_in_order(
+    raw: str, variables: tuple[str, ...], expected: str
+) -> None:
+    assert extract_answer(raw, "solution", variables=variables) == Extraction(
+        expected, "whole_reply"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "variables"),
+    [
+        ("34,29", ()),  # the unknowns are not known
+        ("34,29", ("A", "B", "C")),  # too few values
+        ("1, 2, 3", ("A", "B")),  # too many
+        ("34,29", ("A",)),
+        ("The values are 34, 29", ("A", "B")),
+        ("34 or 29", ("A", "B")),
+    ],
+)
+def test_values_that_do_not_match_the_unknowns_are_no_answer(
+    raw: str, variables: tuple[str, ...]
+) -> None:
+    assert extract_answer(raw, "solution", variables=variables).answer is None
+
+
+def test_the_unknowns_of_a_solution_item_are_named_by_its_expected_answer() -> None:
+    from rest_checks.answers import solution_variables
+
+    assert solution_variables("A=1, B=-2, C=3/4") == ("A", "B", "C")
+    assert solution_variables("X1=3") == ("X1",)

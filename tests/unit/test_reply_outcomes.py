@@ -181,3 +181,28 @@ def test_the_answer_budget_reaches_every_answer_request_and_the_identity(tmp_pat
     assert "max_tokens" not in default.identity
     assert raised.identity == {**default.identity, "max_tokens": 4096}
     assert "max-tokens=4096" in raised.settings.header()
+
+
+class ValuesOnlyModel(Model):
+    """Answers every solution request with the values alone, in the unknowns' order."""
+
+    spec = "mock:values-only"
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "mock", "name": "values-only"}
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        replies = []
+        for request in requests:
+            assert request.item is not None
+            values = [pair.partition("=")[2] for pair in request.item.expected.split(", ")]
+            replies.append(Response(", ".join(values)))
+        return replies
+
+
+def test_the_run_gives_the_reader_the_unknowns_of_a_solution(tmp_path: Path) -> None:
+    run = RestRun(settings(tmp_path, rest_suite=("soebench",), rest_n=2), ValuesOnlyModel())
+    for item in run.items():
+        record = run.cross_modal(item)
+        assert record.answers == dict.fromkeys(("text", "image", "mixed"), item.expected)
+        assert set(record.rules.values()) == {"whole_reply"}
