@@ -206,3 +206,43 @@ def test_the_run_gives_the_reader_the_unknowns_of_a_solution(tmp_path: Path) -> 
         record = run.cross_modal(item)
         assert record.answers == dict.fromkeys(("text", "image", "mixed"), item.expected)
         assert set(record.rules.values()) == {"whole_reply"}
+
+
+def test_a_reply_cut_by_a_real_server_is_truncated_and_the_budget_is_sent(tmp_path: Path) -> None:
+    """Over HTTP: the server says ``finish_reason: length`` for image requests; the run
+    sends ``--rest-max-tokens`` as the budget and reads none of the cut reply."""
+    pytest.importorskip("openai")
+    from rest_checks.models.openai_api import OpenAIModel
+    from rest_checks.testing import ChatCompletionsServer, Reply, request_images
+
+    def respond(request_json: Any, state: Any) -> Reply:
+        if request_images(request_json):
+            return Reply("Counting the boxes: ANSWER: 12 so far, and then", finish_reason="length")
+        return Reply("Reasoning.\nANSWER: 7")
+
+    with ChatCompletionsServer(respond, api_key="sk-test") as server:
+        model = OpenAIModel(
+            "test-model",
+            spec="openai:test-model",
+            base_url=server.base_url,
+            api_key="sk-test",
+            concurrency=4,
+            settings={"retry_base_delay": 0.01, "retry_max_delay": 0.05, "timeout": 5.0},
+        )
+        try:
+            run = RestRun(
+                settings(tmp_path, rest_suite=("arith",), rest_n=1, rest_max_tokens=3000), model
+            )
+            (item,) = run.items()
+            record = run.cross_modal(item, "default")
+        finally:
+            model.close()
+        budgets = {
+            r.json.get("max_tokens") or r.json.get("max_completion_tokens")
+            for r in server.state.completions
+        }
+    assert record.rules["image"] == "truncated"
+    assert record.rules["mixed"] == "truncated"
+    assert record.answers["image"] is None  # not the draft 12
+    assert budgets == {3000, 1024}  # the answers' budget, and the OCR request's own
+    assert "(truncated: cut at " in failure_message(record, None, [])
