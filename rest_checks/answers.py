@@ -275,7 +275,7 @@ _QUOTING = re.compile(
     re.IGNORECASE,
 )
 _OPEN_QUOTE = re.compile(r"[\"'`‘“][ \t]*$")
-_PLACEHOLDER = re.compile(r"<\s*answer\s*>|\be\.\s?g\.|\bfinal line\b", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"<\s*answer\s*>|\be\.\s?g\.", re.IGNORECASE)
 
 
 def _is_quotation(raw: str, pos: int) -> bool:

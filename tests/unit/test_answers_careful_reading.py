@@ -71,6 +71,7 @@ def test_a_quoted_instruction_is_no_answer(raw: str) -> None:
         ("Format: e.g. 'ANSWER: 42'. The sum is 5 + 4.\nANSWER: 9", "9"),
         # A quote of the answer itself is not an example of the format.
         ("So I write 'ANSWER: 9'", "9"),
+        ("My final line: 'ANSWER: 9'", "9"),
         ("Therefore ANSWER: 9", "9"),
     ],
 )
