@@ -647,7 +647,7 @@ _HEDGE_START = re.compile(
 # ("cannot be determined", "either 12 or 13", "not enough information").
 _REFUSAL = re.compile(
     r"\b(?:cannot|can ?not|can't|unable|impossible|undetermin\w*|indetermin\w*|insufficient|"
-    r"unknown|unclear|illegible|unreadable|either|n/a|not (?:be )?(?:enough|possible|"
+    r"unclear|illegible|unreadable|either\b.{0,60}?\bor|n/a|not (?:be )?(?:enough|possible|"
     r"determin\w*|sure|certain|clear|known|given|legible|readable|visible|provided|"
     r"specified|stated)|no (?:answer|solution|unique|way))\b",
     re.IGNORECASE,

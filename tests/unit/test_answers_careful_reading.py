@@ -107,6 +107,19 @@ def test_a_hedge_or_refusal_after_the_marker_is_no_answer(
     assert extract_final_answer(f"Working...\nANSWER: {written}", answer_type) is None
 
 
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("The unknown is 5", "5"),  # "unknown" is a word of algebra, not a refusal
+        ("5, either way", "5"),
+        ("A = 5, B = 2 (the two unknowns)", "A=5, B=2"),
+    ],
+)
+def test_words_that_only_look_like_refusals(written: str, expected: str) -> None:
+    answer_type: AnswerType = "solution" if "=" in written else "number"
+    assert extract_final_answer(f"ANSWER: {written}", answer_type) == expected
+
+
 def test_an_option_whose_text_says_cannot_is_still_that_option() -> None:
     assert extract_final_answer("ANSWER: D. Cannot be determined", "choice") == "D"
 
