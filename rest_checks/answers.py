@@ -655,8 +655,13 @@ _REFUSAL = re.compile(
 
 
 def _set_aside_explanation(value: str, answer_type: AnswerType) -> str:
-    """``value`` without a trailing explanation (see ``_EXPLANATION``). For a solution,
-    a remark that holds another ``=`` is more of the answer, not an explanation."""
+    """``value`` without a trailing explanation (see ``_EXPLANATION``). The explanation
+    must be prose: two words at least after a dash or a semicolon ("5 — 7 apples" is a
+    range, not 5 explained), and a word first after a semicolon ("1/2 cup; 3 tablespoons"
+    is two amounts). For a solution, a remark that holds another ``=`` is more of the
+    answer, not an explanation."""
+    if len(value) > MAX_ANSWER_CHARS:
+        return value  # too long to be an answer anyway; not worth a search
     if (
         not any(c in value for c in ";-" + EM_DASHES)
         and "ecause" not in value
@@ -669,10 +674,17 @@ def _set_aside_explanation(value: str, answer_type: AnswerType) -> str:
             return value
         if answer_type == "solution" and ("=" in rest or ":" in rest):
             continue
-        reason = m.group(0).strip(" \t,").lower() in ("because", "since")
-        if reason or _PROSE.search(rest) is not None:
+        separator = m.group(0).strip(" \t,").lower()
+        if separator in ("because", "since"):
+            return value[: m.start()]
+        if separator == ";" and _WORD_FIRST.match(rest) is None:
+            continue
+        if len(_PROSE.findall(rest, 0, 200)) >= 2:
             return value[: m.start()]
     return value
+
+
+_WORD_FIRST = re.compile(r"[\s*_]*[A-Za-z]")
 
 
 # ---------------------------------------------------------------------------------------

@@ -157,6 +157,9 @@ def test_a_trailing_explanation_is_set_aside(
         "12; 13",
         "5 - 3",  # a hyphen with spaces is still an operator
         "12 — but 13 if tax is added",
+        "5 — 7 apples",  # a range
+        "5 – 7 kg",
+        "1/2 cup; 3 tablespoons",  # two amounts
     ],
 )
 def test_what_follows_a_dash_without_prose_is_still_read(written: str) -> None:

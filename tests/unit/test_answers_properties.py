@@ -294,7 +294,7 @@ def test_a_chain_of_equals_takes_its_last_value(
 def test_an_explanation_after_the_answer_is_set_aside(
     value: Fraction, separator: str, words: list[str]
 ) -> None:
-    explanation = " ".join(["so", *words])  # prose, whatever numbers it holds
+    explanation = " ".join(["that", "is", *words])  # prose, whatever numbers it holds
     written = f"{format_answer(str(value), 'number')}{separator}{explanation}"
     assert canonicalize(written, "number") == str(value)
 
