@@ -908,6 +908,10 @@ _CHOICE_LEAD = re.compile(
     r"will\s+be|it['’]s|it|i\s+think|i\s+believe|i\s+would\s+say|i'd\s+say)\b[\s:.,-]*)+",
     re.IGNORECASE,
 )
+# Words before a bracketed letter that turn it down: "Not (B)", "Anything except (C)".
+_NEGATION = re.compile(
+    r"\b(?:not|never|neither|nor|except|isn't|wrong|incorrect|false)\b", re.IGNORECASE
+)
 # The option's text, then its letter in brackets: "Jane Austen (B)".
 _TEXT_THEN_LETTER = re.compile(
     rf"(?P<text>[^()\[\]\n]{{1,300}}?)\s*[(\[](?P<letter>[{OPTION_LETTERS}{OPTION_LETTERS.lower()}])[)\]]\s*\.?"
@@ -951,6 +955,7 @@ def _canonical_choice(text: str, *, lead_words: bool = True) -> str | None:
         named is not None
         and _PROSE.search(named.group("text")) is not None
         and _HEDGE_WORD.search(named.group("text")) is None
+        and _NEGATION.search(named.group("text")) is None
     ):
         return named.group("letter").upper()
     m = _CHOICE.match(text)
@@ -1292,7 +1297,8 @@ def _canonical(value: str, answer_type: AnswerType, options: Options) -> str | N
     text = _clean(value)
     if text is None:
         return None
-    if answer_type != "choice" and _REFUSAL.search(text) is not None:
+    # A remark after a value ("3/4 (cannot be simplified)") is no refusal of the value.
+    if answer_type != "choice" and _REFUSAL.search(_drop_remarks(text)) is not None:
         return None  # the letter of a choice decides; its option's text may say "cannot"
     if answer_type == "solution":
         return _canonical_solution(text)

@@ -112,6 +112,7 @@ def test_a_hedge_or_refusal_after_the_marker_is_no_answer(
     [
         ("The unknown is 5", "5"),  # "unknown" is a word of algebra, not a refusal
         ("5, either way", "5"),
+        ("3/4 (cannot be simplified further)", "3/4"),
         ("A = 5, B = 2 (the two unknowns)", "A=5, B=2"),
     ],
 )
@@ -264,7 +265,15 @@ def test_choice_forms_models_write(written: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "written", ["Jane Austen (B) or Brontë (C)", "Austen or Brontë (C)", "B (C)", "I think so"]
+    "written",
+    [
+        "Jane Austen (B) or Brontë (C)",
+        "Austen or Brontë (C)",
+        "B (C)",
+        "I think so",
+        "Not (B)",
+        "Anything except (C)",
+    ],
 )
 def test_choice_forms_that_stay_unread(written: str) -> None:
     assert canonicalize(written, "choice") is None
