@@ -640,7 +640,7 @@ _PROSE = re.compile(r"[A-Za-z]{2,}")
 # A remark that offers another answer is a hedge, not an explanation: it stays.
 _HEDGE_START = re.compile(
     r"[*_ ]*(?:or|maybe|possibly|perhaps|but|though|although|unless|alternatively|otherwise|"
-    r"either)\b",
+    r"either|no|wait|actually|sorry|correction|i mean|rather)\b",
     re.IGNORECASE,
 )
 # An answer that declines to answer or offers several: no answer, whatever number it holds
@@ -874,6 +874,10 @@ def _join_loose_sign(text: str) -> str:
 
 def _canonical_number(text: str) -> str | None:
     text = _drop_remarks(text.translate(_CURRENCY))
+    if "=" in text and _HEDGE_WORD.search(text):
+        # "x = 2 or x = 3": each side of "or" has its own last "=".
+        sides = {_canonical_number(side) for side in _HEDGE_WORD.split(text)}
+        return sides.pop() if len(sides) == 1 else None
     segment = _join_loose_sign(_EQUALS.split(text)[-1])
     values: set[Fraction] = set()
     seen: set[str] = set()
@@ -936,6 +940,8 @@ _CHOICE_HEDGE = re.compile(
 )
 # A second letter in brackets right after the first: "B (C)".
 _BRACKETED = re.compile(rf"\s*[(\[]\s*[{_LETTERS}]\s*[)\]]")
+# Another option letter in brackets later on: "(B) Paris — no wait, (D) Rome".
+_ANOTHER_BRACKETED = re.compile(rf"(?<![A-Za-z])[(\[]\s*[{OPTION_LETTERS}]\s*[)\]]")
 # "A is wrong", "B is not correct", "C is incorrect".
 _DENIED = re.compile(
     r"\s*(?:is|was|would\s+be)\s+(?:not|wrong|incorrect|false|unlikely|eliminated|ruled)\b",
@@ -964,6 +970,9 @@ def _canonical_choice(text: str, *, lead_words: bool = True) -> str | None:
     rest = m.group("rest")
     if _CHOICE_AMBIGUOUS.match(rest) or _CHOICE_HEDGE.search(rest) or _BRACKETED.match(rest):
         return None
+    letter = m.group("letter").upper()
+    if any(other.group(0).strip("([ ])") != letter for other in _ANOTHER_BRACKETED.finditer(rest)):
+        return None  # a second option letter named in brackets
     bracketed = m.group("open") is not None or m.group("close") is not None
     if rest.strip() and not bracketed and _CHOICE_TAIL.match(rest) is None:
         return None  # "I think ...", "a city": a word, not an option letter
