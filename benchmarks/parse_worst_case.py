@@ -4,7 +4,8 @@
 
 Each family builds a reply of the given size in characters from one pattern that has made
 answer parsers slow (long runs of whitespace before a bracket, thousands of answer
-markers, unbalanced \\boxed{, ...). Every reply is read as a choice, a number and a
+markers, unbalanced \\boxed{, reasoning blocks, quoted instructions, ...), read with a
+multiple-choice item's options. Every reply is read as a choice, a number and a
 solution, strictly and leniently; a cell is the worst of those six readings, each the best
 of N runs (so that a scheduling hiccup does not count as a slow parse). Milliseconds.
 Parsing is linear when a row grows no faster than its size.
@@ -67,8 +68,21 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "\\frac{ open": lambda n: _fill("\\frac{", n, "ANSWER: "),
     "sentence ends": lambda n: _fill("x.", n),
     "long line, then answer": lambda n: _fill("x", n, "", "\nANSWER: 5"),
+    "<think> blocks": lambda n: _fill("<think>ANSWER: 4</think>", n),
+    "quoted instructions": lambda n: _fill("e.g. 'ANSWER: 42' ", n),
+    "dashes and because": lambda n: _fill(" \u2014 because; ", n, "ANSWER: 5"),
+    "spaces before a dash": lambda n: _fill(" ", n, "ANSWER: 5", "\u2014x"),
+    "unit powers": lambda n: _fill("cm^2 ", n, "ANSWER: 5 "),
+    "chained =": lambda n: _fill("= 1 ", n, "ANSWER: A "),
+    "name: value pairs": lambda n: _fill("A: 1, ", n, "ANSWER: "),
+    "correct option is": lambda n: _fill("the correct option is ", n),
+    "option text (B)": lambda n: _fill("Paris ", n, "ANSWER: ", "(B)"),
     "random tokens": _random_text,
 }
+
+
+# A multiple-choice item's options: every reading compares its answer against them.
+OPTIONS = ("Paris", "Berlin", "0.5", "3/4")
 
 
 def worst_ms(reply: str, repeat: int) -> float:
@@ -78,7 +92,7 @@ def worst_ms(reply: str, repeat: int) -> float:
             best = float("inf")
             for _ in range(repeat):
                 start = time.perf_counter()
-                extract_answer(reply, answer_type, lenient=lenient)
+                extract_answer(reply, answer_type, lenient=lenient, options=OPTIONS)
                 best = min(best, time.perf_counter() - start)
             worst = max(worst, best)
     return worst * 1000

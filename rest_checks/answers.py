@@ -9,6 +9,12 @@ every other answer, ``None`` included. A badly formatted answer counts as wrong,
 paper, so the rules below are strict and each is tried only when the one before found
 nothing.
 
+Before any rule (``extract_answer``)
+    Reasoning blocks (``<think>...</think>``, ``<thinking>``, ``<reasoning>``,
+    ``◁think▷``) are set aside: only what follows the last one is read, unless nothing
+    does. A marker that quotes the instruction (after ``e.g.``, ``for example``, ``such
+    as``, ``of the form``, or in quotes on a line holding ``<answer>``) is no marker.
+
 Extraction order (``extract_answer``; ``Extraction.rule`` names the rule that answered)
     1. ``answer_line``: the last answer marker and the answer block after it.
         A marker is the word ``answer`` followed by a colon, with markdown tolerated
@@ -39,11 +45,38 @@ Extraction order (``extract_answer``; ``Extraction.rule`` names the rule that an
         (a ``\\boxed{}`` inside an unreadable answer line is part of that line). For a
         solution, the boxes of that paragraph are read together, so ``$\\boxed{A = 1}$,
         $\\boxed{B = -2}$`` and ``$A = \\boxed{1}$, $B = \\boxed{-2}$`` are one answer.
-    3. ``lenient`` (only with ``lenient=True``): the last ``the (final) answer is X``
-        (also ``answer would be``, ``answer:`` in mid-sentence), X read to the end of its
-        sentence; like rule 2, after an unreadable answer block when there is one.
+        ``answer is:`` (``My final answer is: -2``) is a marker where a sentence starts.
+    3. ``whole_reply``: a reply that is nothing but an answer of the task's shape (at
+        most ``_WHOLE_REPLY_CHARS`` characters): a letter first (``B``, ``(C) Decrease in
+        human capital.``), a number with at most a currency, ``%`` or a unit word, the
+        assignments of a solution with no prose, an option's text (given the options);
+        with ``lenient`` also a number word (``Two.``).
+    4. ``lenient`` (only with ``lenient=True``): the last ``the (final) answer is X``
+        (also ``answer would be``, ``answer:`` in mid-sentence) or, for a choice, ``the
+        correct option is X``, X read to the end of its sentence; like rule 2, after an
+        unreadable answer block when there is one. A number word after a marker
+        (``ANSWER: seven``) is read here too.
+    5. ``final_sentence`` (only with ``lenient=True``): the reply's last sentence when
+        it reads as one answer (``Chase will spend $18.``, ``Option B is correct.``); a
+        question or an ``or`` there is no answer.
     Nothing else is read: ``The answer is B`` without a colon counts as wrong unless
-    ``lenient``, and so does a bare ``B`` as the last line.
+    ``lenient``.
+
+Options (``extract_answer(..., options=item.options)``, multiple choice only)
+    An answer that is an option's text (case, markdown, quotes and end punctuation
+    aside) or its numeric value reads as that option's letter. A letter the item does
+    not have is no answer. A letter beside the text or value of another option (``B.
+    0.786`` where 0.786 is option D, ``Madrid (B)``) is ambiguous:
+    ``Extraction(None, None, ambiguous=True)``, never a silent pick.
+
+After a marker
+    A refusal or hedge is no answer for a number or a solution (``cannot be determined``,
+    ``either 12 or 13``, ``not enough information``, ``not sure``); a choice's letter
+    decides (its option may say ``Cannot be determined``). An explanation after a spaced
+    long dash, ``--``, a semicolon, ``because`` or ``since`` is set aside when prose
+    follows and it does not start with a hedge (``72 — 180 km over 2.5 h`` is 72;
+    ``41 — or maybe 42`` is no answer); for a solution, a remark with another ``=`` is
+    part of the answer.
 
 Canonical forms
     choice    one option letter ``"A"``..``"J"``
@@ -63,10 +96,12 @@ Decisions (the paper leaves these open; they are part of the benchmark's definit
         and assignments are split by hand rather than by a backtracking pattern.
     Text clean-up for every type: Unicode NFKC (full-width letters and digits, no-break
         and thin spaces, the fraction slash; ``3½`` is ``3 1/2``), minus signs and en
-        dashes as ``-``, light LaTeX removed or read (``\\boxed``, ``\\text``,
-        ``\\frac{a}{b}``, ``$``, ``\\(``, ``\\quad``, ``\\qquad``, ``~``; ``\\\\`` and
-        ``\\begin``/``\\end`` as line breaks, ``&=`` as ``=``) and markdown (``**``,
-        backticks, ``*`` that is not between two operands); runs of spaces are shortened.
+        dashes as ``-`` (the package's one table, ``rest_checks.dashes``; a spaced long
+        dash before prose is an explanation, see above), light LaTeX removed or read
+        (``\\boxed``, ``\\text``, ``\\frac{a}{b}``, ``$``, ``\\(``, ``\\quad``,
+        ``\\qquad``, ``~``; ``\\\\`` and ``\\begin``/``\\end`` as line breaks, ``&=`` as
+        ``=``) and markdown (``**``, backticks, ``*`` that is not between two operands);
+        runs of spaces are shortened.
     Emphasis: when a number or choice answer does not read as a whole (a restatement with
         several numbers, a sentence around the letter), the one value in bold
         (``**41**``) is the answer, if exactly one bold part reads as a value and the text
@@ -86,11 +121,13 @@ Decisions (the paper leaves these open; they are part of the benchmark's definit
         (= 3/2), exponents ``1.5e3``. Units, currency and ``%`` are ignored
         (``$12.50`` -> 25/2, ``45%`` -> 45). A parenthesised remark after a value is
         dropped (``41 (27 + 14)``, ``100 minutes (1 hour 40 minutes)``) unless it hedges
-        (``41 (or 42)``). When the text holds ``=`` (or ``≈``), only what follows the
-        last one counts (``x = 12`` -> 12, ``12 + 3 = 15`` -> 15). The rest must hold
-        exactly one distinct value; several different numbers (``12 or 13``,
-        ``3 hours 20 minutes``, ``in 14 years he will be 41``) are ambiguous: no answer
-        (but see Emphasis). Number words (``twelve``) are not read.
+        (``41 (or 42)``). ``2\\frac{1}{2}`` and ``2\\tfrac12`` are mixed numbers; the power
+        of a unit is not a number (``96 cm^2``, ``5 m^3``). When the text holds ``=`` (or
+        ``≈``), only what follows the last one counts (``x = 12`` -> 12, ``12 + 3 = 15``
+        -> 15). The rest must hold exactly one distinct value; several different numbers
+        (``12 or 13``, ``3 hours 20 minutes``, ``in 14 years he will be 41``) are
+        ambiguous: no answer (but see Emphasis). Number words (``twelve``) are read only
+        in lenient mode.
     solution: assignments ``VAR = value`` separated by ``,`` ``;`` ``and`` ``&``, line
         breaks, LaTeX spacing or plain spaces, in any order; also the tuple form
         ``(A, B) = (1, -2)``, bulleted or numbered lines (``- A = 1``, ``1. A = 1``) and
@@ -100,20 +137,27 @@ Decisions (the paper leaves these open; they are part of the benchmark's definit
         between assignments may be plain words (``The solution is``) or a parenthesised
         remark after a value; anything else (``2A + B = 7``, a bare number, an ``=`` that
         is not an assignment) makes the answer unparseable. A variable given two
-        different values: no answer.
+        different values: no answer. A chain takes its last value (``A = 12/4 = 3``;
+        ``A = B = 1`` names two variables: no answer). Without any ``=``, two or more
+        ``name: value`` pairs with short names (``A: 2, B: -1``) are assignments.
+    choice (more): the option's text before its bracketed letter (``Jane Austen (B)``),
+        lead words such as ``I think``, ``it is``; a letter denied (``A is wrong``) or
+        followed by another bracketed letter (``B (C)``) is no answer.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from rest_checks.dashes import EM_DASHES, HYPHEN_FOR_DASH
 from rest_checks.items.base import ANSWER_TYPES, OPTION_LETTERS, AnswerType
 from rest_checks.modalities import FINAL_ANSWER_PREFIX
+from rest_checks.number_words import number_word_value
 
 __all__ = [
     "MAX_ANSWER_CHARS",
@@ -125,26 +169,33 @@ __all__ = [
     "extract_answer",
     "extract_final_answer",
     "format_answer",
+    "solution_variables",
 ]
 
 MAX_ANSWER_CHARS = 1000
 MAX_DIGITS = 50
 
-Rule = Literal["answer_line", "boxed", "lenient"]
-# In the order they are tried.
-RULES: tuple[Rule, ...] = ("answer_line", "boxed", "lenient")
+Rule = Literal["answer_line", "boxed", "whole_reply", "lenient", "final_sentence"]
+# In the order they are tried; the last two only in lenient mode.
+RULES: tuple[Rule, ...] = ("answer_line", "boxed", "whole_reply", "lenient", "final_sentence")
 
 
 @dataclass(frozen=True)
 class Extraction:
     """A reply's final answer (canonical, or ``None`` for no answer) and the rule that
-    found it (``None`` exactly when there is no answer)."""
+    found it (``None`` exactly when there is no answer). ``ambiguous``: the reply gave a
+    letter and quoted the text or value of another option, so there is no answer."""
 
     answer: str | None
     rule: Rule | None
+    ambiguous: bool = False
 
 
 _NONE = Extraction(None, None)
+_AMBIGUOUS_READING = Extraction(None, None, ambiguous=True)
+# What the internal readers return for a letter that contradicts the option it quotes.
+_AMBIGUOUS = "\x00ambiguous"
+Options = tuple[str, ...]
 
 # ---------------------------------------------------------------------------------------
 # Finding the answer marker
@@ -166,6 +217,10 @@ _LEAD = re.compile(
     r"[ \t,]{1,3}(?:\*{1,2}|_{1,2})?){0,4}"
 )
 _LEAD_REACH = 80
+# "answer is:" (a colon after "is"), read like a lower-case marker: "My final answer is: -2".
+_IS_COLON = re.compile(
+    r"[ \t]{1,3}(?:is|would[ \t]be)[ \t]{0,3}(?:\*{1,2})?[:：](?:[ \t]{0,3}\*{1,2})?"
+)
 # Occurrences of the word examined, from the last one back: a bound on the work a reply
 # full of the word can cause. One that repeats it more often after its answer line has
 # no answer line.
@@ -199,7 +254,7 @@ def _marker_end_at(raw: str, low: str, pos: int) -> int | None:
     colon = _COLON.match(raw, end)
     if colon is not None and raw[pos:end] in _CASED:
         return colon.end()
-    found = colon or _HEADING_END.match(raw, end)
+    found = colon or _IS_COLON.match(raw, end) or _HEADING_END.match(raw, end)
     if found is None:
         return None
     # Lower case, or a heading: only where a line or a sentence starts.
@@ -212,13 +267,60 @@ def _marker_end_at(raw: str, low: str, pos: int) -> int | None:
     return found.end() if _LEAD.fullmatch(low, begin, pos) else None
 
 
+# Before a marker that quotes the instruction rather than answers: "e.g. 'ANSWER: 42'",
+# "of the form ANSWER: <answer>", an opening quote on a line that quotes the prompt.
+_QUOTING = re.compile(
+    r"(?:\be\.\s?g\.?|\bfor (?:example|instance)|\bsuch as|\b(?:of|in) the form(?: of)?"
+    r"|\bformat(?:ted)?(?: as| like)?)[\s,:]*[\"'`‘“]?[ \t]*$",
+    re.IGNORECASE,
+)
+_OPEN_QUOTE = re.compile(r"[\"'`‘“][ \t]*$")
+_PLACEHOLDER = re.compile(r"<\s*answer\s*>|\be\.\s?g\.", re.IGNORECASE)
+
+
+def _is_quotation(raw: str, pos: int) -> bool:
+    """Whether the marker at ``pos`` quotes the instruction (an example of the format)."""
+    line_start = max(raw.rfind("\n", 0, pos), raw.rfind("\r", 0, pos)) + 1
+    before = raw[max(line_start, pos - _LEAD_REACH) : pos]
+    if _QUOTING.search(before):
+        return True
+    if _OPEN_QUOTE.search(before) is None:
+        return False
+    line_end = raw.find("\n", pos, pos + MAX_ANSWER_CHARS)
+    line = raw[line_start : pos + MAX_ANSWER_CHARS if line_end < 0 else line_end]
+    return _PLACEHOLDER.search(line) is not None
+
+
 def _last_marker_end(raw: str, low: str) -> int | None:
-    """Where the text after the last answer marker begins, or None without a marker."""
+    """Where the text after the last answer marker begins, or None without a marker.
+    A marker that quotes the instruction is none."""
     for pos in _candidates(raw, low, 0):
         end = _marker_end_at(raw, low, pos)
-        if end is not None:
+        if end is not None and not _is_quotation(raw, pos):
             return end
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# Reasoning blocks
+
+# Closing tags of the reasoning blocks models write before their answer.
+_REASONING_END = re.compile(
+    r"</\s*(?:think|thinking|thought|reasoning|reflection)\s*>|◁/think▷", re.IGNORECASE
+)
+
+
+def _after_reasoning(raw: str) -> str:
+    """What follows the last reasoning block (``<think>...</think>``), or all of ``raw``
+    when nothing does: a draft answer inside the reasoning never beats the final one."""
+    if "</" not in raw and "◁/" not in raw:
+        return raw
+    last = None
+    for found in _REASONING_END.finditer(raw):
+        last = found
+    if last is None or not raw[last.end() :].strip():
+        return raw
+    return raw[last.end() :]
 
 
 # ---------------------------------------------------------------------------------------
@@ -305,10 +407,12 @@ def _continuation(line: str, answer_type: AnswerType) -> str | None:
     return body if fits else None
 
 
-def _canonical_block(parts: list[str], answer_type: AnswerType) -> str | None:
+def _canonical_block(parts: list[str], answer_type: AnswerType, options: Options) -> str | None:
     if answer_type == "solution" or len(parts) == 1:
-        return canonicalize("\n".join(parts), answer_type)
-    found = {canonicalize(part, answer_type) for part in parts}
+        return _canonical("\n".join(parts), answer_type, options)
+    found = {_canonical(part, answer_type, options) for part in parts}
+    if _AMBIGUOUS in found:
+        return _AMBIGUOUS
     return found.pop() if len(found) == 1 else None
 
 
@@ -339,7 +443,7 @@ def _boxed_at(raw: str, at: int) -> tuple[str, int] | None:
     return None
 
 
-def _boxed_answer(raw: str, lo: int, answer_type: AnswerType) -> str | None:
+def _boxed_answer(raw: str, lo: int, answer_type: AnswerType, options: Options) -> str | None:
     """The canonical answer of the last ``\\boxed{}`` in ``raw[lo:]``; for a solution,
     of the boxes of its paragraph read together."""
     at = raw.rfind(_BOXED, lo)
@@ -350,7 +454,7 @@ def _boxed_answer(raw: str, lo: int, answer_type: AnswerType) -> str | None:
         return None
     content, end = last
     if answer_type != "solution":
-        return canonicalize(content, answer_type)
+        return _canonical(content, answer_type, options)
     # The paragraph of the last box, at most MAX_ANSWER_CHARS before it.
     first = max(lo, at - MAX_ANSWER_CHARS)
     breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(raw, first, at)]
@@ -384,24 +488,208 @@ _PHRASE_AFTER = re.compile(
 _SENTENCE_END = re.compile(r"[.;!?](?=\s|$)|\s(?:because|since|as|which)\s", re.IGNORECASE)
 
 
-def _phrase_answer(raw: str, low: str, lo: int, answer_type: AnswerType) -> str | None:
-    """The canonical answer of the last "the answer is X" in ``raw[lo:]``."""
+# "the correct option is (D)", "the right choice would be B": a choice named as the answer.
+_OPTION_PHRASE = re.compile(
+    r"\b(?:correct|right|best|final)[ \t]+(?:option|choice|letter)[ \t]+"
+    r"(?:is|would[ \t]be|will[ \t]be|should[ \t]be)(?![A-Za-z])[ \t]{0,3}[:：]?",
+    re.IGNORECASE,
+)
+
+
+def _phrase_answer(
+    raw: str, low: str, lo: int, answer_type: AnswerType, options: Options
+) -> str | None:
+    """The canonical answer of the last "the answer is X" in ``raw[lo:]`` (for a choice,
+    also "the correct option is X", whichever comes last); a number may be a word."""
+    start = None
     for pos in _candidates(raw, low, lo):
         found = _PHRASE_AFTER.match(raw, pos + len(_WORD))
-        if found is None:
+        if found is not None and not _is_quotation(raw, pos):
+            start = found.end()
+            break
+    if answer_type == "choice":
+        # The window keeps the search linear; a phrase further back than the last
+        # answer phrase loses to it anyway.
+        window = max(lo, (start or 0) - len(_WORD), len(raw) - 50 * MAX_ANSWER_CHARS)
+        for option in _OPTION_PHRASE.finditer(raw, window):
+            start = option.end()
+    if start is None:
+        return None
+    stop = start + MAX_ANSWER_CHARS + 1
+    brk = _LINE_BREAK.search(raw, start, stop)
+    text = raw[start : brk.start() if brk else stop]
+    # The full stop of "B. 0.786" ends the letter, not the sentence: what follows may
+    # quote the option.
+    letter = _LETTER_STOP.match(text) if answer_type == "choice" else None
+    end = _SENTENCE_END.search(text, letter.end() if letter else 1)
+    text = text[: end.start()] if end else text
+    return _canonical(text, answer_type, options) or _number_word(text, answer_type)
+
+
+_LETTER_STOP = re.compile(rf"\s*[(\[]?[{OPTION_LETTERS}][)\]]?\.(?=\s)")
+
+
+def _number_word(text: str, answer_type: AnswerType) -> str | None:
+    if answer_type != "number":
+        return None
+    value = number_word_value(text.replace("*", ""))
+    return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# A reply that is nothing but its answer, and a final sentence (lenient)
+
+_WHOLE_REPLY_CHARS = 300
+# A letter (maybe bracketed) first, then the end, a delimiter or the option's text.
+_LETTER_FIRST = re.compile(
+    rf"[(\[]?[ ]?[{OPTION_LETTERS}{OPTION_LETTERS.lower()}][ ]?[)\]]?(?:[ .:;,)\-]|$)"
+)
+# A number with at most a currency sign, a percent sign or a unit word around it.
+_NUMBER_SHAPE = re.compile(r"[$€£¥]? ?[-+]?[0-9][0-9,. /]*(?: ?%| [A-Za-z]{1,12})?\.?")
+# The names before "=" (or ":") in a solution written alone.
+_NAMED = re.compile(rf"{_VAR} ?[=:]")
+
+
+def _whole_reply_answer(
+    raw: str, answer_type: AnswerType, lenient: bool, options: Options, variables: Sequence[str]
+) -> str | None:
+    """The answer when the whole reply is nothing but an answer of the task's shape: a
+    letter (with its option's text), a number, the values of the unknowns (named, or in
+    the order of ``variables``); in lenient mode also a number word ("Two.")."""
+    text = raw.strip()
+    if not text or len(text) > _WHOLE_REPLY_CHARS:
+        return None
+    clean = _clean(text)
+    if not clean:
+        return None
+    if answer_type == "choice":
+        if "\n" in clean:
+            return None
+        if _LETTER_FIRST.match(clean) is None:
+            return _named_option(clean, options)  # the option's text alone
+        found = _canonical_choice(clean, lead_words=False)
+        return _checked_letter(found, clean, options) if found is not None else None
+    if answer_type == "number":
+        if _NUMBER_SHAPE.fullmatch(clean) is not None:
+            return canonicalize(text, "number")
+        return _number_word(clean, answer_type) if lenient else None
+    rest = _NAMED.sub(" ", clean)
+    if re.search(r"[A-Za-z]", re.sub(r"\band\b", " ", rest, flags=re.IGNORECASE)):
+        return None  # prose around the values
+    if "=" not in clean and ":" not in clean:
+        return _values_in_order(clean, variables)
+    return canonicalize(text, "solution")
+
+
+_VALUE_LIST_SPLIT = re.compile(r"\s*[,;]\s*")
+
+
+def _values_in_order(text: str, variables: Sequence[str]) -> str | None:
+    """``34, 29`` (or ``(34, 29)``) as the values of the item's unknowns in their order,
+    when there are exactly as many values as unknowns."""
+    body = text.strip().rstrip(".").strip()
+    if body.startswith("(") and body.endswith(")"):
+        body = body[1:-1]
+    values = _VALUE_LIST_SPLIT.split(body)
+    if len(variables) < 2 or len(values) != len(variables):
+        return None
+    parsed = [_parse_single_number(value) for value in values]
+    if any(value is None for value in parsed):
+        return None
+    pairs = ", ".join(f"{name} = {value}" for name, value in zip(variables, parsed, strict=True))
+    return canonicalize(pairs, "solution")
+
+
+_LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)(?P<s>[^\n]*?)\s*$")
+_SENTENCE_BREAK = re.compile(r"[.!?](?=\s)")
+
+
+def _final_sentence_answer(
+    raw: str, lo: int, answer_type: AnswerType, options: Options
+) -> str | None:
+    """The answer of the reply's last sentence, when it holds exactly one ("Chase will
+    spend $18.", "Option B is correct."); a question or a hedge there is no answer."""
+    tail = raw[max(lo, len(raw) - MAX_ANSWER_CHARS) :].rstrip()
+    lines = [
+        line for line in tail.splitlines() if line.strip() and not _LAYOUT_LINE.fullmatch(line)
+    ]
+    if not lines:
+        return None
+    line = lines[-1].strip()
+    if line.endswith("?"):
+        return None
+    breaks = [m.end() for m in _SENTENCE_BREAK.finditer(line, 0, len(line) - 1)]
+    sentence = line[breaks[-1] :] if breaks else line
+    if _HEDGE_WORD.search(sentence) or _WORD in _lowered(sentence):
+        return None  # an "answer" the rules before could not read is not read here either
+    return _canonical(sentence, answer_type, options) or _number_word(sentence, answer_type)
+
+
+# ---------------------------------------------------------------------------------------
+# What is set aside after an answer, and what is no answer
+
+# A remark after the answer, when prose follows: a long dash or "--" with spaces around
+# it, a semicolon (not LaTeX's "\;"), "because" or "since" ("72 — 180 km over 2.5 h",
+# "C because plants ...", "A = 3, B = -2 — both check out").
+# Each branch starts right after a non-space, so that a long run of spaces is scanned once.
+_EXPLANATION = re.compile(
+    rf"(?<=\S)[ \t]+(?:[{EM_DASHES}]|--)[ \t]|(?<!\\);|(?<=\S)[ \t,]+(?:because|since)[ \t]",
+    re.IGNORECASE,
+)
+_PROSE = re.compile(r"[A-Za-z]{2,}")
+# A remark that offers another answer is a hedge, not an explanation: it stays.
+_HEDGE_START = re.compile(
+    r"[*_ ]*(?:or|maybe|possibly|perhaps|but|though|although|unless|alternatively|otherwise|"
+    r"either|no|wait|actually|sorry|correction|i mean|rather)\b",
+    re.IGNORECASE,
+)
+# An answer that declines to answer or offers several: no answer, whatever number it holds
+# ("cannot be determined", "either 12 or 13", "not enough information").
+_REFUSAL = re.compile(
+    r"\b(?:cannot|can ?not|can't|unable|impossible|undetermin\w*|indetermin\w*|insufficient|"
+    r"unclear|illegible|unreadable|either\b.{0,60}?\bor|n/a|not (?:be )?(?:enough|possible|"
+    r"determin\w*|sure|certain|clear|known|given|legible|readable|visible|provided|"
+    r"specified|stated)|no (?:answer|solution|unique|way))\b",
+    re.IGNORECASE,
+)
+
+
+def _set_aside_explanation(value: str, answer_type: AnswerType) -> str:
+    """``value`` without a trailing explanation (see ``_EXPLANATION``). The explanation
+    must be prose: two words at least after a dash or a semicolon ("5 — 7 apples" is a
+    range, not 5 explained), and a word first after a semicolon ("1/2 cup; 3 tablespoons"
+    is two amounts). For a solution, a remark that holds another ``=`` is more of the
+    answer, not an explanation."""
+    if len(value) > MAX_ANSWER_CHARS:
+        return value  # too long to be an answer anyway; not worth a search
+    if (
+        not any(c in value for c in ";-" + EM_DASHES)
+        and "ecause" not in value
+        and ("ince" not in value)
+    ):
+        return value
+    for m in _EXPLANATION.finditer(value):
+        rest = value[m.end() :]
+        if _HEDGE_START.match(rest):
+            return value
+        if answer_type == "solution" and ("=" in rest or ":" in rest):
             continue
-        stop = found.end() + MAX_ANSWER_CHARS + 1
-        brk = _LINE_BREAK.search(raw, found.end(), stop)
-        text = raw[found.end() : brk.start() if brk else stop]
-        end = _SENTENCE_END.search(text, 1)
-        return canonicalize(text[: end.start()] if end else text, answer_type)
-    return None
+        separator = m.group(0).strip(" \t,").lower()
+        if separator in ("because", "since"):
+            return value[: m.start()]
+        if separator == ";" and _WORD_FIRST.match(rest) is None:
+            continue
+        if len(_PROSE.findall(rest, 0, 200)) >= 2:
+            return value[: m.start()]
+    return value
+
+
+_WORD_FIRST = re.compile(r"[\s*_]*[A-Za-z]")
 
 
 # ---------------------------------------------------------------------------------------
 # Clean-up shared by all answer types
 
-_MINUS_SIGNS = dict.fromkeys(map(ord, "\u2212\u2010\u2011\u2012\u2013\ufe63"), "-")
 _SLASHES = dict.fromkeys(map(ord, "\u2044\u2215"), "/")
 _ODD_SPACES = dict.fromkeys(map(ord, "\t\f\v\r~✓✔✅"), " ")
 # "3½" is three and a half, not "31/2" as NFKC would have it.
@@ -419,18 +707,27 @@ _ALIGNED_EQUALS = re.compile(r"& ?= ?&?|= ?&")
 _LATEX_WRAPPER = re.compile(
     r"\\(?:boxed|text|textbf|textit|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]{0,1000})\}"
 )
-_LATEX_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]{1,200})\}\s*\{([^{}]{1,200})\}")
+# \frac{a}{b}, and \frac12 (one-digit arguments need no braces).
+_LATEX_FRAC = re.compile(
+    r"\\[dt]?frac\s*(?:\{([^{}]{1,200})\}|([0-9]))\s*(?:\{([^{}]{1,200})\}|([0-9]))"
+)
 _SIMPLE_NUMBER = re.compile(r"\s*[-+]?\s*[0-9]+(?:\.[0-9]+)?\s*")
 _LATEX_DROP = re.compile(r"\\(?:left|right|displaystyle|[,;:!\s()\[\]])|\{,\}")
 _LATEX_SYMBOL = re.compile(r"\\([$%&])")
+# The power of a unit: "cm^2", "m^3", "s^-1" (a letter before "^"; "2^3" stays).
+_UNIT_POWER = re.compile(r"(?<=[A-Za-z]) ?\^ ?[-+]?[0-9]{1,2}(?![0-9])")
 # Emphasis asterisks: any run not standing between two operands (keeps "2*3").
 _EMPHASIS = re.compile(r"(?<![\w)])\*+|\*+(?![\w(])|(?<!\w)__|__(?!\w)|`+")
 
 
 def _frac(match: re.Match[str]) -> str:
-    num, den = match.group(1), match.group(2)
+    num = match.group(1) or match.group(2)
+    den = match.group(3) or match.group(4)
     if _SIMPLE_NUMBER.fullmatch(num) and _SIMPLE_NUMBER.fullmatch(den):
-        return f"{num.strip()}/{den.strip()}"
+        # A whole number glued before it makes a mixed number: 2\frac{1}{2} is 2 1/2.
+        start = match.start()
+        glued = start > 0 and match.string[start - 1].isdigit()
+        return f"{' ' if glued else ''}{num.strip()}/{den.strip()}"
     return f"({num})/({den})"
 
 
@@ -443,7 +740,7 @@ def _clean(value: str) -> str | None:
     if len(value) > MAX_ANSWER_CHARS:
         return None
     text = _VULGAR_AFTER_DIGIT.sub(" ", value.replace("\r\n", "\n"))
-    text = unicodedata.normalize("NFKC", text).translate(_MINUS_SIGNS).translate(_SLASHES)
+    text = unicodedata.normalize("NFKC", text).translate(HYPHEN_FOR_DASH).translate(_SLASHES)
     text = _short_spaces(text)
     if "\\" in text:
         text = _LATEX_BREAK.sub("\n", text)
@@ -459,6 +756,8 @@ def _clean(value: str) -> str | None:
     if "&" in text:
         text = _ALIGNED_EQUALS.sub("=", text)
     text = text.replace("$", "").replace("{", "").replace("}", "")
+    if "^" in text:
+        text = _UNIT_POWER.sub("", text)
     if "*" in text or "_" in text or "`" in text:
         text = _EMPHASIS.sub("", text)
     return _short_spaces(text).strip()
@@ -575,6 +874,10 @@ def _join_loose_sign(text: str) -> str:
 
 def _canonical_number(text: str) -> str | None:
     text = _drop_remarks(text.translate(_CURRENCY))
+    if "=" in text and _HEDGE_WORD.search(text):
+        # "x = 2 or x = 3": each side of "or" has its own last "=".
+        sides = {_canonical_number(side) for side in _HEDGE_WORD.split(text)}
+        return sides.pop() if len(sides) == 1 else None
     segment = _join_loose_sign(_EQUALS.split(text)[-1])
     values: set[Fraction] = set()
     seen: set[str] = set()
@@ -606,8 +909,16 @@ def _parse_single_number(text: str) -> Fraction | None:
 _LETTERS = OPTION_LETTERS + OPTION_LETTERS.lower()
 _CHOICE_LEAD = re.compile(
     r"(?:(?:the|my|final|correct|right|best|answer|option|choice|letter|is|would\s+be|"
-    r"will\s+be)\b[\s:.-]*)+",
+    r"will\s+be|it['’]s|it|i\s+think|i\s+believe|i\s+would\s+say|i'd\s+say)\b[\s:.,-]*)+",
     re.IGNORECASE,
+)
+# Words before a bracketed letter that turn it down: "Not (B)", "Anything except (C)".
+_NEGATION = re.compile(
+    r"\b(?:not|never|neither|nor|except|isn't|wrong|incorrect|false)\b", re.IGNORECASE
+)
+# The option's text, then its letter in brackets: "Jane Austen (B)".
+_TEXT_THEN_LETTER = re.compile(
+    rf"(?P<text>[^()\[\]\n]{{1,300}}?)\s*[(\[](?P<letter>[{OPTION_LETTERS}{OPTION_LETTERS.lower()}])[)\]]\s*\.?"
 )
 _CHOICE = re.compile(
     rf"(?P<open>[(\[])?[ ]*(?P<letter>[{_LETTERS}])[ ]*(?P<close>[)\]])?(?P<rest>.*)",
@@ -627,27 +938,105 @@ _CHOICE_HEDGE = re.compile(
     r"(?-i:[A-HJ](?![A-Za-z'’])|I(?=[)\].,;]|\s*$))",
     re.IGNORECASE,
 )
+# A second letter in brackets right after the first: "B (C)".
+_BRACKETED = re.compile(rf"\s*[(\[]\s*[{_LETTERS}]\s*[)\]]")
+# Another option letter in brackets later on: "(B) Paris — no wait, (D) Rome".
+_ANOTHER_BRACKETED = re.compile(rf"(?<![A-Za-z])[(\[]\s*[{OPTION_LETTERS}]\s*[)\]]")
+# "A is wrong", "B is not correct", "C is incorrect".
+_DENIED = re.compile(
+    r"\s*(?:is|was|would\s+be)\s+(?:not|wrong|incorrect|false|unlikely|eliminated|ruled)\b",
+    re.IGNORECASE,
+)
 # After the letter: a delimiter and then anything (the option's text), or "is ...".
-_CHOICE_TAIL = re.compile(r"\s*(?:[.:;,)\]\-–—(!]|is\b)")
+_CHOICE_TAIL = re.compile(r"\s*(?:[.:;,)\]\-(!]|is\b)")
 
 
-def _canonical_choice(text: str) -> str | None:
+def _canonical_choice(text: str, *, lead_words: bool = True) -> str | None:
     text = text.replace("*", "").replace("_", "").strip(" \t\"'")
-    lead = _CHOICE_LEAD.match(text)
+    lead = _CHOICE_LEAD.match(text) if lead_words else None
     if lead is not None:
         text = text[lead.end() :]
+    named = _TEXT_THEN_LETTER.fullmatch(text)
+    if (
+        named is not None
+        and _PROSE.search(named.group("text")) is not None
+        and _HEDGE_WORD.search(named.group("text")) is None
+        and _NEGATION.search(named.group("text")) is None
+    ):
+        return named.group("letter").upper()
     m = _CHOICE.match(text)
     if m is None:
         return None
     rest = m.group("rest")
-    if _CHOICE_AMBIGUOUS.match(rest) or _CHOICE_HEDGE.search(rest):
+    if _CHOICE_AMBIGUOUS.match(rest) or _CHOICE_HEDGE.search(rest) or _BRACKETED.match(rest):
         return None
+    letter = m.group("letter").upper()
+    if any(other.group(0).strip("([ ])") != letter for other in _ANOTHER_BRACKETED.finditer(rest)):
+        return None  # a second option letter named in brackets
     bracketed = m.group("open") is not None or m.group("close") is not None
     if rest.strip() and not bracketed and _CHOICE_TAIL.match(rest) is None:
         return None  # "I think ...", "a city": a word, not an option letter
+    if _DENIED.match(rest):
+        return None  # "A is wrong": a letter set aside, not chosen
     if m.group("open") is not None and m.group("close") is None:
         return None  # "(B" alone is not a bracketed letter
     return m.group("letter").upper()
+
+
+# ---------------------------------------------------------------------------------------
+# The item's options: an option named by its text or value, a letter that contradicts one
+
+_OPTION_EDGES = " \t\"'“”‘’.!:;,()[]"
+
+
+def _option_key(text: str) -> str:
+    """An option's text as compared: cleaned, case-folded, single-spaced, no quotes,
+    brackets or end punctuation."""
+    clean = (_clean(text) or "").replace("*", "").replace("`", "").casefold()
+    return " ".join(clean.split()).strip(_OPTION_EDGES)
+
+
+def _option_value(text: str) -> str | None:
+    """The canonical number a text is, when it is nothing but a number (with a unit)."""
+    clean = _clean(text)
+    if not clean or _NUMBER_SHAPE.fullmatch(clean.strip(_OPTION_EDGES) + "") is None:
+        return None
+    return _canonical_number(clean)
+
+
+def _named_option(text: str, options: Options) -> str | None:
+    """The letter of the one option whose text or numeric value ``text`` is (an
+    explanation after it set aside), else None."""
+    if not options or not text.strip():
+        return None
+    pieces = {text, _set_aside_explanation(text, "choice"), re.split(r"[,(;]", text, maxsplit=1)[0]}
+    found: set[int] = set()
+    for piece in pieces:
+        key = _option_key(piece)
+        if not key:
+            continue
+        value = _option_value(piece)
+        for i, option in enumerate(options[: len(OPTION_LETTERS)]):
+            if key == _option_key(option) or (value is not None and value == _option_value(option)):
+                found.add(i)
+    return OPTION_LETTERS[found.pop()] if len(found) == 1 else None
+
+
+def _checked_letter(letter: str, body: str, options: Options) -> str | None:
+    """``letter`` checked against the item's options: None when the item has no such
+    option, ``_AMBIGUOUS`` when the text beside it is the text or value of another."""
+    if not options:
+        return letter
+    if OPTION_LETTERS.index(letter) >= len(options):
+        return None
+    named = _TEXT_THEN_LETTER.fullmatch(body)
+    if named is not None:
+        beside = named.group("text")
+    else:
+        m = _CHOICE.match(body)
+        beside = m.group("rest") if m is not None else ""
+    other = _named_option(beside.strip(_OPTION_EDGES + "-"), options)
+    return _AMBIGUOUS if other is not None and other != letter else letter
 
 
 # ---------------------------------------------------------------------------------------
@@ -685,10 +1074,15 @@ _TUPLE = re.compile(
     r"\(\s*(?P<vals>[^()=]{1,500})\s*\)\s*\.?"
 )
 _TABLE_RULE = re.compile(r":?-{1,200}:?|")
+# "A: 2, B: -1": short names with a colon before a value, read as "A = 2" (two at least).
+_NAME_COLON = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z][A-Za-z0-9_]{0,2}) ?: ?(?=[-+]? ?[0-9.(])")
 
 
 def _canonical_solution(text: str) -> str | None:
     text = _EQUATION_BULLET.sub("", text)
+    if "=" not in text and ":" in text:
+        named = _NAME_COLON.subn("\\1 = ", text)
+        text = named[0] if named[1] >= 2 else text
     if "|" in text:
         tables = _tables_as_equations(text)
         if tables is None:
@@ -793,7 +1187,10 @@ def _assignment(piece: str) -> tuple[str, Fraction] | None:
     a regular expression for this backtracks badly on runs of spaces."""
     left, _, right = piece.partition("=")
     if "=" in right:
-        return None  # "A = B = 1"
+        # A chain "A = 12/4 = 3" takes its last value; "A = B = 1" names two variables.
+        middle, _, right = right.rpartition("=")
+        if any(_VAR_NAME.fullmatch(part.strip()) for part in middle.split("=")):
+            return None
     name = left.strip().lstrip("([").strip()
     if _VAR_NAME.fullmatch(name) is None:
         return None
@@ -813,40 +1210,77 @@ def _assignment(piece: str) -> tuple[str, Fraction] | None:
 # Public API
 
 
-def extract_answer(raw: str, answer_type: AnswerType, *, lenient: bool = False) -> Extraction:
+def extract_answer(
+    raw: str,
+    answer_type: AnswerType,
+    *,
+    lenient: bool = False,
+    options: Sequence[str] = (),
+    variables: Sequence[str] = (),
+) -> Extraction:
     """The canonical final answer in a model's reply and the rule that found it.
 
     Tries, in order, the last answer line (``answer_line``), the last ``\\boxed{}``
-    (``boxed``) and, only when ``lenient``, the last "the answer is X" (``lenient``); see
-    the module docstring. ``Extraction(None, None)`` when none of them gives an answer.
+    (``boxed``), a reply that is nothing but an answer (``whole_reply``) and, only when
+    ``lenient``, the last "the answer is X" (``lenient``) and the last sentence
+    (``final_sentence``); see the module docstring. ``options`` are a multiple-choice
+    item's option texts: an answer may name one by its text or value, and a letter that
+    quotes another option's text is ambiguous (``Extraction(None, None, ambiguous=True)``).
+    ``variables`` are a solution's unknowns in order (``solution_variables``): a reply
+    that is nothing but a list of as many values (``34, 29``) gives them in that order.
+    ``Extraction(None, None)`` when none of them gives an answer.
     """
     if answer_type not in ANSWER_TYPES:
         raise ValueError(
             f"unknown answer type {answer_type!r}; expected choice, number or solution"
         )
+    opts: Options = tuple(options) if answer_type == "choice" else ()
+    raw = _after_reasoning(raw)
     later = 0
     low = _lowered(raw)
     start = _last_marker_end(raw, low)
     if start is not None:
         parts, later = _answer_block(raw, start, answer_type)
         if parts is not None:
-            answer = _canonical_block(parts, answer_type)
+            answer = _canonical_block(parts, answer_type, opts)
             if answer is not None:
-                return Extraction(answer, "answer_line")
-    answer = _boxed_answer(raw, later, answer_type)
+                return _found(answer, "answer_line")
+            if lenient and len(parts) == 1:
+                answer = _number_word(parts[0], answer_type)  # "ANSWER: seven"
+                if answer is not None:
+                    return _found(answer, "lenient")
+    answer = _boxed_answer(raw, later, answer_type, opts)
     if answer is not None:
-        return Extraction(answer, "boxed")
+        return _found(answer, "boxed")
+    answer = _whole_reply_answer(raw, answer_type, lenient, opts, variables)
+    if answer is not None:
+        return _found(answer, "whole_reply")
     if lenient:
-        answer = _phrase_answer(raw, low, later, answer_type)
+        answer = _phrase_answer(raw, low, later, answer_type, opts)
         if answer is not None:
-            return Extraction(answer, "lenient")
+            return _found(answer, "lenient")
+        answer = _final_sentence_answer(raw, later, answer_type, opts)
+        if answer is not None:
+            return _found(answer, "final_sentence")
     return _NONE
 
 
-def extract_final_answer(raw: str, answer_type: AnswerType, *, lenient: bool = False) -> str | None:
+def _found(answer: str, rule: Rule) -> Extraction:
+    return _AMBIGUOUS_READING if answer == _AMBIGUOUS else Extraction(answer, rule)
+
+
+def solution_variables(expected: str) -> tuple[str, ...]:
+    """The unknowns of a solution item, in order, from its canonical expected answer
+    (``"A=1, B=-2"`` -> ``("A", "B")``): what the question asks for, not its values."""
+    return tuple(pair.partition("=")[0].strip() for pair in expected.split(",") if "=" in pair)
+
+
+def extract_final_answer(
+    raw: str, answer_type: AnswerType, *, lenient: bool = False, options: Sequence[str] = ()
+) -> str | None:
     """The canonical final answer in a model's reply, or ``None`` when there is none
     (``extract_answer`` without the rule)."""
-    return extract_answer(raw, answer_type, lenient=lenient).answer
+    return extract_answer(raw, answer_type, lenient=lenient, options=options).answer
 
 
 def canonicalize(value: str, answer_type: AnswerType) -> str | None:
@@ -860,14 +1294,33 @@ def canonicalize(value: str, answer_type: AnswerType) -> str | None:
         raise ValueError(
             f"unknown answer type {answer_type!r}; expected choice, number or solution"
         )
+    found = _canonical(value, answer_type, ())
+    return None if found == _AMBIGUOUS else found
+
+
+def _canonical(value: str, answer_type: AnswerType, options: Options) -> str | None:
+    """``canonicalize`` with a choice item's options; ``_AMBIGUOUS`` for a letter that
+    quotes another option."""
+    whole = value
+    value = _set_aside_explanation(value, answer_type)
     text = _clean(value)
     if text is None:
         return None
+    # A remark after a value ("3/4 (cannot be simplified)") is no refusal of the value.
+    if answer_type != "choice" and _REFUSAL.search(_drop_remarks(text)) is not None:
+        return None  # the letter of a choice decides; its option's text may say "cannot"
     if answer_type == "solution":
         return _canonical_solution(text)
     found = _canonical_choice(text) if answer_type == "choice" else _canonical_number(text)
     if found is None and "**" in value and _HEDGE_WORD.search(text) is None:
         found = _emphasised(value, answer_type)
+    if options:
+        body = _clean(whole) or text
+        lead = _CHOICE_LEAD.match(body.replace("*", ""))
+        body = body.replace("*", "")[lead.end() :] if lead else body.replace("*", "")
+        if found is None:
+            return _named_option(body, options)
+        return _checked_letter(found, body, options)
     return found
 
 

@@ -168,10 +168,13 @@ def _prompt_texts_sha256() -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _answer_budgets() -> dict[str, int]:
-    """The answer budget (max new tokens) of each task, and of any other task."""
+def _answer_budgets(max_tokens: int | None) -> dict[str, int]:
+    """The answer budget (max new tokens) of each task, and of any other task; ``all``
+    where ``--rest-max-tokens`` sets one for every request."""
     from rest_checks import prompts
 
+    if max_tokens is not None:
+        return {"all": max_tokens}
     return {"default": prompts.DEFAULT_MAX_TOKENS, **prompts.MAX_TOKENS_BY_TASK}
 
 
@@ -200,7 +203,7 @@ def run_signature(settings: RestSettings, hypothesis_profile: str = "") -> dict[
         "sources": sources,
         "extract": settings.extract,
         "prompts": _prompt_texts_sha256(),
-        "answer_budgets": _answer_budgets(),
+        "answer_budgets": _answer_budgets(settings.max_tokens),
         "renderer": RENDERER_VERSION,
         "fonts": _font_hashes(),
     }
@@ -268,6 +271,8 @@ def check_compatible(
             )
             if option is not None and name in theirs:
                 ways_out.append("run with " + option.format(value=theirs[name]))
+            if name == "answer_budgets" and "all" in theirs.get(name, {}):
+                ways_out.append(f"run with --rest-max-tokens {theirs[name]['all']}")
     missing = [s for s in signature.get("sources", []) if s not in theirs.get("sources", [])]
     if missing:
         problems.append(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.reply_outcomes import answer_label
 
 CaseVerdict = Literal["consistent", "inconsistent", "regression", "error"]
 VERDICTS: tuple[CaseVerdict, ...] = ("consistent", "inconsistent", "regression", "error")
@@ -45,6 +46,16 @@ class CaseRow:
     prompts: dict[str, str] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    # Per modality: the rule that read the answer, or why there is none.
+    rules: dict[str, str | None] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def answer_label(self, modality: str) -> str:
+        """The answer, or why there is none: "(no answer)", "(ambiguous)", "(truncated:
+        cut at 1024 tokens)"."""
+        return answer_label(
+            self.answers.get(modality), self.rules.get(modality), self.extra.get(modality)
+        )
 
     @property
     def failed(self) -> bool:
@@ -67,6 +78,8 @@ def _answered_row(item: Mapping[str, Any]) -> CaseRow:
         raw=dict(item.get("raw", {})),
         prompts=dict(item.get("prompts", {})),
         images=dict(item.get("images", {})),
+        rules=dict(item.get("rules") or {}),
+        extra=dict(item.get("extra") or {}),
     )
 
 

@@ -22,6 +22,7 @@ from rest_checks.options import (
     count_or_all,
     one_of,
     options_of,
+    positive_int,
     probability,
     resolve_option,
     seed_int,
@@ -243,6 +244,15 @@ class RestSettings:
         "answer extraction: strict (ANSWER: line, then \\boxed{}) or lenient "
         "(also 'the final answer is X')",
     )
+    max_tokens: int | None = setting(
+        "--rest-max-tokens",
+        "REST_MAX_TOKENS",
+        "rest_max_tokens",
+        positive_int,
+        None,
+        "answer budget in tokens of every text, image and mixed request (default: 1024, "
+        "2048 for SoEBench); part of the model identity",
+    )
     model_options: ModelOptions = field(default_factory=ModelOptions)
     # Not options of their own: syrupy's --snapshot-update, and pytest's rootdir.
     update_baseline: bool = False
@@ -316,6 +326,7 @@ class RestSettings:
             f"n={self.n} seed={self.seed}"
             + (f" format={self.file_format}" if self.layout else "")
             + (f" rest-plus-n={self.plus_n}" if self.plus else "")
+            + (f" max-tokens={self.max_tokens}" if self.max_tokens is not None else "")
         )
 
 

@@ -1,7 +1,8 @@
 """Every case of a run as one CSV row (``--rest-csv``), for a spreadsheet or a dataframe.
 
-Answers are the parsed, canonical ones (a letter, a number, a solution); the raw replies
-stay in the results JSON.
+Answers are the parsed, canonical ones (a letter, a number, a solution); ``rule_*`` says
+which reading rule found each, or why there is none (``ambiguous``, ``truncated``); the raw
+replies stay in the results JSON.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ COLUMNS = (
     ["case", "item", "task", "rendering", "verdict", "expected"]
     + [f"answer_{m}" for m in ANSWER_MODALITIES]
     + [f"correct_{m}" for m in ANSWER_MODALITIES]
+    + [f"rule_{m}" for m in ANSWER_MODALITIES]
     + ["ocr_cer", "error"]
 )
 
@@ -36,6 +38,7 @@ def csv_text(results: Mapping[str, Any]) -> str:
                 "" if row.error else str(bool(row.correct.get(m))).lower()
                 for m in ANSWER_MODALITIES
             ]
+            + [row.rules.get(m) or "" for m in ANSWER_MODALITIES]
             + ["" if row.ocr_cer is None else f"{row.ocr_cer:.4f}", row.error or ""]
         )
     return out.getvalue()

@@ -31,6 +31,7 @@ from difflib import SequenceMatcher
 
 from rapidfuzz.distance import Levenshtein
 
+from rest_checks.dashes import HYPHEN_FOR_DASH
 from rest_checks.items.arith import solve_arith_text
 from rest_checks.items.base import OPTION_LETTERS, AnswerType, Item
 from rest_checks.items.soebench import (
@@ -56,22 +57,11 @@ OPTION_SIMILARITY_THRESHOLD = 0.8
 # A wrapped option continues on the next lines; look this many lines ahead.
 _MAX_OPTION_LINES = 3
 
-_DASHES = str.maketrans(
-    {
-        "\u2212": "-",  # minus sign
-        "\u2010": "-",
-        "\u2011": "-",
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2015": "-",
-        "\ufe63": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-    }
-)
+# Dashes and minus signs as "-" (the package's one table), curly quotes as straight ones.
+_DASHES = {
+    **HYPHEN_FOR_DASH,
+    **str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}),
+}
 _SPACES = re.compile(r"[^\S\n]+")
 _ALL_SPACE = re.compile(r"\s+")
 # An option label at the start of a line: "C. Paris", "C.Paris", "(C) Paris", "C) Paris",

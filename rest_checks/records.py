@@ -67,7 +67,8 @@ class CaseRecord:
     # consistent nor inconsistent and stays out of every rate.
     error: str | None = None
     error_modality: str | None = None
-    # Per modality, which extraction rule produced the answer (see ``answers``).
+    # Per modality, which extraction rule produced the answer (see ``answers``), or why
+    # there is none: "ambiguous" or "truncated" (see ``reply_outcomes``).
     rules: dict[str, str | None] = field(default_factory=dict)
 
     def outcome(self) -> ItemOutcome:

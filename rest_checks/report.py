@@ -17,6 +17,7 @@ from rest_checks.config import RestSettings
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
+from rest_checks.reply_outcomes import outcome_counts, outcome_phrases
 from rest_checks.verdict_text import NAMED, gate_lines, named, task_line
 
 # 2: the gate's confidence bound and coverage, the run's coverage.
@@ -43,6 +44,8 @@ def _item_json(
     return {
         **_case_identity(record, subject),
         "answers": {m: record.answers.get(m) for m in ANSWER_MODALITIES},
+        # The rule that read each answer, or why there is none ("ambiguous", "truncated").
+        "rules": {m: record.rules.get(m) for m in ANSWER_MODALITIES},
         "correct": dict(outcome.correct),
         "consistent": record.consistent,
         "verdict": verdict,
@@ -217,6 +220,8 @@ def build_results(
             "gate": None if gate_result is None else _gate_json(gate_result),
         },
         "items": [_item_json(r, verdicts[r.key], (subjects or {}).get(r.item_id)) for r in cross],
+        # Per modality, the replies cut by their budget and the ambiguous ones.
+        "outcomes": outcome_counts(({"rules": r.rules} for r in answered), ANSWER_MODALITIES),
         "rest_plus_items": [
             _item_json(r, verdicts[r.key]) for r in answered if r.kind == "rest_plus"
         ],
@@ -306,6 +311,7 @@ def format_summary(results: dict[str, Any]) -> list[str]:
 
     for source in results.get("sources", []):
         lines.append(_source_line(source))
+    lines.extend(f"  no answer, {p}" for p in outcome_phrases(results.get("outcomes") or {}))
     lines.append(row("RER", "rer"))
     lines.append(row("CFR", "cfr"))
     lines.append(row("MMC", "mmc"))

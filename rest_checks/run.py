@@ -19,12 +19,12 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rest_checks import report
-from rest_checks.answers import extract_answer
+from rest_checks.answers import extract_answer, solution_variables
 from rest_checks.atomic import (
     check_folder_writable,
     check_writable,
@@ -49,11 +49,12 @@ from rest_checks.items.files import LoadResult
 from rest_checks.items.suites import load_suite
 from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
-from rest_checks.models.base import Model, ModelAuthError, ModelError
+from rest_checks.models.base import Model, ModelAuthError, ModelError, Response
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
+from rest_checks.reply_outcomes import AMBIGUOUS, TRUNCATED, was_cut
 from rest_checks.step_summary import markdown_summary
 from rest_checks.verdict_text import named
 from rest_checks.verdicts import InconsistentAnswers, Verdict, judge
@@ -126,9 +127,23 @@ def rendering_spec(rendering: str) -> RenderSpec:
     return DEFAULT_SPEC if rendering == "default" else REST_PLUS_GRID[rendering]
 
 
-def case_requests(item: Item, rendering: str, with_ocr: bool = True) -> dict[Modality, Request]:
-    """The requests of one cross-modal case; only the rendering differs across renderings."""
-    return build_requests(item, rendering_spec(rendering), with_ocr=with_ocr, rendering=rendering)
+def case_requests(
+    item: Item, rendering: str, with_ocr: bool = True, max_tokens: int | None = None
+) -> dict[Modality, Request]:
+    """The requests of one cross-modal case; only the rendering differs across renderings.
+    ``max_tokens`` (``--rest-max-tokens``) replaces the answer budget of each task."""
+    requests = build_requests(
+        item, rendering_spec(rendering), with_ocr=with_ocr, rendering=rendering
+    )
+    return {m: with_budget(r, max_tokens) for m, r in requests.items()}
+
+
+def with_budget(request: Request, max_tokens: int | None) -> Request:
+    """``request`` with the answer budget ``max_tokens`` (when given; the OCR request
+    keeps its own: a transcription is not an answer)."""
+    if max_tokens is None or request.modality == "ocr":
+        return request
+    return replace(request, max_tokens=max_tokens)
 
 
 class RestRun:
@@ -148,7 +163,10 @@ class RestRun:
         self.settings = settings
         cache = ResponseCache(settings.cache_dir) if settings.cache_dir else None
         self.calls = ModelCalls(model, cache)
+        # The answer budget changes answers (cut or not), so it belongs to the identity.
         self.identity = self.calls.identity
+        if settings.max_tokens is not None:
+            self.identity = {**self.identity, "max_tokens": settings.max_tokens}
         self.baseline = baseline
         self.baseline_explicit = baseline_explicit
         self.image_dir = image_dir or settings.rootdir / ".rest-images"
@@ -255,8 +273,10 @@ class RestRun:
     def requests_for(self, item: Item, rendering: str | None) -> list[Request]:
         """What one case will ask: a rendering's requests, or (``None``) the text one."""
         if rendering is None:
-            return [text_request(item)]
-        return list(case_requests(item, rendering, self.with_ocr).values())
+            return [with_budget(text_request(item), self.settings.max_tokens)]
+        return list(
+            case_requests(item, rendering, self.with_ocr, self.settings.max_tokens).values()
+        )
 
     def prefetch(
         self,
@@ -331,9 +351,20 @@ class RestRun:
 
     # --- cases ----------------------------------------------------------------------------
 
-    def _extract(self, text: str, item: Item) -> tuple[str | None, str | None]:
-        found = extract_answer(text, item.answer_type, lenient=self.settings.lenient)
-        return found.answer, found.rule
+    def _extract(self, response: Response, item: Item) -> tuple[str | None, str | None]:
+        """The answer of a reply and the rule that read it, or why there is none
+        (``rest_checks.reply_outcomes``)."""
+        if was_cut(response.extra):
+            return None, TRUNCATED
+        variables = solution_variables(item.expected) if item.answer_type == "solution" else ()
+        found = extract_answer(
+            response.text,
+            item.answer_type,
+            lenient=self.settings.lenient,
+            options=item.options,
+            variables=variables,
+        )
+        return found.answer, AMBIGUOUS if found.ambiguous else found.rule
 
     def cross_modal(self, item: Item, rendering: str = "default") -> CaseRecord:
         """Ask in text, image and mixed form (and for the OCR transcription)."""
@@ -349,7 +380,7 @@ class RestRun:
             "detail": describe_spec(spec),
             "fingerprint": case_fingerprint(item, spec),
         }
-        requests = case_requests(item, rendering, self.with_ocr)
+        requests = case_requests(item, rendering, self.with_ocr, self.settings.max_tokens)
         try:
             replies = self.calls.generate(list(requests.values()))
         except ModelAuthError:
@@ -363,7 +394,7 @@ class RestRun:
         answers: dict[str, str | None] = {}
         rules: dict[str, str | None] = {}
         for modality in ANSWER_MODALITIES:
-            answers[modality], rules[modality] = self._extract(responses[modality].text, item)
+            answers[modality], rules[modality] = self._extract(responses[modality], item)
         cer = None
         if "ocr" in responses:
             cer = character_error_rate(item.full_text(), responses["ocr"].text)
@@ -377,6 +408,10 @@ class RestRun:
             n_visual_tokens={m: r.n_visual_tokens for m, r in responses.items()},
             extra={m: r.extra for m, r in responses.items() if r.extra},
         )
+        for modality in ANSWER_MODALITIES:
+            if rules[modality] == TRUNCATED:  # the budget it hit, for the failure message
+                budget = {"max_tokens": requests[modality].max_tokens}
+                record.extra[modality] = {**record.extra.get(modality, {}), **budget}
         if not record.consistent:
             record.images = self._save_images(item, rendering, requests)
             record.prompts = {m: r.prompt for m, r in requests.items() if m != "ocr"}
@@ -406,10 +441,12 @@ class RestRun:
         return record
 
     def text_answer(self, item: Item) -> str | None:
-        (response,) = self.calls.generate([text_request(item)])
+        (response,) = self.calls.generate(
+            [with_budget(text_request(item), self.settings.max_tokens)]
+        )
         if response.error is not None:
             raise ModelError(f"{item.id} (text): {response.error}")
-        return self._extract(response.text, item)[0]
+        return self._extract(response, item)[0]
 
     def check_rendering(self, item: Item, spec: RenderSpec, text_answer: str | None) -> None:
         """Raise ``InconsistentAnswers`` unless the image rendered with ``spec`` gives
@@ -419,12 +456,13 @@ class RestRun:
             # One rendering's request failed for good: the case is a model error, and the
             # examples Hypothesis tries while shrinking ask nothing more.
             raise ModelError(failure)
-        (response,) = self.calls.generate([image_request(item, spec, "hypothesis")])
+        request = with_budget(image_request(item, spec, "hypothesis"), self.settings.max_tokens)
+        (response,) = self.calls.generate([request])
         if response.error is not None:
             failure = f"{item.id} (image, {describe_spec(spec)}): {response.error}"
             self._rendering_failures[item.id] = failure
             raise ModelError(failure)
-        image_answer = self._extract(response.text, item)[0]
+        image_answer = self._extract(response, item)[0]
         self._last_rendering[item.id] = (spec, image_answer)
         if not same_answer(image_answer, text_answer):
             raise InconsistentAnswers(
@@ -452,7 +490,7 @@ class RestRun:
         except InconsistentAnswers:
             spec, image_answer = self._last_rendering[item.id]
             record = self._invariance(item, False, describe_spec(spec), text_answer, image_answer)
-            request = image_request(item, spec, "hypothesis")
+            request = with_budget(image_request(item, spec, "hypothesis"), self.settings.max_tokens)
             record.images = self._save_images(item, "invariance", {"image": request})
             record.prompts = {"image": request.prompt}
             verdict = self.verdict(record)

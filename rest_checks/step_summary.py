@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_checks.case_rows import case_rows
 from rest_checks.compare import headline_rates
+from rest_checks.reply_outcomes import outcome_phrases
 from rest_checks.verdict_text import gate_lines
 
 NAMED = 50  # regressed cases listed; the rest are counted
@@ -70,6 +71,9 @@ def markdown_summary(
             f"| {name} | {_pct(rate['value'])} | [{_pct(low)}, {_pct(high)}] "
             f"| {rate['k']}/{rate['n']} |"
         )
+    outcomes = outcome_phrases(results.get("outcomes") or {})
+    if outcomes:
+        lines += ["", f"**No answer:** {_cell('; '.join(outcomes))}"]
     rows = case_rows(results)
     errors = [r for r in rows if r.verdict == "error"]
     if errors:
@@ -83,7 +87,7 @@ def markdown_summary(
         if artifact_url:
             name = f"[{name}]({artifact_url})"
         where = f" — `{report_name}#case-{row.key}`" if report_name else ""
-        answers = ", ".join(f"{m} {_cell(a or '(no answer)')}" for m, a in row.answers.items())
+        answers = ", ".join(f"{m} {_cell(row.answer_label(m))}" for m in row.answers)
         lines.append(f"- {name} (expected {_cell(row.expected)}): {answers}{where}")
     if len(regressed) > NAMED:
         lines.append(f"- and {len(regressed) - NAMED} more")

@@ -11,6 +11,7 @@ import pytest
 from rest_checks.metrics import correct
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
+from rest_checks.reply_outcomes import answer_label
 from rest_checks.terminal_text import printable
 
 TAIL_CHARS = 200
@@ -82,7 +83,8 @@ def failure_message(record: CaseRecord, baseline_consistent: bool | None, wrong:
     lines.append(f"  rendering: {record.detail}")
     lines.append(f"  expected:  {record.expected}")
     for modality, answer in record.answers.items():
-        lines.append(f"  {modality:<6}  -> {answer if answer is not None else '(no answer)'}")
+        label = answer_label(answer, record.rules.get(modality), record.extra.get(modality))
+        lines.append(f"  {modality:<6}  -> {label}")
     for modality, raw in record.raw.items():
         if modality == "ocr":
             continue

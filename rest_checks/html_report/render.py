@@ -18,6 +18,7 @@ from rest_checks.compare import compare_results, headline_rates
 from rest_checks.html_report.charts import rest_plus_charts
 from rest_checks.html_report.pages import Page, load_page
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.reply_outcomes import outcome_phrases
 from rest_checks.verdict_text import gate_lines
 
 _ENV = jinja2.Environment(
@@ -100,6 +101,7 @@ def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
         gate_lines=gate_lines(results) if baseline.get("gate") else [],
         headline=_headline(results["metrics"]),
         ocr=_ocr(results["metrics"]),
+        outcomes=outcome_phrases(results.get("outcomes") or {}),
         rest_plus=results.get("rest_plus", {}),
         charts=rest_plus_charts(results.get("rest_plus", {})),
         invariance=invariance,

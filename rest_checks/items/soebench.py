@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from rest_checks.dashes import HYPHEN_FOR_DASH
 from rest_checks.items.base import Item
 
 VARIABLES = "ABCDE"
@@ -28,20 +29,10 @@ SOLUTION_RANGE = range(-9, 10)
 MAX_ABS_RHS = 99
 
 # Characters that OCR (or a model) may use for the ASCII signs.
-_SIGN_TRANSLATION = str.maketrans(
-    {
-        "\u2212": "-",  # minus sign
-        "\u2010": "-",  # hyphen
-        "\u2011": "-",  # non-breaking hyphen
-        "\u2012": "-",  # figure dash
-        "\u2013": "-",  # en dash
-        "\u2014": "-",  # em dash
-        "\ufe63": "-",  # small hyphen-minus
-        "\uff0d": "-",  # fullwidth hyphen-minus
-        "\uff0b": "+",  # fullwidth plus
-        "\uff1d": "=",  # fullwidth equals
-    }
-)
+_SIGN_TRANSLATION = {
+    **HYPHEN_FOR_DASH,
+    **str.maketrans({"\uff0b": "+", "\uff1d": "="}),  # full-width plus and equals
+}
 # An explicit multiplication between a coefficient and a variable: "2*A", "2 × A", "2·A".
 _MULTIPLICATION = re.compile(r"(\d)\s*[*\u00d7\u00b7\u22c5]\s*(?=[A-Ea-e])")
 _SPACE = r"[ \t]*"

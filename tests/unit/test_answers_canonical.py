@@ -82,7 +82,8 @@ def test_two_option_letters_are_ambiguous(written: str) -> None:
         "Z)",
         "Paris",
         "Berlin",  # starts with B, but is a word
-        "I think it is B",  # "I" followed by a word is a pronoun, not option I
+        "I think so",  # "I" followed by a word is a pronoun, not option I
+        "I am not sure",
         "a city in France",
         "(B",
         "None of the above",
@@ -342,7 +343,14 @@ def test_no_final_answer(raw: str) -> None:
         ("ANSWER: 4 and \\boxed{5}", "number", None, None),
         ("ANSWER: 41\n\n\\boxed{42}", "number", "41", "answer_line"),
         ("The answer is B.", "choice", None, None),
-        ("B", "choice", None, None),
+        # A reply that is nothing but an answer of the task's shape.
+        ("B", "choice", "B", "whole_reply"),
+        ("(C) Decrease in human capital.", "choice", "C", "whole_reply"),
+        ("0.956", "number", "239/250", "whole_reply"),
+        ("A = 4, B = 6", "solution", "A=4, B=6", "whole_reply"),
+        ("A man walks in.", "choice", None, None),
+        ("I think the answer: D", "choice", None, None),
+        ("Two.", "number", None, None),  # number words only in lenient mode
         ("", "number", None, None),
     ],
 )
@@ -383,7 +391,7 @@ def test_lenient_reads_the_answer_is(
 
 
 def test_the_rules_are_named_in_order() -> None:
-    assert RULES == ("answer_line", "boxed", "lenient")
+    assert RULES == ("answer_line", "boxed", "whole_reply", "lenient", "final_sentence")
 
 
 def test_an_extraction_is_a_frozen_value() -> None:
@@ -479,7 +487,12 @@ def test_the_answers_module_imports_nothing_heavy() -> None:
             imported.add(node.module)
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
-    allowed = {"rest_checks.items.base", "rest_checks.modalities"}
+    allowed = {
+        "rest_checks.items.base",
+        "rest_checks.modalities",
+        "rest_checks.dashes",
+        "rest_checks.number_words",
+    }
     ours = {name for name in imported if name.startswith("rest_checks")}
     assert ours <= allowed, ours - allowed
     assert all(name.split(".")[0] in sys.stdlib_module_names for name in imported - ours)

@@ -196,3 +196,153 @@ def test_hostile_values_canonicalise_quickly(value: str, answer_type: AnswerType
 def test_hostile_digits_are_no_answer() -> None:
     assert extract_final_answer("ANSWER: " + "9" * (MAX_DIGITS + 1), "number") is None
     assert extract_final_answer(HOSTILE["thousands"], "number") is None
+
+
+# -- number forms read as a careful person reads them -----------------------------------
+
+from rest_checks.answers import Extraction, extract_answer  # noqa: E402
+from rest_checks.dashes import DASHES  # noqa: E402
+from rest_checks.number_words import NUMBER_WORDS  # noqa: E402
+
+proper_fractions = st.tuples(
+    st.integers(min_value=1, max_value=10**4), st.integers(min_value=2, max_value=10**4)
+).filter(lambda nd: nd[0] < nd[1])
+minus_signs = st.sampled_from(["-", *DASHES])
+
+
+@SETTINGS
+@given(
+    st.integers(min_value=1, max_value=10**6),
+    proper_fractions,
+    st.booleans(),
+    st.sampled_from(
+        [
+            "{w} {n}/{d}",
+            "{w}\\frac{{{n}}}{{{d}}}",
+            "${w}\\tfrac{{{n}}}{{{d}}}$",
+            "\\({w}\\dfrac{{{n}}}{{{d}}}\\) cups",
+        ]
+    ),
+    minus_signs,
+)
+def test_mixed_numbers_are_whole_plus_fraction(
+    whole: int, nd: tuple[int, int], negative: bool, form: str, minus: str
+) -> None:
+    n, d = nd
+    written = form.format(w=whole, n=n, d=d)
+    value = whole + Fraction(n, d)
+    if negative:
+        written, value = minus + written.lstrip("$\\("), -value
+    assert canonicalize(written, "number") == str(value)
+
+
+@SETTINGS
+@given(
+    fractions,
+    st.sampled_from(["cm", "m", "km", "in", "ft", "mm"]),
+    st.integers(min_value=2, max_value=3),
+    st.sampled_from(["{v} {u}^{k}", "{v}\\ \\text{{{u}}}^{k}", "{v} \\text{{ {u}}}^{{{k}}}"]),
+)
+def test_a_unit_with_a_power_is_not_a_second_number(
+    value: Fraction, unit: str, power: int, form: str
+) -> None:
+    written = form.format(v=format_answer(str(value), "number"), u=unit, k=power)
+    assert canonicalize(written, "number") == str(value)
+
+
+@SETTINGS
+@given(fractions, minus_signs)
+def test_every_dash_before_a_number_is_a_minus(value: Fraction, minus: str) -> None:
+    magnitude = format_answer(str(abs(value)), "number")
+    assert canonicalize(f"{minus}{magnitude}", "number") == str(-abs(value))
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("ABCDE"), fractions, st.integers(1, 9)),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda t: t[0],
+    ),
+    st.sampled_from([" = ", "="]),
+)
+def test_a_chain_of_equals_takes_its_last_value(
+    assignments: list[tuple[str, Fraction, int]], eq: str
+) -> None:
+    written = ", ".join(
+        f"{name}{eq}{format_answer(str(value * k), 'number')}/{k}{eq}"
+        f"{format_answer(str(value), 'number')}"
+        for name, value, k in assignments
+    )
+    expected = ", ".join(f"{n}={v}" for n, v, _ in sorted(assignments))
+    assert canonicalize(written, "solution") == expected
+
+
+@SETTINGS
+@given(
+    fractions,
+    st.sampled_from([" \u2014 ", " \u2013 ", " -- ", "; ", " because "]),
+    st.lists(
+        st.sampled_from(
+            ["the", "car", "covers", "180", "km", "in", "2.5", "hours", "total", "cost", "is", "12"]
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_an_explanation_after_the_answer_is_set_aside(
+    value: Fraction, separator: str, words: list[str]
+) -> None:
+    explanation = " ".join(["that", "is", *words])  # prose, whatever numbers it holds
+    written = f"{format_answer(str(value), 'number')}{separator}{explanation}"
+    assert canonicalize(written, "number") == str(value)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(sorted(NUMBER_WORDS)),
+    st.sampled_from(["{}", "{}.", "{} apples.", "There are {}."]),
+)
+def test_number_words_up_to_twenty_are_read_leniently_only(word: str, form: str) -> None:
+    reply = form.format(word.capitalize() if form.startswith("{") else word)
+    assert extract_answer(reply, "number", lenient=True).answer == str(NUMBER_WORDS[word])
+    assert extract_answer(reply, "number").answer is None
+
+
+# Option texts of words; not ones that start like an answer phrase ("the answer is", "it
+# is", "or"), which no item's option does.
+_PHRASE_WORDS = {"the", "my", "final", "correct", "right", "best", "answer", "option",
+                 "choice", "letter", "is", "it", "or", "and", "cannot", "either", "because",
+                 "since", "would", "will", "be", "i"}  # fmt: skip
+option_texts = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", min_size=3, max_size=20)
+    .map(lambda t: " ".join(t.split()))
+    .filter(
+        lambda t: (
+            len(t) >= 3
+            and "answer" not in t
+            and len(t.split()[0]) > 1
+            and not _PHRASE_WORDS & set(t.split()[:2])
+        )
+    ),
+    min_size=2,
+    max_size=6,
+    unique_by=lambda t: t,
+)
+
+
+@SETTINGS
+@given(option_texts, st.data())
+def test_an_option_named_by_its_text_is_its_letter_and_a_contradiction_is_ambiguous(
+    options: list[str], data: st.DataObject
+) -> None:
+    i = data.draw(st.integers(0, len(options) - 1))
+    j = data.draw(st.integers(0, len(options) - 1).filter(lambda k: k != i))
+    letter_i, letter_j = OPTION_LETTERS[i], OPTION_LETTERS[j]
+    read = extract_answer(f"ANSWER: {options[i]}", "choice", options=options)
+    assert read == Extraction(letter_i, "answer_line")
+    same = extract_answer(f"ANSWER: {letter_i}. {options[i]}", "choice", options=options)
+    assert same == Extraction(letter_i, "answer_line")
+    other = extract_answer(f"ANSWER: {letter_j}. {options[i]}", "choice", options=options)
+    assert other == Extraction(None, None, ambiguous=True)

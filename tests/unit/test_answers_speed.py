@@ -63,7 +63,26 @@ HOSTILE_PIECES = [
     "**",
     "B",
     "or",
+    # Forms read since replies are read as a careful person does.
+    "<think>",
+    "</think>",
+    "e.g. 'ANSWER: ",
+    " — ",
+    "; ",
+    " because ",
+    "\\tfrac12",
+    "2\\frac{1}{2}",
+    "^2",
+    "A: 1, ",
+    "A = 12/4 = ",
+    "the correct option is ",
+    "cannot ",
+    "twelve",
+    "Paris (B)",
 ]
+
+# A multiple-choice item's options, which the reader compares answers against.
+HOSTILE_OPTIONS = ("Paris", "Berlin (the capital)", "0.5", "3/4", "   ", "A" * 300)
 
 pieces = st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(min_size=1, max_size=12))
 
@@ -130,7 +149,10 @@ def test_hostile_replies_are_read_in_linear_time(
     raw: str, answer_type: AnswerType, lenient: bool
 ) -> None:
     assert len(raw) <= MAX_REPLY
-    seconds = _best_seconds(lambda: extract_answer(raw, answer_type, lenient=lenient))
+    options = HOSTILE_OPTIONS if answer_type == "choice" else ()
+    seconds = _best_seconds(
+        lambda: extract_answer(raw, answer_type, lenient=lenient, options=options)
+    )
     assert seconds < BOUND_S, f"{seconds * 1000:.1f} ms for {raw[:80]!r}... ({len(raw)} chars)"
 
 

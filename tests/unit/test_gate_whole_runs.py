@@ -321,3 +321,10 @@ def test_an_update_keeps_nothing_of_the_previous_signature(tmp_path: Path) -> No
     assert "gone-0001" not in written["cases"]
     assert written["signature"]["extract"] == "strict"
     assert written["signature"]["renderer"] == render.RENDERER_VERSION
+
+
+def test_another_answer_budget_option_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    _write_baseline(tmp_path, rest_max_tokens=4096)
+    message = _refusal(tmp_path)
+    assert 'answer_budgets: {"default": 1024, "soebench": 2048} here, {"all": 4096}' in message
+    assert "--rest-max-tokens 4096" in message

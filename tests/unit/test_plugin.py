@@ -117,7 +117,12 @@ def test_second_identical_run_makes_no_model_call(suite: pytest.Pytester, worker
     first, second = results(suite, "first.json"), results(suite, "second.json")
     assert first["calls"]["model"] > 0
     assert second["calls"]["model"] == 0
-    assert second["calls"]["cache"] == first["calls"]["model"] + first["calls"]["cache"]
+    if workers == 0:
+        assert second["calls"]["cache"] == first["calls"]["model"] + first["calls"]["cache"]
+    else:
+        # Each worker counts what it reads; which worker reads a shared request depends on
+        # xdist's scheduling, so only a lower bound holds: every request was read once.
+        assert second["calls"]["cache"] >= first["calls"]["model"]
     assert second["metrics"] == first["metrics"]
 
 

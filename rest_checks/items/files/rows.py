@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from rest_checks.dashes import HYPHEN_FOR_DASH
 from rest_checks.items.base import OPTION_LETTERS, AnswerType
 from rest_checks.items.files.errors import ItemFileError
 
@@ -128,17 +129,17 @@ def labelled_options(
 
 
 _THOUSANDS = re.compile(r"(?<=\d)[,\u2009\u202f _](?=\d{3}(?!\d))")
-_NUMBER = re.compile(r"[-\u2212]?(?:\d+(?:\.\d+)?|\.\d+)(?:/\d+)?")
+_NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:/\d+)?")
 
 
 def canonical_number(text: str, where: Where, what: str) -> str:
     """A final numeric answer (``"1,234"``, ``"-7"``, ``"2.50"``, ``"3/4"``) in the
     canonical form of ``rest_checks.answers``: an integer or a reduced fraction."""
     raw = text.strip().removeprefix("$").rstrip(".").strip()
-    squeezed = _THOUSANDS.sub("", raw)
+    squeezed = _THOUSANDS.sub("", raw).translate(HYPHEN_FOR_DASH)
     if not _NUMBER.fullmatch(squeezed):
         raise where.error(f"bad {what} {text!r}: expected a number such as 42, -3 or 1,234")
-    value = Fraction(squeezed.replace("\u2212", "-"))
+    value = Fraction(squeezed)
     return (
         str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
     )
