@@ -103,6 +103,19 @@ def local_fingerprint(directory: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def batch_error_message(spec: str, batch: Sequence[_Prepared], exc: BaseException) -> str:
+    """What a failed batch's requests are told: the model, the batch and the error."""
+    first = batch[0].request
+    kind = "image" if batch[0].image is not None else "text"
+    text = " ".join(str(exc).split())
+    if len(text) > 600:
+        text = text[:600] + " ..."
+    return (
+        f"model {spec!r}: a batch of {len(batch)} {kind} request(s) from "
+        f"{first.item_id}/{first.modality} failed: {type(exc).__name__}: {text}"
+    )
+
+
 @dataclass
 class _Prepared:
     """One request made ready for the processor."""
@@ -481,8 +494,13 @@ class HFModel(Model):
         )
 
     def _encode(self, texts: list[str], images: list[Any]) -> Any:
+        # One list of images per row: a flat list is one sample with every image to the
+        # processors of Gemma 3, Idefics3/SmolVLM and Mllama, and every family takes this.
         inputs = self._processor(
-            text=texts, images=images or None, padding=True, return_tensors="pt"
+            text=texts,
+            images=[[image] for image in images] or None,
+            padding=True,
+            return_tensors="pt",
         )
         import torch
 
@@ -512,10 +530,28 @@ class HFModel(Model):
         if not requests:
             return
         self.load()
-        prepared = [self._prepare(i, r) for i, r in enumerate(requests)]
+        prepared = []
+        for index, request in enumerate(requests):
+            try:
+                prepared.append(self._prepare(index, request))
+            except ModelError as exc:
+                sink.reply(index, Response("", error=str(exc)))  # this request alone fails
         for batch in self.batches(prepared):
-            for p, response in zip(batch, self._generate_batch(batch), strict=True):
-                sink.reply(p.index, self._with_probe(p, response) if self.probe else response)
+            for p, response in zip(batch, self._answer_batch(batch), strict=True):
+                sink.reply(p.index, response)
+
+    def _answer_batch(self, batch: list[_Prepared]) -> list[Response]:
+        """One batch's replies; when the processor or ``generate`` fails on it, each of its
+        requests gets the failure as its ``error`` (as an API request that fails for good
+        does) and the other batches go on."""
+        try:
+            responses = self._generate_batch(batch)
+            if self.probe:
+                responses = [self._with_probe(p, r) for p, r in zip(batch, responses, strict=True)]
+            return responses
+        except Exception as exc:  # noqa: BLE001 - any failure of this batch is its requests'
+            message = batch_error_message(self.spec, batch, exc)
+            return [Response("", error=message) for _ in batch]
 
     def step_scores(self, requests: Sequence[Request]) -> list[torch.Tensor]:
         """The scores greedy search chose from at each step of each request's answer: one

@@ -202,10 +202,13 @@ def test_batches_split_by_image_and_batch_size(model: HFModel, items: list[Item]
     assert all(len({p.image is None for p in b}) == 1 for b in batches)
 
 
-def test_unreadable_image_is_a_model_error(model: HFModel, items: list[Item]) -> None:
-    request = build_requests(items[0], SMALL, with_ocr=False)["image"]
-    with pytest.raises(ModelError, match=r"soebench-0001/image.*PNG"):
-        model.generate([dataclasses.replace(request, page=b"not a png")])
+def test_unreadable_image_is_that_requests_error(model: HFModel, items: list[Item]) -> None:
+    requests = build_requests(items[0], SMALL, with_ocr=False)
+    bad = dataclasses.replace(requests["image"], page=b"not a png")
+    broken, text = model.generate([bad, requests["text"]])
+    assert broken.error is not None and "soebench-0001/image" in broken.error
+    assert "PNG" in broken.error
+    assert text.error is None and text.extra["new_tokens"] > 0
 
 
 def test_pages_reach_the_processor_as_their_rgb_pixels(model: HFModel, items: list[Item]) -> None:
