@@ -43,7 +43,7 @@ from rest_checks.items.files import LoadResult
 from rest_checks.items.suites import load_suite
 from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
-from rest_checks.models.base import Model, ModelAuthError, ModelError
+from rest_checks.models.base import Model, ModelError, ModelUnusableError
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
@@ -248,7 +248,8 @@ class RestRun:
 
         Returns (cases, requests) asked. A request that fails for good does not stop the
         run: the cases that need it ask again when they run and fail as model errors. A
-        refused key (``ModelAuthError``) propagates: no case can succeed.
+        refused key or a model that cannot load (``ModelUnusableError``) propagates: no case
+        can succeed.
         """
         if self._prefetched:
             return 0, 0
@@ -295,7 +296,7 @@ class RestRun:
             requests = [r for item, rendering in batch for r in self.requests_for(item, rendering)]
             try:
                 self.calls.ensure(requests, progress)
-            except ModelAuthError:
+            except ModelUnusableError:
                 raise
             except ModelError:
                 pass  # each case asks again and fails (or succeeds) on its own
@@ -328,7 +329,7 @@ class RestRun:
         requests = case_requests(item, rendering, self.with_ocr)
         try:
             replies = self.calls.generate(list(requests.values()))
-        except ModelAuthError:
+        except ModelUnusableError:
             raise
         except ModelError:
             return self._errored(base, *self._failing_request(requests))
@@ -364,7 +365,7 @@ class RestRun:
         for modality, request in requests.items():
             try:
                 self.calls.generate([request])
-            except ModelAuthError:
+            except ModelUnusableError:
                 raise
             except ModelError as exc:
                 return modality, str(exc)

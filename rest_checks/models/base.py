@@ -16,8 +16,17 @@ class ModelError(RuntimeError):
     """A model could not answer; the message says why and what to do."""
 
 
-class ModelAuthError(ModelError):
+class ModelUnusableError(ModelError):
+    """No request can be answered (credentials refused, a model that cannot load):
+    retrying cannot help, so the run stops at once, saying this message once."""
+
+
+class ModelAuthError(ModelUnusableError):
     """Credentials were refused: retrying cannot help, so the run stops at once."""
+
+
+class ModelLoadError(ModelUnusableError):
+    """A local model cannot be loaded; the message says what failed, the file and the fix."""
 
 
 class UnknownModelError(ValueError):

@@ -37,8 +37,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rest_checks.items.base import Item
-from rest_checks.models import hf_images, hf_probe
-from rest_checks.models.base import Collected, Model, ModelError, ReplySink, Response
+from rest_checks.models import checkpoint_files, hf_images, hf_load_errors, hf_probe
+from rest_checks.models.base import (
+    Collected,
+    Model,
+    ModelError,
+    ModelLoadError,
+    ReplySink,
+    Response,
+)
 from rest_checks.models.hf_decoding import GREEDY, checkpoint_eos_ids, greedy_config, token_ids
 from rest_checks.models.hf_placement import (
     Placement,
@@ -63,6 +70,7 @@ SETTINGS = (
     "attn_implementation",
     "max_memory",
     "fast_path",
+    "trust_remote_code",
 )
 # Model types whose image processor takes a pixel budget (min_pixels/max_pixels), which we pin.
 PIXEL_BUDGET_MODEL_TYPES = ("qwen2_vl", "qwen2_5_vl")
@@ -206,6 +214,21 @@ class HFModel(Model):
                 f'e.g. {{0 = "70GiB", cpu = "100GiB"}}; got {max_memory!r}'
             )
         self.max_memory: dict[str, Any] | None = max_memory
+        # Opt-in only, never asked on the terminal: False makes transformers refuse remote
+        # code instead of prompting for it.
+        self.trust_remote_code = settings.get("trust_remote_code", False)
+        if not isinstance(self.trust_remote_code, bool):
+            raise ModelError(
+                f"model {spec!r}: trust_remote_code must be true or false, "
+                f"got {self.trust_remote_code!r}"
+            )
+        try:
+            import torch  # noqa: F401 - the backend cannot work without it
+            import transformers  # noqa: F401
+        except ImportError as exc:
+            raise hf_load_errors.explain(
+                exc, spec=spec, name=name, stage="the hf backend"
+            ) from None
         self.placement: Placement = resolve_placement(device, max_memory)
         self.device = self.placement.device
         self.dtype = resolve_dtype(dtype, self.device)
@@ -214,8 +237,14 @@ class HFModel(Model):
         from transformers.image_processing_base import ImageProcessingMixin
 
         try:
-            self._config = AutoConfig.from_pretrained(name, revision=self.revision)
+            self._config = AutoConfig.from_pretrained(
+                name, revision=self.revision, trust_remote_code=self.trust_remote_code
+            )
         except (OSError, ValueError) as exc:
+            if "trust_remote_code" in str(exc):
+                raise hf_load_errors.explain(
+                    exc, spec=spec, name=name, stage="the config"
+                ) from None
             raise ModelError(
                 f"model {spec!r}: cannot read the config of {name!r} ({exc}). Give a local "
                 "checkpoint directory or a hub name already in the local cache; nothing is "
@@ -266,6 +295,7 @@ class HFModel(Model):
         self._pad_colour: tuple[int, int, int] = (128, 128, 128)
         self._offload_dir: tempfile.TemporaryDirectory[str] | None = None
         self._text_pools: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._load_failure: ModelLoadError | None = None
 
     # -- identity ----------------------------------------------------------------------
 
@@ -300,6 +330,8 @@ class HFModel(Model):
         }
         if self.fast_path:
             identity["fast_path"] = "static-cache"
+        if self.trust_remote_code:
+            identity["trust_remote_code"] = True  # the checkpoint's own code answers
         if self.probe:
             # Probe values live in the cached responses: a probing run must not be served
             # answers cached without them.
@@ -313,9 +345,40 @@ class HFModel(Model):
         return self._model is not None
 
     def load(self) -> None:
-        """Load the processor and the weights now (``generate`` does it on first use)."""
+        """Load the processor and the weights now (``generate`` does it on first use).
+
+        A failure is a ``ModelLoadError`` that says what failed, the file and the fix; it is
+        remembered, so every later call raises it again without loading anything."""
         if self._model is not None:
             return
+        if self._load_failure is not None:
+            raise self._load_failure
+        try:
+            self._load()
+        except ModelLoadError as exc:
+            self._load_failure = exc
+        except ModelError as exc:  # e.g. a pixel budget not taken, accelerate missing
+            self._load_failure = ModelLoadError(str(exc))
+        if self._load_failure is not None:
+            self.close()
+            raise self._load_failure
+
+    def _failed(self, exc: BaseException, stage: str) -> ModelLoadError:
+        summary = self._weights()
+        return hf_load_errors.explain(
+            exc,
+            spec=self.spec,
+            name=self.name,
+            stage=stage,
+            needed_bytes=None if summary is None else summary.bytes_at(self.dtype),
+            dtype=self.dtype,
+        )
+
+    def _weights(self) -> checkpoint_files.WeightSummary | None:
+        local = Path(self.name)
+        return checkpoint_files.summary(local) if local.is_dir() else None
+
+    def _load(self) -> None:
         import torch
         from transformers import (
             AutoImageProcessor,
@@ -325,21 +388,26 @@ class HFModel(Model):
 
         started = time.monotonic()
         _progress(f"loading processor of {self.name} ...")
+        remote = {"trust_remote_code": self.trust_remote_code}
         try:
             # The image processor is loaded on its own, with the settings that fit a page
             # whole, and handed to the processor: keyword arguments beat a published
             # preprocessor_config.json's top-level min_pixels/max_pixels (which would
             # override a ``size`` argument), and are not kept as per-call arguments.
             image_processor = AutoImageProcessor.from_pretrained(
-                self.name, revision=self.revision, **self._image_processor_kwargs()
+                self.name, revision=self.revision, **remote, **self._image_processor_kwargs()
             )
             processor = AutoProcessor.from_pretrained(
-                self.name, revision=self.revision, image_processor=image_processor
+                self.name, revision=self.revision, image_processor=image_processor, **remote
             )
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model {self.spec!r}: cannot load the processor: {exc}") from exc
+        except Exception as exc:  # every cause becomes one clear message
+            raise self._failed(exc, "the processor") from exc
         self._check_image_processor(processor.image_processor)
         tokenizer = processor.tokenizer
+        if not (
+            getattr(processor, "chat_template", None) or getattr(tokenizer, "chat_template", None)
+        ):
+            raise hf_load_errors.no_chat_template(self.spec, self.name)
         tokenizer.padding_side = "left"  # decoder-only generation continues from the right
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -349,6 +417,7 @@ class HFModel(Model):
         model_kwargs: dict[str, Any] = {
             "dtype": getattr(torch, self.dtype),
             "revision": self.revision,
+            **remote,
         }
         if self.attn_implementation:
             model_kwargs["attn_implementation"] = self.attn_implementation
@@ -359,10 +428,10 @@ class HFModel(Model):
         auto_model: Any = AutoModelForImageTextToText  # its stubs type from_pretrained oddly
         try:
             model = auto_model.from_pretrained(self.name, **model_kwargs, **placed)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model {self.spec!r}: cannot load the weights: {exc}") from exc
-        if not placed and self.device != "cpu":
-            model.to(self.device)
+            if not placed and self.device != "cpu":
+                model.to(self.device)
+        except Exception as exc:  # every cause becomes one clear message
+            raise self._failed(exc, "the weights") from exc
         model.eval()
 
         eos_ids = self.eos_ids or token_ids(tokenizer.eos_token_id)
@@ -438,16 +507,14 @@ class HFModel(Model):
         return None
 
     def close(self) -> None:
-        if self._model is None:
-            return
-        on_gpu = self.device != "cpu"
+        loaded = self._model is not None
         self._model = None
         self._processor = None
         self._text_pools.clear()
         if self._offload_dir is not None:
             self._offload_dir.cleanup()
             self._offload_dir = None
-        if on_gpu:
+        if loaded and self.device != "cpu":
             import torch
 
             torch.cuda.empty_cache()
@@ -549,7 +616,7 @@ class HFModel(Model):
             if self.probe:
                 responses = [self._with_probe(p, r) for p, r in zip(batch, responses, strict=True)]
             return responses
-        except Exception as exc:  # noqa: BLE001 - any failure of this batch is its requests'
+        except Exception as exc:  # any failure of this batch is its requests'
             message = batch_error_message(self.spec, batch, exc)
             return [Response("", error=message) for _ in batch]
 

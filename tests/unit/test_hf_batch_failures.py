@@ -16,12 +16,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from rest_checks.cache import ModelCalls  # noqa: E402
-from rest_checks.items.soebench import generate_soebench  # noqa: E402
-from rest_checks.models.hf import HFModel  # noqa: E402
-from rest_checks.prompts import Request, build_requests  # noqa: E402
-from rest_checks.render import RenderSpec  # noqa: E402
-from tests.tiny_models.qwen2_vl import build_tiny_qwen2_vl  # noqa: E402
+from rest_checks.cache import ModelCalls
+from rest_checks.items.soebench import generate_soebench
+from rest_checks.models.hf import HFModel
+from rest_checks.prompts import Request, build_requests
+from rest_checks.render import RenderSpec
+from tests.tiny_models.qwen2_vl import build_tiny_qwen2_vl
 
 PIXELS = {"min_pixels": 4 * 28 * 28, "max_pixels": 256 * 28 * 28, "max_new_tokens": 3}
 SMALL = RenderSpec(dpi=50)
