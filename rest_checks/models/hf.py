@@ -26,7 +26,6 @@ loads them.
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import tempfile
 import time
@@ -37,7 +36,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rest_checks.items.base import Item
-from rest_checks.models import checkpoint_files, hf_images, hf_load_errors, hf_probe
+from rest_checks.models import (
+    checkpoint_files,
+    checkpoint_identity,
+    hf_images,
+    hf_load_errors,
+    hf_probe,
+)
 from rest_checks.models.base import (
     Collected,
     Model,
@@ -74,6 +79,8 @@ SETTINGS = (
 )
 # Model types whose image processor takes a pixel budget (min_pixels/max_pixels), which we pin.
 PIXEL_BUDGET_MODEL_TYPES = ("qwen2_vl", "qwen2_5_vl")
+# Weight files at least this large are announced while they are hashed (once per change).
+HASH_NOTICE_BYTES = 1 << 30
 # The text pools of this many items are kept for the probe between generate() calls.
 PROBE_CACHE_ITEMS = 256
 
@@ -98,17 +105,9 @@ def resolve_dtype(dtype: str | None, device: str) -> str:
     return choice
 
 
-def local_fingerprint(directory: Path) -> str:
-    """A short hash of a local checkpoint (its config and the names and sizes of its weight
-    files), so that the identity names the checkpoint without naming the machine's path."""
-    digest = hashlib.sha256()
-    config = directory / "config.json"
-    if config.is_file():
-        digest.update(config.read_bytes())
-    for path in sorted(directory.iterdir()):
-        if path.suffix in (".safetensors", ".bin", ".pt") and path.is_file():
-            digest.update(f"{path.name}:{path.stat().st_size}\n".encode())
-    return digest.hexdigest()[:16]
+def announce_hashing(path: Path, size: int) -> None:
+    if size >= HASH_NOTICE_BYTES:
+        _progress(f"hashing {path.name} ({checkpoint_files.gib(size)}) for the model identity ...")
 
 
 def batch_error_message(spec: str, batch: Sequence[_Prepared], exc: BaseException) -> str:
@@ -284,7 +283,13 @@ class HFModel(Model):
         self.image_fit = hf_images.image_fit(self.model_type, processor_config)
 
         local = Path(name)
-        self._local_fingerprint = local_fingerprint(local) if local.is_dir() else None
+        # A local checkpoint is named by its content (checkpoint_identity): weights,
+        # config, tokenizer, processor and chat template.
+        self._local_fingerprint = (
+            checkpoint_identity.content_fingerprint(local, announce=announce_hashing)
+            if local.is_dir()
+            else None
+        )
         self._commit: str | None = getattr(self._config, "_commit_hash", None)
 
         self._model: Any = None
@@ -301,7 +306,7 @@ class HFModel(Model):
 
     def identity(self) -> dict[str, Any]:
         if self._local_fingerprint is not None:
-            # A local directory: its name and a fingerprint, not the machine's path.
+            # A local directory: its name and its content's hash, not the machine's path.
             name = Path(self.name).resolve().name
             revision: str | None = f"local:{self._local_fingerprint}"
         else:

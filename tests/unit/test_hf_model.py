@@ -395,3 +395,30 @@ def test_llava_generates_through_the_same_auto_classes(llava_dir: Path, items: l
 def test_pixel_budget_is_refused_for_models_without_one(llava_dir: Path) -> None:
     with pytest.raises(ModelError, match="Qwen2-VL-family models only"):
         HFModel(str(llava_dir), spec="hf:llava", settings={"max_pixels": 100_000})
+
+
+def test_local_checkpoints_are_identified_by_content(tmp_path: Path) -> None:
+    """run1/ckpt and run2/ckpt (other weights, same name) never share cached answers; a
+    checkpoint retrained in place gets a new identity."""
+    from rest_checks.cache import ModelCalls, ResponseCache
+
+    one = build_tiny_qwen2_vl(tmp_path / "run1" / "ckpt", seed=0)
+    two = build_tiny_qwen2_vl(tmp_path / "run2" / "ckpt", seed=1)
+    options = {"device": "cpu", "settings": {**PIXELS, "max_new_tokens": NEW_TOKENS}}
+    first, second = (HFModel(str(d), spec="hf:ckpt", **options) for d in (one, two))
+    assert first.identity()["name"] == second.identity()["name"] == "ckpt"
+    assert first.identity()["revision"] != second.identity()["revision"]
+    assert str(first.identity()["revision"]).startswith("local:sha256:")
+
+    request = build_requests(generate_soebench(1, seed=3)[0], SMALL, with_ocr=False)["text"]
+    cache = ResponseCache(tmp_path / "cache")
+    ModelCalls(first, cache).generate([request])
+    calls = ModelCalls(second, cache)
+    calls.generate([request])
+    assert calls.counter.cache_hits == 0 and calls.counter.model_calls == 1
+
+    # Retrained in place: other weights in the same files.
+    build_tiny_qwen2_vl(tmp_path / "other", seed=2)
+    (one / "model.safetensors").write_bytes((tmp_path / "other" / "model.safetensors").read_bytes())
+    retrained = HFModel(str(one), spec="hf:ckpt", **options)
+    assert retrained.identity()["revision"] != first.identity()["revision"]
