@@ -422,3 +422,38 @@ def test_local_checkpoints_are_identified_by_content(tmp_path: Path) -> None:
     (one / "model.safetensors").write_bytes((tmp_path / "other" / "model.safetensors").read_bytes())
     retrained = HFModel(str(one), spec="hf:ckpt", **options)
     assert retrained.identity()["revision"] != first.identity()["revision"]
+
+
+def test_trust_remote_code_is_opt_in_from_the_models_file(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import transformers
+
+    from rest_checks.models.registry import ModelOptions
+
+    models = tmp_path / "rest_models.toml"
+    models.write_text(
+        f'[models.plain]\nbackend = "hf"\nname = "{tiny_dir}"\n\n'
+        f'[models.remote]\nbackend = "hf"\nname = "{tiny_dir}"\ntrust_remote_code = true\n'
+        f'\n[models.bad]\nbackend = "hf"\nname = "{tiny_dir}"\ntrust_remote_code = "yes"\n',
+        encoding="utf-8",
+    )
+    options = ModelOptions(models_file=models, device="cpu")
+    plain, remote = (load(resolve(name, options), options) for name in ("plain", "remote"))
+    assert "trust_remote_code" not in plain.identity()
+    assert remote.identity()["trust_remote_code"] is True
+    with pytest.raises(ModelError, match="trust_remote_code must be true or false"):
+        load(resolve("bad", options), options)
+    # Every from_pretrained is told explicitly: False never prompts on the terminal.
+    seen: list[object] = []
+    real = transformers.AutoProcessor.from_pretrained
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(kwargs.get("trust_remote_code", "absent"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", spy)
+    assert isinstance(plain, HFModel) and isinstance(remote, HFModel)
+    plain.load()
+    remote.load()
+    assert seen == [False, True]
