@@ -54,9 +54,12 @@ from rest_checks.models.base import (
 from rest_checks.models.hf_decoding import GREEDY, checkpoint_eos_ids, greedy_config, token_ids
 from rest_checks.models.hf_placement import (
     Placement,
+    device_facts,
+    device_kind_for,
     device_map_summary,
     input_device,
     load_kwargs,
+    resolve_dtype,
     resolve_placement,
 )
 from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
@@ -66,7 +69,6 @@ from rest_checks.prompts import Request, text_request
 if TYPE_CHECKING:
     import torch
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
 SETTINGS = (
     "min_pixels",
     "max_pixels",
@@ -95,14 +97,11 @@ def _progress(message: str) -> None:
     say(f"hf: {message}")
 
 
-def resolve_dtype(dtype: str | None, device: str) -> str:
-    """``None``/``"auto"`` -> bfloat16 on a GPU, float32 on the CPU."""
-    choice = (dtype or "auto").strip().lower()
-    if choice not in DTYPES:
-        raise ModelError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
-    if choice == "auto":
-        return "float32" if device == "cpu" else "bfloat16"
-    return choice
+def dtype_name(value: Any) -> str | None:
+    """A config's ``dtype`` (a torch dtype or its name) as a name: ``"bfloat16"``."""
+    if value is None:
+        return None
+    return str(value).removeprefix("torch.")
 
 
 def announce_hashing(path: Path, size: int) -> None:
@@ -228,9 +227,6 @@ class HFModel(Model):
             raise hf_load_errors.explain(
                 exc, spec=spec, name=name, stage="the hf backend"
             ) from None
-        self.placement: Placement = resolve_placement(device, max_memory)
-        self.device = self.placement.device
-        self.dtype = resolve_dtype(dtype, self.device)
 
         from transformers import AutoConfig, GenerationConfig
         from transformers.image_processing_base import ImageProcessingMixin
@@ -250,6 +246,7 @@ class HFModel(Model):
                 "downloaded when HF_HUB_OFFLINE=1."
             ) from exc
         self.model_type: str = str(getattr(self._config, "model_type", "unknown"))
+        self._place(device, dtype)
         self.min_pixels: int | None = None
         self.max_pixels: int | None = None
         if self.model_type in PIXEL_BUDGET_MODEL_TYPES:
@@ -301,6 +298,41 @@ class HFModel(Model):
         self._offload_dir: tempfile.TemporaryDirectory[str] | None = None
         self._text_pools: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._load_failure: ModelLoadError | None = None
+
+    def _place(self, device: str | None, dtype: str | None) -> None:
+        """Choose the dtype (the checkpoint's, fitted to the device) and where the weights
+        go (``hf_placement``), from the weights' size read off their headers."""
+        facts = device_facts()
+        weights = self._weights()
+        saved = dtype_name(
+            getattr(self._config, "dtype", None) or getattr(self._config, "torch_dtype", None)
+        )
+        if saved is None and weights is not None:
+            saved = weights.dtype
+        self.dtype = resolve_dtype(dtype, device_kind_for(device, facts), saved, facts)
+        self.placement: Placement = resolve_placement(
+            device,
+            self.max_memory,
+            model_bytes=None if weights is None else weights.bytes_at(self.dtype),
+            dtype=self.dtype,
+            facts=facts,
+        )
+        self.device = self.placement.device
+        if self.placement.note:
+            _progress(self.placement.note)
+
+    def _checkpoint_dir(self) -> Path | None:
+        """The checkpoint's directory: the local path, or the hub cache's snapshot."""
+        local = Path(self.name)
+        if local.is_dir():
+            return local
+        try:
+            from huggingface_hub import snapshot_download
+
+            found = snapshot_download(self.name, revision=self.revision, local_files_only=True)
+        except Exception:  # not in the local cache: the size is unknown
+            return None
+        return Path(found)
 
     # -- identity ----------------------------------------------------------------------
 
@@ -380,8 +412,8 @@ class HFModel(Model):
         )
 
     def _weights(self) -> checkpoint_files.WeightSummary | None:
-        local = Path(self.name)
-        return checkpoint_files.summary(local) if local.is_dir() else None
+        directory = self._checkpoint_dir()
+        return None if directory is None else checkpoint_files.summary(directory)
 
     def _load(self) -> None:
         import torch
