@@ -227,6 +227,16 @@ class RestRun:
             seen.setdefault((item.id, rendering), (item, rendering))
         self._planned = list(seen.values())
         self._position = {key: n for n, key in enumerate(seen)}
+        # A batching model batches by the whole run's order, not by what this process asks.
+        self.calls.model.fix_order(self.fixed_order())
+
+    def fixed_order(self) -> list[Request]:
+        """Every request of the configured run in the suite's order, whatever ``-k``,
+        ``-n`` or the cache leave to ask (``Model.fix_order``)."""
+        cases: list[Case] = [(item, "default") for item in self.items()]
+        if self.settings.plus:
+            cases += [(item, name) for item in self.plus_items() for name in REST_PLUS_GRID]
+        return [r for item, rendering in cases for r in self.requests_for(item, rendering)]
 
     def requests_for(self, item: Item, rendering: str | None) -> list[Request]:
         """What one case will ask: a rendering's requests, or (``None``) the text one."""

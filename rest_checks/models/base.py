@@ -99,6 +99,11 @@ class Model(abc.ABC):
             for offset, response in enumerate(replies):
                 sink.reply(start + offset, response)
 
+    def fix_order(self, requests: Sequence[Request]) -> None:  # noqa: B027 - optional hook
+        """Every request of the configured run, in the suite's fixed order, before any is
+        asked: a batching backend forms its batches from it (``models.fixed_batches``), so
+        which requests share a batch never depends on the cache, ``-k`` or ``-n``."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release whatever the model holds (threads, GPU memory)."""
 

@@ -51,6 +51,7 @@ from rest_checks.models.base import (
     ReplySink,
     Response,
 )
+from rest_checks.models.fixed_batches import FixedBatches, Wanted, request_key
 from rest_checks.models.hf_decoding import GREEDY, checkpoint_eos_ids, greedy_config, token_ids
 from rest_checks.models.hf_placement import (
     Placement,
@@ -298,6 +299,7 @@ class HFModel(Model):
         self._offload_dir: tempfile.TemporaryDirectory[str] | None = None
         self._text_pools: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._load_failure: ModelLoadError | None = None
+        self._fixed: FixedBatches | None = None  # the run's fixed batches (fix_order)
 
     def _place(self, device: str | None, dtype: str | None) -> None:
         """Choose the dtype (the checkpoint's, fitted to the device) and where the weights
@@ -634,15 +636,41 @@ class HFModel(Model):
         if not requests:
             return
         self.load()
+        loose = list(range(len(requests)))
+        if self._fixed is not None:
+            wanted, loose = self._fixed.split(requests)
+            for fixed in wanted:
+                self._answer_fixed(requests, fixed, sink)
         prepared = []
-        for index, request in enumerate(requests):
+        for index in loose:
             try:
-                prepared.append(self._prepare(index, request))
+                prepared.append(self._prepare(index, requests[index]))
             except ModelError as exc:
                 sink.reply(index, Response("", error=str(exc)))  # this request alone fails
         for batch in self.batches(prepared):
             for p, response in zip(batch, self._answer_batch(batch), strict=True):
                 sink.reply(p.index, response)
+
+    def fix_order(self, requests: Sequence[Request]) -> None:
+        self._fixed = FixedBatches.of(requests, self.batch_size)
+
+    def _answer_fixed(self, requests: Sequence[Request], fixed: Wanted, sink: ReplySink) -> None:
+        """Generate one fixed batch whole and reply to the asked requests it holds."""
+        batch: list[_Prepared] = []
+        for member in fixed.members:
+            asked = fixed.asked.get(request_key(member), [])
+            # The asked request itself (same call; it may carry its item for the probe).
+            request = requests[asked[0]] if asked else member
+            try:
+                batch.append(self._prepare(asked[0] if asked else -1, request))
+            except ModelError as exc:
+                for index in asked:
+                    sink.reply(index, Response("", error=str(exc)))
+        if not any(p.index >= 0 for p in batch):
+            return
+        for p, response in zip(batch, self._answer_batch(batch), strict=True):
+            for index in fixed.asked.get(request_key(p.request), []):
+                sink.reply(index, response)
 
     def _answer_batch(self, batch: list[_Prepared]) -> list[Response]:
         """One batch's replies; when the processor or ``generate`` fails on it, each of its
