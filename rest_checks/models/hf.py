@@ -63,7 +63,7 @@ from rest_checks.models.hf_placement import (
     resolve_dtype,
     resolve_placement,
 )
-from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
+from rest_checks.models.pixels import BUDGET_AS_SIZE, PIXEL_BUDGETS, QWEN_PIXEL_BUDGET
 from rest_checks.progress import say
 from rest_checks.prompts import Request, text_request
 
@@ -81,7 +81,7 @@ SETTINGS = (
     "trust_remote_code",
 )
 # Model types whose image processor takes a pixel budget (min_pixels/max_pixels), which we pin.
-PIXEL_BUDGET_MODEL_TYPES = ("qwen2_vl", "qwen2_5_vl")
+PIXEL_BUDGET_MODEL_TYPES = tuple(PIXEL_BUDGETS)
 # Weight files at least this large are announced while they are hashed (once per change).
 HASH_NOTICE_BYTES = 1 << 30
 # The text pools of this many items are kept for the probe between generate() calls.
@@ -251,7 +251,7 @@ class HFModel(Model):
         self.min_pixels: int | None = None
         self.max_pixels: int | None = None
         if self.model_type in PIXEL_BUDGET_MODEL_TYPES:
-            pixels = default_qwen_pixels()
+            pixels = PIXEL_BUDGETS[self.model_type]
             self.min_pixels = int(settings.get("min_pixels", pixels["min_pixels"]))
             self.max_pixels = int(settings.get("max_pixels", pixels["max_pixels"]))
             if not 0 < self.min_pixels <= self.max_pixels:
@@ -278,7 +278,10 @@ class HFModel(Model):
             )
         except (OSError, ValueError):
             processor_config = {}
-        self.image_fit = hf_images.image_fit(self.model_type, processor_config)
+        vision = getattr(self._config, "vision_config", None)
+        self.image_fit = hf_images.image_fit(
+            self.model_type, processor_config, getattr(vision, "model_type", None)
+        )
 
         local = Path(name)
         # A local checkpoint is named by its content (checkpoint_identity): weights,
@@ -506,8 +509,11 @@ class HFModel(Model):
     def _image_processor_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if self.min_pixels is not None and self.max_pixels is not None:
-            kwargs["min_pixels"] = self.min_pixels
-            kwargs["max_pixels"] = self.max_pixels
+            if self.model_type in BUDGET_AS_SIZE:
+                kwargs["size"] = {"shortest_edge": self.min_pixels, "longest_edge": self.max_pixels}
+            else:
+                kwargs["min_pixels"] = self.min_pixels
+                kwargs["max_pixels"] = self.max_pixels
         if self.image_fit == hf_images.FIT_PAD_SQUARE:
             kwargs["do_center_crop"] = False  # pages are padded to a square instead
         return kwargs
