@@ -16,16 +16,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from rest_checks.config import RestSettings  # noqa: E402
-from rest_checks.models import hf_images  # noqa: E402
-from rest_checks.models.hf import HFModel  # noqa: E402
-from rest_checks.models.pixels import QWEN3_MAX_PIXELS, QWEN3_MIN_PIXELS  # noqa: E402
-from rest_checks.prompts import build_requests  # noqa: E402
-from rest_checks.render import RenderSpec  # noqa: E402
-from rest_checks.run import RestRun  # noqa: E402
-from tests.tiny_models.families import BUILDERS  # noqa: E402
+from rest_checks.config import RestSettings
+from rest_checks.models import hf_images
+from rest_checks.models.hf import HFModel
+from rest_checks.models.pixels import QWEN3_MAX_PIXELS, QWEN3_MIN_PIXELS
+from rest_checks.prompts import build_requests
+from rest_checks.render import RenderSpec
+from rest_checks.run import RestRun
+from tests.tiny_models.families import BUILDERS
 
 
 @pytest.fixture(scope="module")
