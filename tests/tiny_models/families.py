@@ -321,7 +321,244 @@ def build_tiny_llava_next(directory: str | Path, *, seed: int = 0) -> Path:
     )
 
 
+MISTRAL3_TOKENIZER = TokenizerSpec(
+    special_tokens=(
+        "<unk>",
+        "<s>",
+        "</s>",
+        "[INST]",
+        "[/INST]",
+        "[IMG]",
+        "[IMG_BREAK]",
+        "[IMG_END]",
+        "<pad>",
+    ),
+    bos="<s>",
+    eos="</s>",
+    pad="<pad>",
+    unk="<unk>",
+    add_bos=True,
+)
+# Mistral's [INST] turns, the image as [IMG] (the processor expands it into rows of image
+# tokens, each ended by [IMG_BREAK], the last by [IMG_END]).
+MISTRAL3_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'user' %}[INST]"
+    "{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}[IMG]"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}[/INST]{% endif %}{% endfor %}"
+)
+
+
+def build_tiny_mistral3(directory: str | Path, *, seed: int = 0) -> Path:
+    """Mistral3 (Mistral Small 3.1's layout): a Pixtral tower that reads the page at its
+    own aspect ratio (longest side 64 px here) in 8 px patches merged 2 x 2."""
+    from transformers import (
+        Mistral3Config,
+        Mistral3ForConditionalGeneration,
+        PixtralImageProcessor,
+        PixtralProcessor,
+    )
+
+    tokenizer, ids = build_tokenizer(MISTRAL3_TOKENIZER, VOCAB_SIZE)
+    processor = PixtralProcessor(
+        image_processor=PixtralImageProcessor(size={"longest_edge": 64}, patch_size=8),
+        tokenizer=tokenizer,
+        patch_size=8,
+        spatial_merge_size=2,
+        chat_template=MISTRAL3_CHAT_TEMPLATE,
+    )
+    config = Mistral3Config(
+        vision_config={
+            "model_type": "pixtral",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "head_dim": 16,
+            "image_size": 64,
+            "patch_size": 8,
+        },
+        text_config={
+            **TEXT,
+            "model_type": "mistral",
+            "bos_token_id": ids["<s>"],
+            "eos_token_id": ids["</s>"],
+            "pad_token_id": ids["<pad>"],
+        },
+        image_token_index=ids["[IMG]"],
+        spatial_merge_size=2,
+        vision_feature_layer=-1,
+    )
+    model = random_model(Mistral3ForConditionalGeneration, config, seed=seed)
+    return save_checkpoint(
+        directory, model, processor, bos_id=ids["<s>"], eos_id=ids["</s>"], pad_id=ids["<pad>"]
+    )
+
+
+MLLAMA_TOKENIZER = TokenizerSpec(
+    special_tokens=(
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eot_id|>",
+        "<|image|>",
+        "<|python_tag|>",
+        "<|finetune_right_pad_id|>",
+    ),
+    bos="<|begin_of_text|>",
+    eos="<|eot_id|>",
+    pad="<|finetune_right_pad_id|>",
+)
+# Llama 3's header turns; the image as <|image|>, which cross-attention layers read.
+MLLAMA_CHAT_TEMPLATE = (
+    "<|begin_of_text|>{% for message in messages %}"
+    "<|start_header_id|>{{ message['role'] }}<|end_header_id|>\n\n"
+    "{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|image|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}<|eot_id|>{% endfor %}"
+    "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}"
+)
+
+
+def build_tiny_mllama(directory: str | Path, *, seed: int = 0) -> Path:
+    """Mllama (Llama 3.2 Vision's layout): the page in up to 4 tiles of 32 px chosen by its
+    aspect ratio, read by cross-attention layers."""
+    from transformers import (
+        MllamaConfig,
+        MllamaForConditionalGeneration,
+        MllamaImageProcessor,
+        MllamaProcessor,
+    )
+
+    tokenizer, ids = build_tokenizer(MLLAMA_TOKENIZER, VOCAB_SIZE)
+    processor = MllamaProcessor(
+        image_processor=MllamaImageProcessor(size={"height": 32, "width": 32}, max_image_tiles=4),
+        tokenizer=tokenizer,
+        chat_template=MLLAMA_CHAT_TEMPLATE,
+    )
+    config = MllamaConfig(
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_global_layers": 1,
+            "attention_heads": 2,
+            "intermediate_layers_indices": [0],
+            "vision_output_dim": 64,
+            "image_size": 32,
+            "patch_size": 8,
+            "max_num_tiles": 4,
+        },
+        text_config={
+            **{k: v for k, v in TEXT.items() if k != "head_dim"},
+            "cross_attention_layers": [1],
+            "bos_token_id": ids["<|begin_of_text|>"],
+            "eos_token_id": ids["<|eot_id|>"],
+            "pad_token_id": ids["<|finetune_right_pad_id|>"],
+        },
+        image_token_index=ids["<|image|>"],
+    )
+    model = random_model(MllamaForConditionalGeneration, config, seed=seed)
+    return save_checkpoint(
+        directory,
+        model,
+        processor,
+        bos_id=ids["<|begin_of_text|>"],
+        eos_id=ids["<|eot_id|>"],
+        pad_id=ids["<|finetune_right_pad_id|>"],
+    )
+
+
+INTERNVL_TOKENIZER = TokenizerSpec(
+    special_tokens=(
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<img>",
+        "</img>",
+        "<IMG_CONTEXT>",
+        "<video>",
+    ),
+    eos="<|im_end|>",
+    pad="<|endoftext|>",
+    named=(
+        ("start_image_token", "<img>"),
+        ("end_image_token", "</img>"),
+        ("context_image_token", "<IMG_CONTEXT>"),
+        ("video_token", "<video>"),
+    ),
+)
+# InternVL's ChatML turns; the image as <image>, which the processor expands into
+# <img><IMG_CONTEXT>...</img> per tile.
+INTERNVL_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<IMG_CONTEXT>\n"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_tiny_internvl(directory: str | Path, *, seed: int = 0) -> Path:
+    """InternVL in transformers' own layout (the ``-hf`` checkpoints): the page cut into
+    up to 4 tiles of 32 px by its aspect ratio plus a thumbnail, 4 tokens per tile."""
+    from transformers import (
+        GotOcr2ImageProcessor,
+        InternVLConfig,
+        InternVLForConditionalGeneration,
+        InternVLProcessor,
+        InternVLVideoProcessor,
+    )
+
+    tokenizer, ids = build_tokenizer(INTERNVL_TOKENIZER, VOCAB_SIZE)
+    processor = InternVLProcessor(
+        image_processor=GotOcr2ImageProcessor(
+            size={"height": 32, "width": 32}, crop_to_patches=True, max_patches=4
+        ),
+        tokenizer=tokenizer,
+        video_processor=InternVLVideoProcessor(),
+        image_seq_length=4,
+        chat_template=INTERNVL_CHAT_TEMPLATE,
+    )
+    config = InternVLConfig(
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": [32, 32],
+            "patch_size": [8, 8],
+        },
+        text_config={
+            **TEXT,
+            "model_type": "qwen2",
+            "bos_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"],
+        },
+        image_token_id=ids["<IMG_CONTEXT>"],
+        downsample_ratio=0.5,
+        vision_feature_layer=-1,
+    )
+    model = random_model(InternVLForConditionalGeneration, config, seed=seed)
+    return save_checkpoint(
+        directory,
+        model,
+        processor,
+        bos_id=ids["<|endoftext|>"],
+        eos_id=ids["<|im_end|>"],
+        pad_id=ids["<|endoftext|>"],
+    )
+
+
 BUILDERS: dict[str, Callable[..., Path]] = {
+    "internvl": build_tiny_internvl,
+    "mllama": build_tiny_mllama,
+    "mistral3": build_tiny_mistral3,
     "llava_next": build_tiny_llava_next,
     "idefics3": build_tiny_idefics3,
     "gemma3": build_tiny_gemma3,

@@ -95,7 +95,7 @@ def test_qwen3_vl_reads_the_page_within_its_pinned_budget_at_factor_32(
     assert reply.n_visual_tokens == (h // 32) * (w // 32) >= 256
 
 
-@pytest.mark.parametrize("family", ["llava_next", "gemma3", "idefics3", "qwen3_vl"])
+@pytest.mark.parametrize("family", sorted(BUILDERS))
 def test_anyres_and_resizing_families_get_the_page_as_it_is(
     family: str, built: dict[str, Path]
 ) -> None:
