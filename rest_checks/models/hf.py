@@ -3,20 +3,24 @@
 Loads any image-text-to-text model through ``AutoProcessor`` and
 ``AutoModelForImageTextToText`` and prompts it through the processor's own chat template,
 with the image first and the prompt text after it. Decoding is greedy. Requests are
-generated in batches of ``batch_size`` with left padding; requests with and without an image
-are batched apart (processors differ in how they take a batch where only some prompts hold
-an image), and within each kind the smaller inputs go first so a batch pads little.
+generated in batches of ``batch_size`` with left padding, images handed to the processor
+one list per row; requests with and without an image are batched apart. The batches have
+fixed boundaries, cut from the whole run's order (``fixed_batches``), so which requests
+share a batch never depends on the cache, ``-k`` or ``-n``; a batch that fails gives its
+requests the error and the others go on.
 
 Decoding is plain greedy search with the checkpoint's stop tokens and nothing else from its
 generation config (``hf_decoding``: no repetition penalty, no sampling filters). Every page
-reaches the vision tower whole (``hf_images``): Qwen2-VL-family processors resize within a
-pinned pixel budget; fixed-square processors (LLaVA-1.5's CLIP) get the page padded to a
-square and never crop it. ``--rest-device auto`` spreads a large model over the visible GPUs
-(``hf_placement``).
+reaches the vision tower whole, as each family's original preprocessing has it
+(``hf_images``). ``--rest-device`` and ``--rest-dtype`` are decided from the weights' size
+and the machine (``hf_placement``). A model that cannot load raises one
+``ModelLoadError`` naming the file and the fix (``hf_load_errors``), remembered so nothing
+loads twice.
 
 Batch composition can change greedy answers in bfloat16 on a GPU (docs/gpu.md), so the batch
 size is part of the model identity, as are the device kind and device map, the dtype, the
-stop tokens, how images are fitted and, for Qwen2-VL and Qwen2.5-VL, the pinned pixel budget.
+stop tokens, how images are fitted, the pinned pixel budget of the Qwen families and
+``trust_remote_code``. A local checkpoint is named by its content (``checkpoint_identity``).
 
 torch and transformers are imported only when a model is built. The weights are loaded on
 the first ``generate`` (or ``load()``), so a run answered entirely from the cache never
@@ -154,11 +158,11 @@ class HFModel(Model):
     """A local transformers image-text-to-text model.
 
     ``settings`` may hold ``min_pixels``/``max_pixels`` (Qwen2-VL family; pinned to
-    ``models.pixels.QWEN_PIXEL_BUDGET`` when absent), ``revision``, ``max_new_tokens`` (a cap
+    ``models.pixels.PIXEL_BUDGETS`` when absent), ``revision``, ``max_new_tokens`` (a cap
     on every request's own budget), ``attn_implementation``, ``max_memory`` (per device,
-    for ``device="auto"``; see ``hf_placement``) and ``fast_path`` (opt-in: a static KV cache
+    for ``device="auto"``; see ``hf_placement``), ``fast_path`` (opt-in: a static KV cache
     and PyTorch's scaled-dot-product attention; part of the identity, as it may change the
-    last bits of bf16 numerics).
+    last bits of bf16 numerics) and ``trust_remote_code`` (opt-in; part of the identity).
 
     Every response's ``extra`` holds ``prompt_tokens``, ``new_tokens`` and ``finish_reason``
     (``"stop"`` or ``"length"``). With ``probe=True``, image and mixed responses also hold
@@ -619,7 +623,8 @@ class HFModel(Model):
         return inputs.to(self._input_device, dtype=getattr(torch, self.dtype))
 
     def batches(self, prepared: Sequence[_Prepared]) -> list[list[_Prepared]]:
-        """Requests without an image, then with one; smaller first; ``batch_size`` each."""
+        """Requests outside the run's fixed order (or all, when none was given): without an
+        image, then with one; smaller first; ``batch_size`` each."""
         out: list[list[_Prepared]] = []
         for with_image in (False, True):
             group = sorted(
