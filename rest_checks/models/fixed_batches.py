@@ -7,9 +7,9 @@ resumed run (only the misses), a ``-k`` run or an xdist worker's share different
 full run of the same identity. So the run hands the backend every request of the configured
 run in the suite's fixed order (``Model.fix_order``); requests without an image and with
 one are chunked apart, in that order, into batches of ``batch_size``. A request asked later
-is generated with the whole fixed batch it belongs to (its companions are computed again
-and their answers dropped, the price of reproducible answers), never with whatever else
-happens to be asked. Requests outside the order (the Hypothesis check's random renderings)
+is generated with the whole fixed batch it belongs to (the backend keeps its companions'
+replies a while, for when they are asked in turn), never with whatever else happens to be
+asked. Requests outside the order (the Hypothesis check's random renderings)
 are batched among themselves.
 
 Pure bookkeeping: no torch.

@@ -55,7 +55,7 @@ from rest_checks.models.base import (
     ReplySink,
     Response,
 )
-from rest_checks.models.fixed_batches import FixedBatches, Wanted, request_key
+from rest_checks.models.fixed_batches import FixedBatches, RequestKey, Wanted, request_key
 from rest_checks.models.hf_decoding import GREEDY, checkpoint_eos_ids, greedy_config, token_ids
 from rest_checks.models.hf_placement import (
     Placement,
@@ -88,6 +88,8 @@ SETTINGS = (
 PIXEL_BUDGET_MODEL_TYPES = tuple(PIXEL_BUDGETS)
 # Weight files at least this large are announced while they are hashed (once per change).
 HASH_NOTICE_BYTES = 1 << 30
+# Replies of fixed-batch companions kept for when they are asked (a run asking case by case).
+SPARE_REPLIES = 1024
 # The text pools of this many items are kept for the probe between generate() calls.
 PROBE_CACHE_ITEMS = 256
 
@@ -307,6 +309,8 @@ class HFModel(Model):
         self._text_pools: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._load_failure: ModelLoadError | None = None
         self._fixed: FixedBatches | None = None  # the run's fixed batches (fix_order)
+        # Replies computed as companions in a fixed batch, until they are asked.
+        self._spare: OrderedDict[RequestKey, Response] = OrderedDict()
 
     def _place(self, device: str | None, dtype: str | None) -> None:
         """Choose the dtype (the checkpoint's, fitted to the device) and where the weights
@@ -649,9 +653,12 @@ class HFModel(Model):
         self.load()
         loose = list(range(len(requests)))
         if self._fixed is not None:
-            wanted, loose = self._fixed.split(requests)
+            loose = self._answer_spare(requests, sink)
+            wanted, outside = self._fixed.split([requests[i] for i in loose])
             for fixed in wanted:
+                fixed.asked = {k: [loose[j] for j in v] for k, v in fixed.asked.items()}
                 self._answer_fixed(requests, fixed, sink)
+            loose = [loose[j] for j in outside]
         prepared = []
         for index in loose:
             try:
@@ -664,9 +671,28 @@ class HFModel(Model):
 
     def fix_order(self, requests: Sequence[Request]) -> None:
         self._fixed = FixedBatches.of(requests, self.batch_size)
+        self._spare.clear()
+
+    def _answer_spare(self, requests: Sequence[Request], sink: ReplySink) -> list[int]:
+        """Reply to the requests a fixed batch already answered as companions of others
+        (the same batch, so the same answers); returns the indexes still to generate."""
+        served: set[RequestKey] = set()
+        rest = []
+        for index, request in enumerate(requests):
+            key = request_key(request)
+            spare = self._spare.get(key)
+            if spare is None:
+                rest.append(index)
+            else:
+                sink.reply(index, spare)
+                served.add(key)
+        for key in served:
+            del self._spare[key]
+        return rest
 
     def _answer_fixed(self, requests: Sequence[Request], fixed: Wanted, sink: ReplySink) -> None:
-        """Generate one fixed batch whole and reply to the asked requests it holds."""
+        """Generate one fixed batch whole and reply to the asked requests it holds; the
+        companions' replies are kept a while for when they are asked (``_answer_spare``)."""
         batch: list[_Prepared] = []
         for member in fixed.members:
             asked = fixed.asked.get(request_key(member), [])
@@ -680,7 +706,12 @@ class HFModel(Model):
         if not any(p.index >= 0 for p in batch):
             return
         for p, response in zip(batch, self._answer_batch(batch), strict=True):
-            for index in fixed.asked.get(request_key(p.request), []):
+            key = request_key(p.request)
+            if p.index < 0 and response.error is None:
+                self._spare[key] = response
+                while len(self._spare) > SPARE_REPLIES:
+                    self._spare.popitem(last=False)
+            for index in fixed.asked.get(key, []):
                 sink.reply(index, response)
 
     def _answer_batch(self, batch: list[_Prepared]) -> list[Response]:

@@ -102,3 +102,24 @@ def test_full_resumed_and_k_runs_form_the_same_batches(tiny: Path, tmp_path: Pat
     assert answers(resumed_run, resumed_run.items()) == full
     assert batches and set(batches) <= full_batches
     model.close()
+
+
+@torch_needed
+def test_a_run_asking_case_by_case_generates_each_fixed_batch_once(
+    tiny: Path, tmp_path: Path
+) -> None:
+    """Without asking ahead (xdist without a disk cache asks as each case runs), a fixed
+    batch's companions are answered from the batch already generated, not generated again."""
+    model, batches = recording_model(tiny)
+    full_run = run_of(tmp_path, model, "full")
+    full = answers(full_run, full_run.items())
+    full_batches = list(batches)
+
+    batches.clear()
+    values = {"rest_model": "hf:tiny", "rest_suite": ("arith",), "rest_n": 3, "rest_no_cache": True}
+    one_by_one = RestRun(RestSettings.from_values(values, tmp_path), model)
+    items = one_by_one.items()
+    one_by_one.plan([(item, "default") for item in items])
+    assert {item.id: one_by_one.cross_modal(item).raw for item in items} == full
+    assert sorted(batches, key=sorted) == sorted(full_batches, key=sorted)
+    model.close()
