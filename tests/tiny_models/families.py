@@ -39,6 +39,40 @@ TEXT: dict[str, Any] = {
 }
 
 
+def token_roles(ids: dict[str, int], spec: TokenizerSpec) -> dict[str, int]:
+    """A text config's special token ids (BOS is the padding token where there is none)."""
+    return {
+        "bos_token_id": ids[spec.bos or spec.pad],
+        "eos_token_id": ids[spec.eos],
+        "pad_token_id": ids[spec.pad],
+    }
+
+
+def finish(
+    directory: str | Path,
+    model_class: Any,
+    config: Any,
+    processor: Any,
+    ids: dict[str, int],
+    spec: TokenizerSpec,
+    *,
+    seed: int,
+    eos: str | None = None,
+) -> Path:
+    """A seeded random ``model_class`` of ``config``, saved with ``processor`` and a
+    generation config that stops at ``eos`` (the tokenizer's EOS by default)."""
+    model = random_model(model_class, config, seed=seed)
+    roles = token_roles(ids, spec)
+    return save_checkpoint(
+        directory,
+        model,
+        processor,
+        bos_id=roles["bos_token_id"],
+        eos_id=ids[eos] if eos else roles["eos_token_id"],
+        pad_id=roles["pad_token_id"],
+    )
+
+
 def build_tiny_qwen3_vl(directory: str | Path, *, seed: int = 0) -> Path:
     """Qwen3-VL: 16-pixel patches merged 2 x 2 (factor 32), deepstack vision features."""
     from transformers import (
@@ -69,9 +103,7 @@ def build_tiny_qwen3_vl(directory: str | Path, *, seed: int = 0) -> Path:
                 "mrope_section": [2, 3, 3],
                 "mrope_interleaved": True,
             },
-            "bos_token_id": ids["<|endoftext|>"],
-            "eos_token_id": ids["<|im_end|>"],
-            "pad_token_id": ids["<|endoftext|>"],
+            **token_roles(ids, QWEN_TOKENIZER),
         },
         vision_config={
             "depth": 2,
@@ -91,14 +123,14 @@ def build_tiny_qwen3_vl(directory: str | Path, *, seed: int = 0) -> Path:
         vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=False,
     )
-    model = random_model(Qwen3VLForConditionalGeneration, config, seed=seed)
-    return save_checkpoint(
+    return finish(
         directory,
-        model,
+        Qwen3VLForConditionalGeneration,
+        config,
         processor,
-        bos_id=ids["<|endoftext|>"],
-        eos_id=ids["<|im_end|>"],
-        pad_id=ids["<|endoftext|>"],
+        ids,
+        QWEN_TOKENIZER,
+        seed=seed,
     )
 
 
@@ -175,14 +207,15 @@ def build_tiny_gemma3(directory: str | Path, *, seed: int = 0) -> Path:
         eoi_token_index=ids["<end_of_image>"],
         image_token_index=ids["<image_soft_token>"],
     )
-    model = random_model(Gemma3ForConditionalGeneration, config, seed=seed)
-    return save_checkpoint(
+    return finish(
         directory,
-        model,
+        Gemma3ForConditionalGeneration,
+        config,
         processor,
-        bos_id=ids["<bos>"],
-        eos_id=ids["<end_of_turn>"],
-        pad_id=ids["<pad>"],
+        ids,
+        GEMMA3_TOKENIZER,
+        seed=seed,
+        eos="<end_of_turn>",
     )
 
 
@@ -243,21 +276,19 @@ def build_tiny_idefics3(directory: str | Path, *, seed: int = 0) -> Path:
         text_config={
             **TEXT,
             "model_type": "llama",
-            "bos_token_id": ids["<|im_start|>"],
-            "eos_token_id": ids["<end_of_utterance>"],
-            "pad_token_id": ids["<|endoftext|>"],
+            **token_roles(ids, IDEFICS3_TOKENIZER),
         },
         scale_factor=2,
         image_token_id=ids["<image>"],
     )
-    model = random_model(Idefics3ForConditionalGeneration, config, seed=seed)
-    return save_checkpoint(
+    return finish(
         directory,
-        model,
+        Idefics3ForConditionalGeneration,
+        config,
         processor,
-        bos_id=ids["<|im_start|>"],
-        eos_id=ids["<end_of_utterance>"],
-        pad_id=ids["<|endoftext|>"],
+        ids,
+        IDEFICS3_TOKENIZER,
+        seed=seed,
     )
 
 
@@ -306,18 +337,15 @@ def build_tiny_llava_next(directory: str | Path, *, seed: int = 0) -> Path:
         text_config={
             **TEXT,
             "model_type": "llama",
-            "bos_token_id": ids["<s>"],
-            "eos_token_id": ids["</s>"],
-            "pad_token_id": ids["<pad>"],
+            **token_roles(ids, TOKENIZER),
         },
         image_token_index=ids["<image>"],
         image_grid_pinpoints=NEXT_PINPOINTS,
         vision_feature_select_strategy="default",
         vision_feature_layer=-2,
     )
-    model = random_model(LlavaNextForConditionalGeneration, config, seed=seed)
-    return save_checkpoint(
-        directory, model, processor, bos_id=ids["<s>"], eos_id=ids["</s>"], pad_id=ids["<pad>"]
+    return finish(
+        directory, LlavaNextForConditionalGeneration, config, processor, ids, TOKENIZER, seed=seed
     )
 
 
@@ -382,17 +410,20 @@ def build_tiny_mistral3(directory: str | Path, *, seed: int = 0) -> Path:
         text_config={
             **TEXT,
             "model_type": "mistral",
-            "bos_token_id": ids["<s>"],
-            "eos_token_id": ids["</s>"],
-            "pad_token_id": ids["<pad>"],
+            **token_roles(ids, MISTRAL3_TOKENIZER),
         },
         image_token_index=ids["[IMG]"],
         spatial_merge_size=2,
         vision_feature_layer=-1,
     )
-    model = random_model(Mistral3ForConditionalGeneration, config, seed=seed)
-    return save_checkpoint(
-        directory, model, processor, bos_id=ids["<s>"], eos_id=ids["</s>"], pad_id=ids["<pad>"]
+    return finish(
+        directory,
+        Mistral3ForConditionalGeneration,
+        config,
+        processor,
+        ids,
+        MISTRAL3_TOKENIZER,
+        seed=seed,
     )
 
 
@@ -455,20 +486,18 @@ def build_tiny_mllama(directory: str | Path, *, seed: int = 0) -> Path:
         text_config={
             **{k: v for k, v in TEXT.items() if k != "head_dim"},
             "cross_attention_layers": [1],
-            "bos_token_id": ids["<|begin_of_text|>"],
-            "eos_token_id": ids["<|eot_id|>"],
-            "pad_token_id": ids["<|finetune_right_pad_id|>"],
+            **token_roles(ids, MLLAMA_TOKENIZER),
         },
         image_token_index=ids["<|image|>"],
     )
-    model = random_model(MllamaForConditionalGeneration, config, seed=seed)
-    return save_checkpoint(
+    return finish(
         directory,
-        model,
+        MllamaForConditionalGeneration,
+        config,
         processor,
-        bos_id=ids["<|begin_of_text|>"],
-        eos_id=ids["<|eot_id|>"],
-        pad_id=ids["<|finetune_right_pad_id|>"],
+        ids,
+        MLLAMA_TOKENIZER,
+        seed=seed,
     )
 
 
@@ -536,22 +565,20 @@ def build_tiny_internvl(directory: str | Path, *, seed: int = 0) -> Path:
         text_config={
             **TEXT,
             "model_type": "qwen2",
-            "bos_token_id": ids["<|endoftext|>"],
-            "eos_token_id": ids["<|im_end|>"],
-            "pad_token_id": ids["<|endoftext|>"],
+            **token_roles(ids, INTERNVL_TOKENIZER),
         },
         image_token_id=ids["<IMG_CONTEXT>"],
         downsample_ratio=0.5,
         vision_feature_layer=-1,
     )
-    model = random_model(InternVLForConditionalGeneration, config, seed=seed)
-    return save_checkpoint(
+    return finish(
         directory,
-        model,
+        InternVLForConditionalGeneration,
+        config,
         processor,
-        bos_id=ids["<|endoftext|>"],
-        eos_id=ids["<|im_end|>"],
-        pad_id=ids["<|endoftext|>"],
+        ids,
+        INTERNVL_TOKENIZER,
+        seed=seed,
     )
 
 
