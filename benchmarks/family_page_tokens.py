@@ -31,26 +31,32 @@ def count(processor: Any, token_id: int, image: Image.Image, chat: str) -> tuple
     return int((inputs["input_ids"][0] == token_id).sum()), inputs
 
 
+def tokenizer_of(spec: Any) -> tuple[Any, dict[str, int]]:
+    from tests.tiny_models.checkpoint import build_tokenizer
+
+    return build_tokenizer(spec, 512)
+
+
 def qwen(prefix: str, patch: int, budget: Any) -> tuple[int, str]:
     import transformers
     from transformers import Qwen2VLImageProcessor
 
-    from tests.tiny_models.checkpoint import build_tokenizer
+    from tests.tiny_models import families
     from tests.tiny_models.qwen2_vl import CHAT_TEMPLATE, TOKENIZER
 
-    tokenizer, ids = build_tokenizer(TOKENIZER, 512)
-    image_processor = Qwen2VLImageProcessor(
-        patch_size=patch,
-        merge_size=2,
-        size={"shortest_edge": budget["min_pixels"], "longest_edge": budget["max_pixels"]},
-    )
-    video = getattr(transformers, f"{prefix}VideoProcessor", transformers.Qwen2VLVideoProcessor)
-    processor = getattr(transformers, f"{prefix}Processor")(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video(),
-        chat_template=CHAT_TEMPLATE,
-    )
+    tokenizer, ids = tokenizer_of(TOKENIZER)
+    low, high = budget["min_pixels"], budget["max_pixels"]
+    if prefix == "Qwen3VL":
+        processor = families.qwen3_vl_processor(tokenizer, low, high)
+    else:
+        processor = getattr(transformers, f"{prefix}Processor")(
+            image_processor=Qwen2VLImageProcessor(
+                patch_size=patch, size={"shortest_edge": low, "longest_edge": high}
+            ),
+            tokenizer=tokenizer,
+            video_processor=transformers.Qwen2VLVideoProcessor(),
+            chat_template=CHAT_TEMPLATE,
+        )
     chat = "<|vision_start|><|image_pad|><|vision_end|>"
     n, inputs = count(processor, ids["<|image_pad|>"], page(), chat)
     _, h, w = inputs["image_grid_thw"][0].tolist()
@@ -60,10 +66,9 @@ def qwen(prefix: str, patch: int, budget: Any) -> tuple[int, str]:
 def llava_15() -> tuple[int, str]:
     from transformers import CLIPImageProcessor, LlavaProcessor
 
-    from tests.tiny_models.checkpoint import build_tokenizer
     from tests.tiny_models.llava import CHAT_TEMPLATE, TOKENIZER
 
-    tokenizer, ids = build_tokenizer(TOKENIZER, 512)
+    tokenizer, ids = tokenizer_of(TOKENIZER)
     processor = LlavaProcessor(
         image_processor=CLIPImageProcessor(
             size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}
@@ -80,120 +85,61 @@ def llava_15() -> tuple[int, str]:
 
 
 def llava_next() -> tuple[int, str]:
-    from transformers import LlavaNextImageProcessor, LlavaNextProcessor
+    from tests.tiny_models import families
+    from tests.tiny_models.llava import TOKENIZER
 
-    from tests.tiny_models.checkpoint import build_tokenizer
-    from tests.tiny_models.llava import CHAT_TEMPLATE, TOKENIZER
-
-    tokenizer, ids = build_tokenizer(TOKENIZER, 512)
+    tokenizer, ids = tokenizer_of(TOKENIZER)
     pinpoints = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
-    processor = LlavaNextProcessor(
-        image_processor=LlavaNextImageProcessor(
-            size={"shortest_edge": 336},
-            crop_size={"height": 336, "width": 336},
-            do_center_crop=True,
-            image_grid_pinpoints=pinpoints,
-        ),
-        tokenizer=tokenizer,
-        patch_size=14,
-        vision_feature_select_strategy="default",
-        num_additional_image_tokens=1,
-        chat_template=CHAT_TEMPLATE,
-    )
+    processor = families.llava_next_processor(tokenizer, 336, pinpoints, patch=14)
     n, inputs = count(processor, ids["<image>"], page(), "<image>")
     tiles = int(inputs["pixel_values"].shape[1])
     return n, f"as is; anyres grid: {tiles - 1} tiles of 336 + a base view, unpadded"
 
 
 def gemma3() -> tuple[int, str]:
-    from transformers import Gemma3ImageProcessor, Gemma3Processor
+    from tests.tiny_models import families
 
-    from tests.tiny_models.checkpoint import build_tokenizer
-    from tests.tiny_models.families import GEMMA3_CHAT_TEMPLATE, GEMMA3_TOKENIZER
-
-    tokenizer, ids = build_tokenizer(GEMMA3_TOKENIZER, 512)
-    processor = Gemma3Processor(
-        image_processor=Gemma3ImageProcessor(size={"height": 896, "width": 896}),
-        tokenizer=tokenizer,
-        chat_template=GEMMA3_CHAT_TEMPLATE,
-        image_seq_length=256,
-    )
+    tokenizer, ids = tokenizer_of(families.GEMMA3_TOKENIZER)
+    processor = families.gemma3_processor(tokenizer, side=896, tokens=256)
     n, _ = count(processor, ids["<image_soft_token>"], page(), "<start_of_image>")
     return n, "as is; resized to 896 x 896 (aspect not kept, as the original), no tiles"
 
 
 def idefics3() -> tuple[int, str]:
-    from transformers import Idefics3ImageProcessor, Idefics3Processor
+    from tests.tiny_models import families
 
-    from tests.tiny_models.checkpoint import build_tokenizer
-    from tests.tiny_models.families import IDEFICS3_CHAT_TEMPLATE, IDEFICS3_TOKENIZER
-
-    tokenizer, ids = build_tokenizer(IDEFICS3_TOKENIZER, 512)
-    processor = Idefics3Processor(
-        image_processor=Idefics3ImageProcessor(
-            size={"longest_edge": 4 * 364}, max_image_size={"longest_edge": 364}
-        ),
-        tokenizer=tokenizer,
-        image_seq_len=169,
-        chat_template=IDEFICS3_CHAT_TEMPLATE,
-    )
+    tokenizer, ids = tokenizer_of(families.IDEFICS3_TOKENIZER)
+    processor = families.idefics3_processor(tokenizer, tile=364, tiles=4, tokens=169)
     n, inputs = count(processor, ids["<image>"], page(), "<image>")
     tiles = int(inputs["pixel_values"].shape[1])
     return n, f"as is; {tiles - 1} tiles of 364 + a global view, no padding"
 
 
 def mistral3() -> tuple[int, str]:
-    from transformers import PixtralImageProcessor, PixtralProcessor
+    from tests.tiny_models import families
 
-    from tests.tiny_models.checkpoint import build_tokenizer
-    from tests.tiny_models.families import MISTRAL3_CHAT_TEMPLATE, MISTRAL3_TOKENIZER
-
-    tokenizer, ids = build_tokenizer(MISTRAL3_TOKENIZER, 512)
-    processor = PixtralProcessor(
-        image_processor=PixtralImageProcessor(size={"longest_edge": 1540}, patch_size=14),
-        tokenizer=tokenizer,
-        patch_size=14,
-        spatial_merge_size=2,
-        chat_template=MISTRAL3_CHAT_TEMPLATE,
-    )
+    tokenizer, ids = tokenizer_of(families.MISTRAL3_TOKENIZER)
+    processor = families.pixtral_processor(tokenizer, longest=1540, patch=14)
     n, inputs = count(processor, ids["[IMG]"], page(), "[IMG]")
     height, width = inputs["image_sizes"][0].tolist()
     return n, f"as is; read at {width} x {height} (patches of 14, merged 2 x 2), no padding"
 
 
 def internvl() -> tuple[int, str]:
-    from transformers import GotOcr2ImageProcessor, InternVLProcessor, InternVLVideoProcessor
+    from tests.tiny_models import families
 
-    from tests.tiny_models.checkpoint import build_tokenizer
-    from tests.tiny_models.families import INTERNVL_CHAT_TEMPLATE, INTERNVL_TOKENIZER
-
-    tokenizer, ids = build_tokenizer(INTERNVL_TOKENIZER, 512)
-    processor = InternVLProcessor(
-        image_processor=GotOcr2ImageProcessor(
-            size={"height": 448, "width": 448}, crop_to_patches=True, max_patches=12
-        ),
-        tokenizer=tokenizer,
-        video_processor=InternVLVideoProcessor(),
-        image_seq_length=256,
-        chat_template=INTERNVL_CHAT_TEMPLATE,
-    )
+    tokenizer, ids = tokenizer_of(families.INTERNVL_TOKENIZER)
+    processor = families.internvl_processor(tokenizer, tile=448, max_tiles=12, tokens=256)
     n, inputs = count(processor, ids["<IMG_CONTEXT>"], page(), "<IMG_CONTEXT>")
     tiles = int(inputs["pixel_values"].shape[0])
     return n, f"as is; {tiles - 1} tiles of 448 + a thumbnail, no padding"
 
 
 def mllama() -> tuple[int, str]:
-    from transformers import MllamaImageProcessor, MllamaProcessor
+    from tests.tiny_models import families
 
-    from tests.tiny_models.checkpoint import build_tokenizer
-    from tests.tiny_models.families import MLLAMA_CHAT_TEMPLATE, MLLAMA_TOKENIZER
-
-    tokenizer, _ = build_tokenizer(MLLAMA_TOKENIZER, 512)
-    processor = MllamaProcessor(
-        image_processor=MllamaImageProcessor(size={"height": 560, "width": 560}, max_image_tiles=4),
-        tokenizer=tokenizer,
-        chat_template=MLLAMA_CHAT_TEMPLATE,
-    )
+    tokenizer, _ = tokenizer_of(families.MLLAMA_TOKENIZER)
+    processor = families.mllama_processor(tokenizer, tile=560)
     inputs = processor(text=["<|image|>"], images=[[page()]], return_tensors="pt")
     tiles = int(inputs["aspect_ratio_mask"][0][0].sum())
     return tiles * 1601, f"as is; {tiles} tiles of 560 (read by cross-attention), no padding"

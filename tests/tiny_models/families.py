@@ -76,24 +76,12 @@ def finish(
 def build_tiny_qwen3_vl(directory: str | Path, *, seed: int = 0) -> Path:
     """Qwen3-VL: 16-pixel patches merged 2 x 2 (factor 32), deepstack vision features."""
     from transformers import (
-        Qwen2VLImageProcessor,
         Qwen3VLConfig,
         Qwen3VLForConditionalGeneration,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
     )
 
     tokenizer, ids = build_tokenizer(QWEN_TOKENIZER, VOCAB_SIZE)
-    processor = Qwen3VLProcessor(
-        image_processor=Qwen2VLImageProcessor(
-            patch_size=16,
-            merge_size=2,
-            size={"shortest_edge": 64 * 32 * 32, "longest_edge": 16384 * 32 * 32},
-        ),
-        tokenizer=tokenizer,
-        video_processor=Qwen3VLVideoProcessor(),
-        chat_template=QWEN_CHAT_TEMPLATE,
-    )
+    processor = qwen3_vl_processor(tokenizer, 64 * 32 * 32, 16384 * 32 * 32)
     config = Qwen3VLConfig(
         text_config={
             **TEXT,
@@ -174,17 +162,10 @@ def build_tiny_gemma3(directory: str | Path, *, seed: int = 0) -> Path:
     from transformers import (
         Gemma3Config,
         Gemma3ForConditionalGeneration,
-        Gemma3ImageProcessor,
-        Gemma3Processor,
     )
 
     tokenizer, ids = build_tokenizer(GEMMA3_TOKENIZER, VOCAB_SIZE)
-    processor = Gemma3Processor(
-        image_processor=Gemma3ImageProcessor(size={"height": 64, "width": 64}),
-        tokenizer=tokenizer,
-        chat_template=GEMMA3_CHAT_TEMPLATE,
-        image_seq_length=4,
-    )
+    processor = gemma3_processor(tokenizer, side=64, tokens=4)
     config = Gemma3Config(
         text_config={
             **TEXT,
@@ -251,19 +232,10 @@ def build_tiny_idefics3(directory: str | Path, *, seed: int = 0) -> Path:
     from transformers import (
         Idefics3Config,
         Idefics3ForConditionalGeneration,
-        Idefics3ImageProcessor,
-        Idefics3Processor,
     )
 
     tokenizer, ids = build_tokenizer(IDEFICS3_TOKENIZER, VOCAB_SIZE)
-    processor = Idefics3Processor(
-        image_processor=Idefics3ImageProcessor(
-            size={"longest_edge": 128}, max_image_size={"longest_edge": 64}
-        ),
-        tokenizer=tokenizer,
-        image_seq_len=4,
-        chat_template=IDEFICS3_CHAT_TEMPLATE,
-    )
+    processor = idefics3_processor(tokenizer, tile=64, tiles=2, tokens=4)
     config = Idefics3Config(
         vision_config={
             "hidden_size": 32,
@@ -303,26 +275,12 @@ def build_tiny_llava_next(directory: str | Path, *, seed: int = 0) -> Path:
     from transformers import (
         LlavaNextConfig,
         LlavaNextForConditionalGeneration,
-        LlavaNextImageProcessor,
-        LlavaNextProcessor,
     )
 
-    from tests.tiny_models.llava import CHAT_TEMPLATE, TOKENIZER
+    from tests.tiny_models.llava import TOKENIZER
 
     tokenizer, ids = build_tokenizer(TOKENIZER, VOCAB_SIZE)
-    processor = LlavaNextProcessor(
-        image_processor=LlavaNextImageProcessor(
-            size={"shortest_edge": NEXT_TILE},
-            crop_size={"height": NEXT_TILE, "width": NEXT_TILE},
-            do_center_crop=True,
-            image_grid_pinpoints=NEXT_PINPOINTS,
-        ),
-        tokenizer=tokenizer,
-        patch_size=8,
-        vision_feature_select_strategy="default",
-        num_additional_image_tokens=1,
-        chat_template=CHAT_TEMPLATE,
-    )
+    processor = llava_next_processor(tokenizer, NEXT_TILE, NEXT_PINPOINTS, patch=8)
     config = LlavaNextConfig(
         vision_config={
             "model_type": "clip_vision_model",
@@ -384,18 +342,10 @@ def build_tiny_mistral3(directory: str | Path, *, seed: int = 0) -> Path:
     from transformers import (
         Mistral3Config,
         Mistral3ForConditionalGeneration,
-        PixtralImageProcessor,
-        PixtralProcessor,
     )
 
     tokenizer, ids = build_tokenizer(MISTRAL3_TOKENIZER, VOCAB_SIZE)
-    processor = PixtralProcessor(
-        image_processor=PixtralImageProcessor(size={"longest_edge": 64}, patch_size=8),
-        tokenizer=tokenizer,
-        patch_size=8,
-        spatial_merge_size=2,
-        chat_template=MISTRAL3_CHAT_TEMPLATE,
-    )
+    processor = pixtral_processor(tokenizer, longest=64, patch=8)
     config = Mistral3Config(
         vision_config={
             "model_type": "pixtral",
@@ -460,16 +410,10 @@ def build_tiny_mllama(directory: str | Path, *, seed: int = 0) -> Path:
     from transformers import (
         MllamaConfig,
         MllamaForConditionalGeneration,
-        MllamaImageProcessor,
-        MllamaProcessor,
     )
 
     tokenizer, ids = build_tokenizer(MLLAMA_TOKENIZER, VOCAB_SIZE)
-    processor = MllamaProcessor(
-        image_processor=MllamaImageProcessor(size={"height": 32, "width": 32}, max_image_tiles=4),
-        tokenizer=tokenizer,
-        chat_template=MLLAMA_CHAT_TEMPLATE,
-    )
+    processor = mllama_processor(tokenizer, tile=32)
     config = MllamaConfig(
         vision_config={
             "hidden_size": 32,
@@ -536,23 +480,12 @@ def build_tiny_internvl(directory: str | Path, *, seed: int = 0) -> Path:
     """InternVL in transformers' own layout (the ``-hf`` checkpoints): the page cut into
     up to 4 tiles of 32 px by its aspect ratio plus a thumbnail, 4 tokens per tile."""
     from transformers import (
-        GotOcr2ImageProcessor,
         InternVLConfig,
         InternVLForConditionalGeneration,
-        InternVLProcessor,
-        InternVLVideoProcessor,
     )
 
     tokenizer, ids = build_tokenizer(INTERNVL_TOKENIZER, VOCAB_SIZE)
-    processor = InternVLProcessor(
-        image_processor=GotOcr2ImageProcessor(
-            size={"height": 32, "width": 32}, crop_to_patches=True, max_patches=4
-        ),
-        tokenizer=tokenizer,
-        video_processor=InternVLVideoProcessor(),
-        image_seq_length=4,
-        chat_template=INTERNVL_CHAT_TEMPLATE,
-    )
+    processor = internvl_processor(tokenizer, tile=32, max_tiles=4, tokens=4)
     config = InternVLConfig(
         vision_config={
             "hidden_size": 32,
@@ -579,6 +512,116 @@ def build_tiny_internvl(directory: str | Path, *, seed: int = 0) -> Path:
         ids,
         INTERNVL_TOKENIZER,
         seed=seed,
+    )
+
+
+# -- processors: each family's, with the image sizes given (tiny here, the published ones in
+# benchmarks/family_page_tokens.py) --------------------------------------------------------
+
+
+def qwen3_vl_processor(tokenizer: Any, min_pixels: int, max_pixels: int) -> Any:
+    """Qwen3-VL's: Qwen2-VL's image processor with 16-pixel patches merged 2 x 2."""
+    from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
+
+    size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
+    return Qwen3VLProcessor(
+        image_processor=Qwen2VLImageProcessor(patch_size=16, merge_size=2, size=size),
+        tokenizer=tokenizer,
+        video_processor=Qwen3VLVideoProcessor(),
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
+
+
+def gemma3_processor(tokenizer: Any, *, side: int, tokens: int) -> Any:
+    """Gemma 3's: every image resized to a ``side`` square, ``tokens`` image tokens."""
+    from transformers import Gemma3ImageProcessor, Gemma3Processor
+
+    return Gemma3Processor(
+        image_processor=Gemma3ImageProcessor(size={"height": side, "width": side}),
+        tokenizer=tokenizer,
+        chat_template=GEMMA3_CHAT_TEMPLATE,
+        image_seq_length=tokens,
+    )
+
+
+def idefics3_processor(tokenizer: Any, *, tile: int, tiles: int, tokens: int) -> Any:
+    """Idefics3's: the longest side resized to ``tiles`` tiles of ``tile`` px, split into
+    tiles plus a global view, ``tokens`` image tokens each."""
+    from transformers import Idefics3ImageProcessor, Idefics3Processor
+
+    return Idefics3Processor(
+        image_processor=Idefics3ImageProcessor(
+            size={"longest_edge": tiles * tile}, max_image_size={"longest_edge": tile}
+        ),
+        tokenizer=tokenizer,
+        image_seq_len=tokens,
+        chat_template=IDEFICS3_CHAT_TEMPLATE,
+    )
+
+
+def llava_next_processor(
+    tokenizer: Any, tile: int, pinpoints: list[list[int]], *, patch: int
+) -> Any:
+    """LLaVA-NeXT's: anyres tiles of ``tile`` px on the grid ``pinpoints``, centre crop on
+    as in the published json."""
+    from transformers import LlavaNextImageProcessor, LlavaNextProcessor
+
+    from tests.tiny_models.llava import CHAT_TEMPLATE
+
+    return LlavaNextProcessor(
+        image_processor=LlavaNextImageProcessor(
+            size={"shortest_edge": tile},
+            crop_size={"height": tile, "width": tile},
+            do_center_crop=True,
+            image_grid_pinpoints=pinpoints,
+        ),
+        tokenizer=tokenizer,
+        patch_size=patch,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+        chat_template=CHAT_TEMPLATE,
+    )
+
+
+def pixtral_processor(tokenizer: Any, *, longest: int, patch: int) -> Any:
+    """Pixtral's (Mistral3's): the page at its own aspect ratio, longest side at most
+    ``longest``, patches of ``patch`` px merged 2 x 2."""
+    from transformers import PixtralImageProcessor, PixtralProcessor
+
+    return PixtralProcessor(
+        image_processor=PixtralImageProcessor(size={"longest_edge": longest}, patch_size=patch),
+        tokenizer=tokenizer,
+        patch_size=patch,
+        spatial_merge_size=2,
+        chat_template=MISTRAL3_CHAT_TEMPLATE,
+    )
+
+
+def mllama_processor(tokenizer: Any, *, tile: int) -> Any:
+    """Mllama's: up to 4 tiles of ``tile`` px chosen by the aspect ratio."""
+    from transformers import MllamaImageProcessor, MllamaProcessor
+
+    return MllamaProcessor(
+        image_processor=MllamaImageProcessor(
+            size={"height": tile, "width": tile}, max_image_tiles=4
+        ),
+        tokenizer=tokenizer,
+        chat_template=MLLAMA_CHAT_TEMPLATE,
+    )
+
+
+def internvl_processor(tokenizer: Any, *, tile: int, max_tiles: int, tokens: int) -> Any:
+    """InternVL's (-hf): up to ``max_tiles`` tiles of ``tile`` px plus a thumbnail."""
+    from transformers import GotOcr2ImageProcessor, InternVLProcessor, InternVLVideoProcessor
+
+    return InternVLProcessor(
+        image_processor=GotOcr2ImageProcessor(
+            size={"height": tile, "width": tile}, crop_to_patches=True, max_patches=max_tiles
+        ),
+        tokenizer=tokenizer,
+        video_processor=InternVLVideoProcessor(),
+        image_seq_length=tokens,
+        chat_template=INTERNVL_CHAT_TEMPLATE,
     )
 
 
