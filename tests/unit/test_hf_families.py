@@ -108,3 +108,26 @@ def test_anyres_and_resizing_families_get_the_page_as_it_is(
     assert request.image_png is not None
     page = Image.open(io.BytesIO(request.image_png))
     assert model._prepare(0, request).image.size == page.size  # not padded to a square
+
+
+def test_pytest_runs_gemma3_at_batch_size_4_to_the_results_json(
+    built: dict[str, Path], pytester: pytest.Pytester
+) -> None:
+    """The whole plugin path on the family whose batches failed with a flat image list."""
+    import json
+
+    from tests.unit.suite_runs import make_suite, run_suite
+
+    make_suite(pytester)
+    (pytester.path / "rest_models.toml").write_text(
+        f'[models.gemma]\nbackend = "hf"\nname = "{built["gemma3"]}"\nmax_new_tokens = 2\n',
+        encoding="utf-8",
+    )
+    result = run_suite(
+        pytester, "--model", "gemma", "--rest-suite", "arith", "--rest-n", "3",
+        "--rest-batch-size", "4", "--rest-device", "cpu", "--rest-json", "out.json",
+    )  # fmt: skip
+    data = json.loads((pytester.path / "out.json").read_text())
+    assert data["errors"] == [] and len(data["items"]) == 3, result.stdout.str()
+    assert all(item["n_visual_tokens"]["image"] == 4 for item in data["items"])
+    assert data["model_identity"]["batch_size"] == 4
