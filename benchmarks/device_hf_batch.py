@@ -9,6 +9,14 @@ a GPU, batch composition can change greedy answers: docs/gpu.md).
 
     PYTHONUNBUFFERED=1 python3 benchmarks/device_hf_batch.py              # one GPU, < 8 min
     python benchmarks/device_hf_batch.py --tiny                           # CPU smoke run
+    python3 benchmarks/device_hf_batch.py --families                      # every family
+
+``--families`` builds the tiny checkpoint of every family the backend claims (Qwen2-VL,
+Qwen2.5-VL, LLaVA-1.5, and those of tests/tiny_models/families.py), and asks each for the
+text, image, mixed and OCR requests of four suite items at batch size 4 and at batch 1, on
+the GPU in bfloat16 when there is one (else the CPU in float32): one row per family with
+the replies answered, the errors, the visual tokens and how many answers agree across the
+two batch sizes.
 
 Batch 1 runs request by request and stops starting new ones after ``--single-budget-s``,
 so a slow GPU cannot push the whole script past its time limit. ``--json PATH`` (default
@@ -25,6 +33,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 # Run from a checkout without installing the package (the GPU machine has a bare python3);
 # the checkpoint builders are imported from tests/tiny_models.
@@ -113,9 +122,98 @@ def common_prefix(a: str, b: str) -> int:
     return n
 
 
+def family_builders() -> dict[str, Any]:
+    from tests.tiny_models.families import BUILDERS
+    from tests.tiny_models.llava import build_tiny_llava
+    from tests.tiny_models.qwen2_vl import build_tiny_qwen2_5_vl, build_tiny_qwen2_vl
+
+    return {
+        "qwen2_vl": build_tiny_qwen2_vl,
+        "qwen2_5_vl": build_tiny_qwen2_5_vl,
+        "llava": build_tiny_llava,
+        **BUILDERS,
+    }
+
+
+def suite_requests(new_tokens: int) -> list[Request]:
+    """The requests of four suite items (two arith, two SoEBench), OCR included."""
+    from rest_checks.items.arith import generate_arith
+    from rest_checks.prompts import build_requests as case_requests
+
+    items = [*generate_arith(2, seed=0), *generate_soebench(2, seed=0)]
+    return [
+        replace(r, max_tokens=new_tokens)
+        for item in items
+        for r in case_requests(item, RenderSpec(dpi=100)).values()
+    ]
+
+
+def families_main(new_tokens: int, out: Path | None) -> int:
+    """Every family's tiny checkpoint at batch size 4 and 1: one row each."""
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = "bfloat16" if device == "cuda" else "float32"
+    requests = suite_requests(new_tokens)
+    rows = []
+    print(f"{len(requests)} requests per family, {new_tokens} new tokens, {device} {dtype}")
+    with tempfile.TemporaryDirectory(prefix="hf-families-") as tmp:
+        for name, build in family_builders().items():
+            row: dict[str, Any] = {"family": name}
+            try:
+                path = build(Path(tmp) / name)
+                model = HFModel(
+                    str(path), spec=f"hf:{name}", device=device, dtype=dtype, batch_size=4
+                )
+                started = time.perf_counter()
+                batched = model.generate(requests)
+                _sync()
+                row["wall_s_batch4"] = time.perf_counter() - started
+                model.batch_size = 1
+                single = model.generate(requests)
+                model.close()
+            except Exception as exc:  # a family that fails is a row, not the end of the run
+                row["failure"] = f"{type(exc).__name__}: {exc}"[:300]
+                rows.append(row)
+                print(f"{name}: FAILED {row['failure']}", flush=True)
+                continue
+            visual = [r.n_visual_tokens for r in batched if r.n_visual_tokens]
+            row.update(
+                answered=sum(r.error is None for r in batched),
+                errors=sum(r.error is not None for r in batched),
+                visual_tokens_mean=sum(visual) / len(visual) if visual else 0,
+                agree_batch1=sum(a.text == b.text for a, b in zip(batched, single, strict=True)),
+                image_fit=model.image_fit,
+            )
+            rows.append(row)
+            print(f"{name}: {row}", flush=True)
+    print()
+    print(
+        f"{'family':<12} {'answered':>8} {'errors':>6} {'visual tok':>10} "
+        f"{'= batch 1':>9} {'wall s':>7} {'image fit':<10}"
+    )
+    for row in rows:
+        if "failure" in row:
+            print(f"{row['family']:<12} FAILED: {row['failure']}")
+            continue
+        print(
+            f"{row['family']:<12} {row['answered']:>5}/{len(requests):<2} {row['errors']:>6} "
+            f"{row['visual_tokens_mean']:>10.0f} {row['agree_batch1']:>6}/{len(requests):<2} "
+            f"{row['wall_s_batch4']:>7.1f} {row['image_fit']:<10}"
+        )
+    if out is not None:
+        out.write_text(json.dumps({"device": device, "dtype": dtype, "rows": rows}, indent=2))
+        print(f"wrote {out}")
+    failed = [r for r in rows if "failure" in r or r.get("errors")]
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="tiny model on the CPU (smoke run)")
+    parser.add_argument(
+        "--families", action="store_true", help="every family's tiny checkpoint at batch 4"
+    )
     parser.add_argument("--requests", type=int, default=None, help="requests at batch N")
     parser.add_argument("--single", type=int, default=None, help="requests at batch 1")
     parser.add_argument("--batch", type=int, default=None, help="the larger batch size")
@@ -124,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single-budget-s", type=float, default=200.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
+    out = args.json
+    if out is None and os.environ.get("OUT"):
+        name = "hf_families.json" if args.families else "hf_batch.json"
+        out = Path(os.environ["OUT"]) / name
+    if args.families:
+        return families_main(args.new_tokens or 8, out)
 
     import torch
 
@@ -206,9 +310,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"build {build_s:.1f} s, load {load_s:.1f} s; throughput ratio {ratio:.1f}x")
 
-    out = args.json
-    if out is None and os.environ.get("OUT"):
-        out = Path(os.environ["OUT"]) / "hf_batch.json"
     if out is not None:
         result = {
             "device": device,

@@ -371,11 +371,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if call.excinfo is None or RUN_KEY not in item.config.stash:
         return report
-    from rest_checks.models.base import ModelAuthError
+    from rest_checks.models.base import ModelUnusableError
 
-    if call.excinfo.errisinstance(ModelAuthError):
-        # Retrying with the same credentials cannot help: stop instead of failing every case.
+    if call.excinfo.errisinstance(ModelUnusableError):
+        # Refused credentials, a model that cannot load: retrying cannot help. Stop instead
+        # of failing every case, and say why once, without the traceback.
         item.session.shouldstop = f"rest-checks: {call.excinfo.value}"
+        report.longrepr = f"rest-checks: {call.excinfo.value}"
     return report
 
 

@@ -49,7 +49,7 @@ from rest_checks.items.files import LoadResult
 from rest_checks.items.suites import load_suite
 from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
-from rest_checks.models.base import Model, ModelAuthError, ModelError, Response
+from rest_checks.models.base import Model, ModelError, ModelUnusableError, Response
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
@@ -269,6 +269,16 @@ class RestRun:
         self._planned = list(seen.values())
         self._position = {key: n for n, key in enumerate(seen)}
         self._planned_keys.update(_key_of(item, rendering) for item, rendering in self._planned)
+        # A batching model batches by the whole run's order, not by what this process asks.
+        self.calls.model.fix_order(self.fixed_order())
+
+    def fixed_order(self) -> list[Request]:
+        """Every request of the configured run in the suite's order, whatever ``-k``,
+        ``-n`` or the cache leave to ask (``Model.fix_order``)."""
+        cases: list[Case] = [(item, "default") for item in self.items()]
+        if self.settings.plus:
+            cases += [(item, name) for item in self.plus_items() for name in REST_PLUS_GRID]
+        return [r for item, rendering in cases for r in self.requests_for(item, rendering)]
 
     def requests_for(self, item: Item, rendering: str | None) -> list[Request]:
         """What one case will ask: a rendering's requests, or (``None``) the text one."""
@@ -292,7 +302,8 @@ class RestRun:
 
         Returns (cases, requests) asked. A request that fails for good does not stop the
         run: the cases that need it ask again when they run and fail as model errors. A
-        refused key (``ModelAuthError``) propagates: no case can succeed.
+        refused key or a model that cannot load (``ModelUnusableError``) propagates: no case
+        can succeed.
         """
         if self._prefetched:
             return 0, 0
@@ -339,7 +350,7 @@ class RestRun:
             requests = [r for item, rendering in batch for r in self.requests_for(item, rendering)]
             try:
                 self.calls.ensure(requests, progress)
-            except ModelAuthError:
+            except ModelUnusableError:
                 raise
             except ModelError:
                 pass  # each case asks again and fails (or succeeds) on its own
@@ -383,7 +394,7 @@ class RestRun:
         requests = case_requests(item, rendering, self.with_ocr, self.settings.max_tokens)
         try:
             replies = self.calls.generate(list(requests.values()))
-        except ModelAuthError:
+        except ModelUnusableError:
             raise
         except ModelError:
             return self._errored(base, *self._failing_request(requests))
@@ -423,7 +434,7 @@ class RestRun:
         for modality, request in requests.items():
             try:
                 self.calls.generate([request])
-            except ModelAuthError:
+            except ModelUnusableError:
                 raise
             except ModelError as exc:
                 return modality, str(exc)
@@ -480,7 +491,7 @@ class RestRun:
         base = self._invariance_base(item)
         try:
             text_answer = self.text_answer(item)
-        except ModelAuthError:
+        except ModelUnusableError:
             raise
         except ModelError as exc:
             self.verdict(self._errored(base, "text", str(exc))).enforce()
@@ -497,7 +508,7 @@ class RestRun:
             if verdict.status == "xfail":
                 verdict.enforce(f"{verdict.message}: {record.detail}")
             raise
-        except ModelAuthError:
+        except ModelUnusableError:
             raise
         except Exception as exc:
             failure = self._rendering_failures.get(item.id)

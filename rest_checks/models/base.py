@@ -16,8 +16,17 @@ class ModelError(RuntimeError):
     """A model could not answer; the message says why and what to do."""
 
 
-class ModelAuthError(ModelError):
+class ModelUnusableError(ModelError):
+    """No request can be answered (credentials refused, a model that cannot load):
+    retrying cannot help, so the run stops at once, saying this message once."""
+
+
+class ModelAuthError(ModelUnusableError):
     """Credentials were refused: retrying cannot help, so the run stops at once."""
+
+
+class ModelLoadError(ModelUnusableError):
+    """A local model cannot be loaded; the message says what failed, the file and the fix."""
 
 
 class UnknownModelError(ValueError):
@@ -89,6 +98,11 @@ class Model(abc.ABC):
             replies = self.generate(requests[start : start + step])
             for offset, response in enumerate(replies):
                 sink.reply(start + offset, response)
+
+    def fix_order(self, requests: Sequence[Request]) -> None:  # noqa: B027 - optional hook
+        """Every request of the configured run, in the suite's fixed order, before any is
+        asked: a batching backend forms its batches from it (``models.fixed_batches``), so
+        which requests share a batch never depends on the cache, ``-k`` or ``-n``."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release whatever the model holds (threads, GPU memory)."""

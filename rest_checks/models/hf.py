@@ -3,20 +3,24 @@
 Loads any image-text-to-text model through ``AutoProcessor`` and
 ``AutoModelForImageTextToText`` and prompts it through the processor's own chat template,
 with the image first and the prompt text after it. Decoding is greedy. Requests are
-generated in batches of ``batch_size`` with left padding; requests with and without an image
-are batched apart (processors differ in how they take a batch where only some prompts hold
-an image), and within each kind the smaller inputs go first so a batch pads little.
+generated in batches of ``batch_size`` with left padding, images handed to the processor
+one list per row; requests with and without an image are batched apart. The batches have
+fixed boundaries, cut from the whole run's order (``fixed_batches``), so which requests
+share a batch never depends on the cache, ``-k`` or ``-n``; a batch that fails gives its
+requests the error and the others go on.
 
 Decoding is plain greedy search with the checkpoint's stop tokens and nothing else from its
 generation config (``hf_decoding``: no repetition penalty, no sampling filters). Every page
-reaches the vision tower whole (``hf_images``): Qwen2-VL-family processors resize within a
-pinned pixel budget; fixed-square processors (LLaVA-1.5's CLIP) get the page padded to a
-square and never crop it. ``--rest-device auto`` spreads a large model over the visible GPUs
-(``hf_placement``).
+reaches the vision tower whole, as each family's original preprocessing has it
+(``hf_images``). ``--rest-device`` and ``--rest-dtype`` are decided from the weights' size
+and the machine (``hf_placement``). A model that cannot load raises one
+``ModelLoadError`` naming the file and the fix (``hf_load_errors``), remembered so nothing
+loads twice.
 
 Batch composition can change greedy answers in bfloat16 on a GPU (docs/gpu.md), so the batch
 size is part of the model identity, as are the device kind and device map, the dtype, the
-stop tokens, how images are fitted and, for Qwen2-VL and Qwen2.5-VL, the pinned pixel budget.
+stop tokens, how images are fitted, the pinned pixel budget of the Qwen families and
+``trust_remote_code``. A local checkpoint is named by its content (``checkpoint_identity``).
 
 torch and transformers are imported only when a model is built. The weights are loaded on
 the first ``generate`` (or ``load()``), so a run answered entirely from the cache never
@@ -26,7 +30,6 @@ loads them.
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import tempfile
 import time
@@ -37,24 +40,40 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rest_checks.items.base import Item
-from rest_checks.models import hf_images, hf_probe
-from rest_checks.models.base import Collected, Model, ModelError, ReplySink, Response
+from rest_checks.models import (
+    checkpoint_files,
+    checkpoint_identity,
+    hf_images,
+    hf_load_errors,
+    hf_probe,
+)
+from rest_checks.models.base import (
+    Collected,
+    Model,
+    ModelError,
+    ModelLoadError,
+    ReplySink,
+    Response,
+)
+from rest_checks.models.fixed_batches import FixedBatches, RequestKey, Wanted, request_key
 from rest_checks.models.hf_decoding import GREEDY, checkpoint_eos_ids, greedy_config, token_ids
 from rest_checks.models.hf_placement import (
     Placement,
+    device_facts,
+    device_kind_for,
     device_map_summary,
     input_device,
     load_kwargs,
+    resolve_dtype,
     resolve_placement,
 )
-from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
+from rest_checks.models.pixels import BUDGET_AS_SIZE, PIXEL_BUDGETS, QWEN_PIXEL_BUDGET
 from rest_checks.progress import say
 from rest_checks.prompts import Request, text_request
 
 if TYPE_CHECKING:
     import torch
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
 SETTINGS = (
     "min_pixels",
     "max_pixels",
@@ -63,9 +82,14 @@ SETTINGS = (
     "attn_implementation",
     "max_memory",
     "fast_path",
+    "trust_remote_code",
 )
 # Model types whose image processor takes a pixel budget (min_pixels/max_pixels), which we pin.
-PIXEL_BUDGET_MODEL_TYPES = ("qwen2_vl", "qwen2_5_vl")
+PIXEL_BUDGET_MODEL_TYPES = tuple(PIXEL_BUDGETS)
+# Weight files at least this large are announced while they are hashed (once per change).
+HASH_NOTICE_BYTES = 1 << 30
+# Replies of fixed-batch companions kept for when they are asked (a run asking case by case).
+SPARE_REPLIES = 1024
 # The text pools of this many items are kept for the probe between generate() calls.
 PROBE_CACHE_ITEMS = 256
 
@@ -80,27 +104,29 @@ def _progress(message: str) -> None:
     say(f"hf: {message}")
 
 
-def resolve_dtype(dtype: str | None, device: str) -> str:
-    """``None``/``"auto"`` -> bfloat16 on a GPU, float32 on the CPU."""
-    choice = (dtype or "auto").strip().lower()
-    if choice not in DTYPES:
-        raise ModelError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
-    if choice == "auto":
-        return "float32" if device == "cpu" else "bfloat16"
-    return choice
+def dtype_name(value: Any) -> str | None:
+    """A config's ``dtype`` (a torch dtype or its name) as a name: ``"bfloat16"``."""
+    if value is None:
+        return None
+    return str(value).removeprefix("torch.")
 
 
-def local_fingerprint(directory: Path) -> str:
-    """A short hash of a local checkpoint (its config and the names and sizes of its weight
-    files), so that the identity names the checkpoint without naming the machine's path."""
-    digest = hashlib.sha256()
-    config = directory / "config.json"
-    if config.is_file():
-        digest.update(config.read_bytes())
-    for path in sorted(directory.iterdir()):
-        if path.suffix in (".safetensors", ".bin", ".pt") and path.is_file():
-            digest.update(f"{path.name}:{path.stat().st_size}\n".encode())
-    return digest.hexdigest()[:16]
+def announce_hashing(path: Path, size: int) -> None:
+    if size >= HASH_NOTICE_BYTES:
+        _progress(f"hashing {path.name} ({checkpoint_files.gib(size)}) for the model identity ...")
+
+
+def batch_error_message(spec: str, batch: Sequence[_Prepared], exc: BaseException) -> str:
+    """What a failed batch's requests are told: the model, the batch and the error."""
+    first = batch[0].request
+    kind = "image" if batch[0].image is not None else "text"
+    text = " ".join(str(exc).split())
+    if len(text) > 600:
+        text = text[:600] + " ..."
+    return (
+        f"model {spec!r}: a batch of {len(batch)} {kind} request(s) from "
+        f"{first.item_id}/{first.modality} failed: {type(exc).__name__}: {text}"
+    )
 
 
 @dataclass
@@ -134,11 +160,11 @@ class HFModel(Model):
     """A local transformers image-text-to-text model.
 
     ``settings`` may hold ``min_pixels``/``max_pixels`` (Qwen2-VL family; pinned to
-    ``models.pixels.QWEN_PIXEL_BUDGET`` when absent), ``revision``, ``max_new_tokens`` (a cap
+    ``models.pixels.PIXEL_BUDGETS`` when absent), ``revision``, ``max_new_tokens`` (a cap
     on every request's own budget), ``attn_implementation``, ``max_memory`` (per device,
-    for ``device="auto"``; see ``hf_placement``) and ``fast_path`` (opt-in: a static KV cache
+    for ``device="auto"``; see ``hf_placement``), ``fast_path`` (opt-in: a static KV cache
     and PyTorch's scaled-dot-product attention; part of the identity, as it may change the
-    last bits of bf16 numerics).
+    last bits of bf16 numerics) and ``trust_remote_code`` (opt-in; part of the identity).
 
     Every response's ``extra`` holds ``prompt_tokens``, ``new_tokens`` and ``finish_reason``
     (``"stop"`` or ``"length"``). With ``probe=True``, image and mixed responses also hold
@@ -193,26 +219,45 @@ class HFModel(Model):
                 f'e.g. {{0 = "70GiB", cpu = "100GiB"}}; got {max_memory!r}'
             )
         self.max_memory: dict[str, Any] | None = max_memory
-        self.placement: Placement = resolve_placement(device, max_memory)
-        self.device = self.placement.device
-        self.dtype = resolve_dtype(dtype, self.device)
+        # Opt-in only, never asked on the terminal: False makes transformers refuse remote
+        # code instead of prompting for it.
+        self.trust_remote_code = settings.get("trust_remote_code", False)
+        if not isinstance(self.trust_remote_code, bool):
+            raise ModelError(
+                f"model {spec!r}: trust_remote_code must be true or false, "
+                f"got {self.trust_remote_code!r}"
+            )
+        try:
+            import torch  # noqa: F401 - the backend cannot work without it
+            import transformers  # noqa: F401
+        except ImportError as exc:
+            raise hf_load_errors.explain(
+                exc, spec=spec, name=name, stage="the hf backend"
+            ) from None
 
         from transformers import AutoConfig, GenerationConfig
         from transformers.image_processing_base import ImageProcessingMixin
 
         try:
-            self._config = AutoConfig.from_pretrained(name, revision=self.revision)
+            self._config = AutoConfig.from_pretrained(
+                name, revision=self.revision, trust_remote_code=self.trust_remote_code
+            )
         except (OSError, ValueError) as exc:
+            if "trust_remote_code" in str(exc):
+                raise hf_load_errors.explain(
+                    exc, spec=spec, name=name, stage="the config"
+                ) from None
             raise ModelError(
                 f"model {spec!r}: cannot read the config of {name!r} ({exc}). Give a local "
                 "checkpoint directory or a hub name already in the local cache; nothing is "
                 "downloaded when HF_HUB_OFFLINE=1."
             ) from exc
         self.model_type: str = str(getattr(self._config, "model_type", "unknown"))
+        self._place(device, dtype)
         self.min_pixels: int | None = None
         self.max_pixels: int | None = None
         if self.model_type in PIXEL_BUDGET_MODEL_TYPES:
-            pixels = default_qwen_pixels()
+            pixels = PIXEL_BUDGETS[self.model_type]
             self.min_pixels = int(settings.get("min_pixels", pixels["min_pixels"]))
             self.max_pixels = int(settings.get("max_pixels", pixels["max_pixels"]))
             if not 0 < self.min_pixels <= self.max_pixels:
@@ -239,10 +284,19 @@ class HFModel(Model):
             )
         except (OSError, ValueError):
             processor_config = {}
-        self.image_fit = hf_images.image_fit(self.model_type, processor_config)
+        vision = getattr(self._config, "vision_config", None)
+        self.image_fit = hf_images.image_fit(
+            self.model_type, processor_config, getattr(vision, "model_type", None)
+        )
 
         local = Path(name)
-        self._local_fingerprint = local_fingerprint(local) if local.is_dir() else None
+        # A local checkpoint is named by its content (checkpoint_identity): weights,
+        # config, tokenizer, processor and chat template.
+        self._local_fingerprint = (
+            checkpoint_identity.content_fingerprint(local, announce=announce_hashing)
+            if local.is_dir()
+            else None
+        )
         self._commit: str | None = getattr(self._config, "_commit_hash", None)
 
         self._model: Any = None
@@ -253,12 +307,51 @@ class HFModel(Model):
         self._pad_colour: tuple[int, int, int] = (128, 128, 128)
         self._offload_dir: tempfile.TemporaryDirectory[str] | None = None
         self._text_pools: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._load_failure: ModelLoadError | None = None
+        self._fixed: FixedBatches | None = None  # the run's fixed batches (fix_order)
+        # Replies computed as companions in a fixed batch, until they are asked.
+        self._spare: OrderedDict[RequestKey, Response] = OrderedDict()
+
+    def _place(self, device: str | None, dtype: str | None) -> None:
+        """Choose the dtype (the checkpoint's, fitted to the device) and where the weights
+        go (``hf_placement``), from the weights' size read off their headers."""
+        facts = device_facts()
+        weights = self._weights()
+        saved = dtype_name(
+            getattr(self._config, "dtype", None) or getattr(self._config, "torch_dtype", None)
+        )
+        if saved is None and weights is not None:
+            saved = weights.dtype
+        self.dtype = resolve_dtype(dtype, device_kind_for(device, facts), saved, facts)
+        self.placement: Placement = resolve_placement(
+            device,
+            self.max_memory,
+            model_bytes=None if weights is None else weights.bytes_at(self.dtype),
+            dtype=self.dtype,
+            facts=facts,
+        )
+        self.device = self.placement.device
+        if self.placement.note:
+            _progress(self.placement.note)
+
+    def _checkpoint_dir(self) -> Path | None:
+        """The checkpoint's directory: the local path, or the hub cache's snapshot."""
+        local = Path(self.name)
+        if local.is_dir():
+            return local
+        try:
+            from huggingface_hub import snapshot_download
+
+            found = snapshot_download(self.name, revision=self.revision, local_files_only=True)
+        except Exception:  # not in the local cache: the size is unknown
+            return None
+        return Path(found)
 
     # -- identity ----------------------------------------------------------------------
 
     def identity(self) -> dict[str, Any]:
         if self._local_fingerprint is not None:
-            # A local directory: its name and a fingerprint, not the machine's path.
+            # A local directory: its name and its content's hash, not the machine's path.
             name = Path(self.name).resolve().name
             revision: str | None = f"local:{self._local_fingerprint}"
         else:
@@ -287,6 +380,8 @@ class HFModel(Model):
         }
         if self.fast_path:
             identity["fast_path"] = "static-cache"
+        if self.trust_remote_code:
+            identity["trust_remote_code"] = True  # the checkpoint's own code answers
         if self.probe:
             # Probe values live in the cached responses: a probing run must not be served
             # answers cached without them.
@@ -300,9 +395,40 @@ class HFModel(Model):
         return self._model is not None
 
     def load(self) -> None:
-        """Load the processor and the weights now (``generate`` does it on first use)."""
+        """Load the processor and the weights now (``generate`` does it on first use).
+
+        A failure is a ``ModelLoadError`` that says what failed, the file and the fix; it is
+        remembered, so every later call raises it again without loading anything."""
         if self._model is not None:
             return
+        if self._load_failure is not None:
+            raise self._load_failure
+        try:
+            self._load()
+        except ModelLoadError as exc:
+            self._load_failure = exc
+        except ModelError as exc:  # e.g. a pixel budget not taken, accelerate missing
+            self._load_failure = ModelLoadError(str(exc))
+        if self._load_failure is not None:
+            self.close()
+            raise self._load_failure
+
+    def _failed(self, exc: BaseException, stage: str) -> ModelLoadError:
+        summary = self._weights()
+        return hf_load_errors.explain(
+            exc,
+            spec=self.spec,
+            name=self.name,
+            stage=stage,
+            needed_bytes=None if summary is None else summary.bytes_at(self.dtype),
+            dtype=self.dtype,
+        )
+
+    def _weights(self) -> checkpoint_files.WeightSummary | None:
+        directory = self._checkpoint_dir()
+        return None if directory is None else checkpoint_files.summary(directory)
+
+    def _load(self) -> None:
         import torch
         from transformers import (
             AutoImageProcessor,
@@ -312,21 +438,26 @@ class HFModel(Model):
 
         started = time.monotonic()
         _progress(f"loading processor of {self.name} ...")
+        remote = {"trust_remote_code": self.trust_remote_code}
         try:
             # The image processor is loaded on its own, with the settings that fit a page
             # whole, and handed to the processor: keyword arguments beat a published
             # preprocessor_config.json's top-level min_pixels/max_pixels (which would
             # override a ``size`` argument), and are not kept as per-call arguments.
             image_processor = AutoImageProcessor.from_pretrained(
-                self.name, revision=self.revision, **self._image_processor_kwargs()
+                self.name, revision=self.revision, **remote, **self._image_processor_kwargs()
             )
             processor = AutoProcessor.from_pretrained(
-                self.name, revision=self.revision, image_processor=image_processor
+                self.name, revision=self.revision, image_processor=image_processor, **remote
             )
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model {self.spec!r}: cannot load the processor: {exc}") from exc
+        except Exception as exc:  # every cause becomes one clear message
+            raise self._failed(exc, "the processor") from exc
         self._check_image_processor(processor.image_processor)
         tokenizer = processor.tokenizer
+        if not (
+            getattr(processor, "chat_template", None) or getattr(tokenizer, "chat_template", None)
+        ):
+            raise hf_load_errors.no_chat_template(self.spec, self.name)
         tokenizer.padding_side = "left"  # decoder-only generation continues from the right
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -336,6 +467,7 @@ class HFModel(Model):
         model_kwargs: dict[str, Any] = {
             "dtype": getattr(torch, self.dtype),
             "revision": self.revision,
+            **remote,
         }
         if self.attn_implementation:
             model_kwargs["attn_implementation"] = self.attn_implementation
@@ -346,10 +478,10 @@ class HFModel(Model):
         auto_model: Any = AutoModelForImageTextToText  # its stubs type from_pretrained oddly
         try:
             model = auto_model.from_pretrained(self.name, **model_kwargs, **placed)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model {self.spec!r}: cannot load the weights: {exc}") from exc
-        if not placed and self.device != "cpu":
-            model.to(self.device)
+            if not placed and self.device != "cpu":
+                model.to(self.device)
+        except Exception as exc:  # every cause becomes one clear message
+            raise self._failed(exc, "the weights") from exc
         model.eval()
 
         eos_ids = self.eos_ids or token_ids(tokenizer.eos_token_id)
@@ -385,8 +517,11 @@ class HFModel(Model):
     def _image_processor_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if self.min_pixels is not None and self.max_pixels is not None:
-            kwargs["min_pixels"] = self.min_pixels
-            kwargs["max_pixels"] = self.max_pixels
+            if self.model_type in BUDGET_AS_SIZE:
+                kwargs["size"] = {"shortest_edge": self.min_pixels, "longest_edge": self.max_pixels}
+            else:
+                kwargs["min_pixels"] = self.min_pixels
+                kwargs["max_pixels"] = self.max_pixels
         if self.image_fit == hf_images.FIT_PAD_SQUARE:
             kwargs["do_center_crop"] = False  # pages are padded to a square instead
         return kwargs
@@ -425,16 +560,14 @@ class HFModel(Model):
         return None
 
     def close(self) -> None:
-        if self._model is None:
-            return
-        on_gpu = self.device != "cpu"
+        loaded = self._model is not None
         self._model = None
         self._processor = None
         self._text_pools.clear()
         if self._offload_dir is not None:
             self._offload_dir.cleanup()
             self._offload_dir = None
-        if on_gpu:
+        if loaded and self.device != "cpu":
             import torch
 
             torch.cuda.empty_cache()
@@ -481,15 +614,21 @@ class HFModel(Model):
         )
 
     def _encode(self, texts: list[str], images: list[Any]) -> Any:
+        # One list of images per row: a flat list is one sample with every image to the
+        # processors of Gemma 3, Idefics3/SmolVLM and Mllama, and every family takes this.
         inputs = self._processor(
-            text=texts, images=images or None, padding=True, return_tensors="pt"
+            text=texts,
+            images=[[image] for image in images] or None,
+            padding=True,
+            return_tensors="pt",
         )
         import torch
 
         return inputs.to(self._input_device, dtype=getattr(torch, self.dtype))
 
     def batches(self, prepared: Sequence[_Prepared]) -> list[list[_Prepared]]:
-        """Requests without an image, then with one; smaller first; ``batch_size`` each."""
+        """Requests outside the run's fixed order (or all, when none was given): without an
+        image, then with one; smaller first; ``batch_size`` each."""
         out: list[list[_Prepared]] = []
         for with_image in (False, True):
             group = sorted(
@@ -512,10 +651,81 @@ class HFModel(Model):
         if not requests:
             return
         self.load()
-        prepared = [self._prepare(i, r) for i, r in enumerate(requests)]
+        loose = list(range(len(requests)))
+        if self._fixed is not None:
+            loose = self._answer_spare(requests, sink)
+            wanted, outside = self._fixed.split([requests[i] for i in loose])
+            for fixed in wanted:
+                fixed.asked = {k: [loose[j] for j in v] for k, v in fixed.asked.items()}
+                self._answer_fixed(requests, fixed, sink)
+            loose = [loose[j] for j in outside]
+        prepared = []
+        for index in loose:
+            try:
+                prepared.append(self._prepare(index, requests[index]))
+            except ModelError as exc:
+                sink.reply(index, Response("", error=str(exc)))  # this request alone fails
         for batch in self.batches(prepared):
-            for p, response in zip(batch, self._generate_batch(batch), strict=True):
-                sink.reply(p.index, self._with_probe(p, response) if self.probe else response)
+            for p, response in zip(batch, self._answer_batch(batch), strict=True):
+                sink.reply(p.index, response)
+
+    def fix_order(self, requests: Sequence[Request]) -> None:
+        self._fixed = FixedBatches.of(requests, self.batch_size)
+        self._spare.clear()
+
+    def _answer_spare(self, requests: Sequence[Request], sink: ReplySink) -> list[int]:
+        """Reply to the requests a fixed batch already answered as companions of others
+        (the same batch, so the same answers); returns the indexes still to generate."""
+        served: set[RequestKey] = set()
+        rest = []
+        for index, request in enumerate(requests):
+            key = request_key(request)
+            spare = self._spare.get(key)
+            if spare is None:
+                rest.append(index)
+            else:
+                sink.reply(index, spare)
+                served.add(key)
+        for key in served:
+            del self._spare[key]
+        return rest
+
+    def _answer_fixed(self, requests: Sequence[Request], fixed: Wanted, sink: ReplySink) -> None:
+        """Generate one fixed batch whole and reply to the asked requests it holds; the
+        companions' replies are kept a while for when they are asked (``_answer_spare``)."""
+        batch: list[_Prepared] = []
+        for member in fixed.members:
+            asked = fixed.asked.get(request_key(member), [])
+            # The asked request itself (same call; it may carry its item for the probe).
+            request = requests[asked[0]] if asked else member
+            try:
+                batch.append(self._prepare(asked[0] if asked else -1, request))
+            except ModelError as exc:
+                for index in asked:
+                    sink.reply(index, Response("", error=str(exc)))
+        if not any(p.index >= 0 for p in batch):
+            return
+        for p, response in zip(batch, self._answer_batch(batch), strict=True):
+            key = request_key(p.request)
+            if p.index < 0 and response.error is None:
+                self._spare[key] = response
+                while len(self._spare) > SPARE_REPLIES:
+                    self._spare.popitem(last=False)
+            for index in fixed.asked.get(key, []):
+                sink.reply(index, response)
+
+    def _answer_batch(self, batch: list[_Prepared]) -> list[Response]:
+        """One batch's replies; when the processor or ``generate`` fails on it, each of its
+        requests gets the failure as its ``error`` (as an API request that fails for good
+        does) and the other batches go on."""
+        try:
+            responses = self._generate_batch(batch)
+            if self.probe:
+                responses = [self._with_probe(p, r) for p, r in zip(batch, responses, strict=True)]
+            return responses
+        except Exception as exc:  # any failure of this batch is its requests'
+            message = batch_error_message(self.spec, batch, exc)
+            return [Response("", error=message) for _ in batch]
 
     def step_scores(self, requests: Sequence[Request]) -> list[torch.Tensor]:
         """The scores greedy search chose from at each step of each request's answer: one

@@ -1,15 +1,21 @@
-"""How a page reaches a transformers model's vision tower whole.
+"""How a page reaches a transformers model's vision tower whole, as each family's original
+preprocessing has it.
 
-Two families of image processor are in use:
-
-- dynamic-resolution processors (Qwen2-VL, Qwen2.5-VL) resize the page within a pixel
-  budget (``min_pixels``/``max_pixels``), keeping its aspect ratio and all of its content;
-  the budget is pinned by the backend and checked after loading (``pixel_budget_of``);
+- dynamic-resolution processors (Qwen2-VL, Qwen2.5-VL, Qwen3-VL) resize the page within a
+  pixel budget (``min_pixels``/``max_pixels``; factor 28 for Qwen2/2.5, 32 for Qwen3),
+  keeping its aspect ratio and all of its content; the budget is pinned by the backend and
+  checked after loading (``pixel_budget_of``);
+- anyres processors (LLaVA-NeXT, LLaVA-OneVision) tile the page on their own grid, and
+  Pixtral (also Mistral3) reads it at its own aspect ratio: they get the page as it is,
+  even where a published config says ``do_center_crop`` (a crop of square tiles cuts
+  nothing);
 - fixed-square processors (CLIP's, shipped with llava-hf's LLaVA-1.5) resize the shortest
   side and then cut a centre square: on a wide page, everything left and right of the middle
   is lost. The original LLaVA-1.5 pads the image to a square first, with the processor's
   mean colour; we do the same (``pad_to_square``) and switch the crop off, so no pixel of
-  the page is ever cut.
+  the page is ever cut. Any other processor that would crop is padded the same way.
+- every other processor (Gemma 3, Idefics3/SmolVLM, Mllama, InternVL) resizes or tiles
+  without cropping and gets the page as it is.
 
 Only Pillow is imported here.
 """
@@ -23,6 +29,9 @@ from PIL import Image
 
 #: Model types whose original preprocessing pads the image to a square (LLaVA-1.5).
 PAD_TO_SQUARE_MODEL_TYPES = ("llava",)
+#: Model types (or vision tower types) that read the page at its own shape: anyres tiling
+#: and Pixtral. They are never padded, whatever ``do_center_crop`` says.
+AS_IS_MODEL_TYPES = ("llava_next", "llava_onevision", "pixtral", "mistral3")
 #: The identity's name of each way an image is fitted.
 FIT_PAD_SQUARE = "pad-square"
 FIT_PROCESSOR = "processor"
@@ -33,9 +42,20 @@ def crops(image_processor_config: Mapping[str, Any]) -> bool:
     return bool(image_processor_config.get("do_center_crop", False))
 
 
-def image_fit(model_type: str, image_processor_config: Mapping[str, Any]) -> str:
-    """``"pad-square"`` for LLaVA-1.5-style models and for any processor that would crop;
-    ``"processor"`` (the processor's own resize, which keeps the whole page) otherwise."""
+def image_fit(
+    model_type: str, image_processor_config: Mapping[str, Any], vision_type: str | None = None
+) -> str:
+    """``"processor"`` (the processor's own resize or tiling, which keeps the whole page)
+    for anyres families and Pixtral, and for every processor that does not crop;
+    ``"pad-square"`` for LLaVA-1.5-style models (CLIP towers) and any other processor that
+    would crop."""
+    processor_type = str(image_processor_config.get("image_processor_type", ""))
+    if (
+        model_type in AS_IS_MODEL_TYPES
+        or vision_type in AS_IS_MODEL_TYPES
+        or processor_type.startswith("Pixtral")
+    ):
+        return FIT_PROCESSOR
     if model_type in PAD_TO_SQUARE_MODEL_TYPES or crops(image_processor_config):
         return FIT_PAD_SQUARE
     return FIT_PROCESSOR

@@ -109,7 +109,7 @@ class ModelOptions:
         "rest_device",
         text_value,
         None,
-        "device of a local model: cpu, cuda, cuda:1, auto (all visible GPUs, device_map=auto)",
+        "device of a local model: cpu, cuda, cuda:1, auto (one GPU if it fits, else spread)",
     )
     dtype: str | None = setting(
         "--rest-dtype",

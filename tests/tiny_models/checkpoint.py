@@ -98,6 +98,9 @@ class TokenizerSpec:
     #: Put ``bos`` before every sequence, as Llama tokenizers do.
     add_bos: bool = False
     model_max_length: int = 4096
+    #: Named special tokens some processors read off the tokenizer (Gemma 3's
+    #: ``boi_token``, ``image_token``, ...): (attribute, token) pairs.
+    named: tuple[tuple[str, str], ...] = ()
 
 
 def build_tokenizer(spec: TokenizerSpec, vocab_size: int) -> tuple[Any, dict[str, int]]:
@@ -122,10 +125,12 @@ def build_tokenizer(spec: TokenizerSpec, vocab_size: int) -> tuple[Any, dict[str
         )
     roles = {"bos_token": spec.bos, "eos_token": spec.eos, "pad_token": spec.pad}
     roles["unk_token"] = spec.unk
+    extra = {"extra_special_tokens": dict(spec.named)} if spec.named else {}
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         model_max_length=spec.model_max_length,
         **{role: token for role, token in roles.items() if token is not None},
+        **extra,
     )
     return tokenizer, ids
 

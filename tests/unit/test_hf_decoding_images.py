@@ -44,10 +44,24 @@ def test_greedy_config_carries_nothing_but_greedy_and_the_stop_tokens() -> None:
         ("qwen2_vl", {"min_pixels": 3136}, "processor"),
         ("siglip_thing", {"do_center_crop": True}, "pad-square"),
         ("idefics", {"do_center_crop": False}, "processor"),
+        # Anyres tiling keeps the page whole: never padded, though llava-v1.6's json crops.
+        ("llava_next", {"do_center_crop": True, "image_grid_pinpoints": [[336, 672]]}, "processor"),
+        ("llava_onevision", {"do_center_crop": True}, "processor"),
+        ("mistral3", {}, "processor"),
+        ("gemma3", {}, "processor"),
+        ("qwen3_vl", {"size": {"shortest_edge": 65536}}, "processor"),
     ],
 )
 def test_image_fit(model_type: str, processor: dict, fit: str) -> None:
     assert hf_images.image_fit(model_type, processor) == fit
+
+
+def test_pixtral_under_the_llava_model_type_is_not_padded() -> None:
+    # Pixtral-12B is published as model_type "llava" with a pixtral vision tower.
+    assert hf_images.image_fit("llava", {}, "pixtral") == "processor"
+    pixtral = {"image_processor_type": "PixtralImageProcessor", "do_center_crop": False}
+    assert hf_images.image_fit("llava", pixtral) == "processor"
+    assert hf_images.image_fit("llava", {}, "clip_vision_model") == "pad-square"
 
 
 def test_pixel_budget_is_read_from_any_form_of_size() -> None:

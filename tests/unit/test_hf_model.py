@@ -202,10 +202,13 @@ def test_batches_split_by_image_and_batch_size(model: HFModel, items: list[Item]
     assert all(len({p.image is None for p in b}) == 1 for b in batches)
 
 
-def test_unreadable_image_is_a_model_error(model: HFModel, items: list[Item]) -> None:
-    request = build_requests(items[0], SMALL, with_ocr=False)["image"]
-    with pytest.raises(ModelError, match=r"soebench-0001/image.*PNG"):
-        model.generate([dataclasses.replace(request, page=b"not a png")])
+def test_unreadable_image_is_that_requests_error(model: HFModel, items: list[Item]) -> None:
+    requests = build_requests(items[0], SMALL, with_ocr=False)
+    bad = dataclasses.replace(requests["image"], page=b"not a png")
+    broken, text = model.generate([bad, requests["text"]])
+    assert broken.error is not None and "soebench-0001/image" in broken.error
+    assert "PNG" in broken.error
+    assert text.error is None and text.extra["new_tokens"] > 0
 
 
 def test_pages_reach_the_processor_as_their_rgb_pixels(model: HFModel, items: list[Item]) -> None:
@@ -392,3 +395,70 @@ def test_llava_generates_through_the_same_auto_classes(llava_dir: Path, items: l
 def test_pixel_budget_is_refused_for_models_without_one(llava_dir: Path) -> None:
     with pytest.raises(ModelError, match="Qwen2-VL-family models only"):
         HFModel(str(llava_dir), spec="hf:llava", settings={"max_pixels": 100_000})
+
+
+def test_local_checkpoints_are_identified_by_content(tmp_path: Path) -> None:
+    """run1/ckpt and run2/ckpt (other weights, same name) never share cached answers; a
+    checkpoint retrained in place gets a new identity."""
+    from rest_checks.cache import ModelCalls, ResponseCache
+
+    one = build_tiny_qwen2_vl(tmp_path / "run1" / "ckpt", seed=0)
+    two = build_tiny_qwen2_vl(tmp_path / "run2" / "ckpt", seed=1)
+    options = {"device": "cpu", "settings": {**PIXELS, "max_new_tokens": NEW_TOKENS}}
+    first, second = (HFModel(str(d), spec="hf:ckpt", **options) for d in (one, two))
+    assert first.identity()["name"] == second.identity()["name"] == "ckpt"
+    assert first.identity()["revision"] != second.identity()["revision"]
+    assert str(first.identity()["revision"]).startswith("local:sha256:")
+
+    request = build_requests(generate_soebench(1, seed=3)[0], SMALL, with_ocr=False)["text"]
+    cache = ResponseCache(tmp_path / "cache")
+    ModelCalls(first, cache).generate([request])
+    calls = ModelCalls(second, cache)
+    calls.generate([request])
+    assert calls.counter.cache_hits == 0 and calls.counter.model_calls == 1
+
+    # Retrained in place: other weights in the same files.
+    build_tiny_qwen2_vl(tmp_path / "other", seed=2)
+    (one / "model.safetensors").write_bytes((tmp_path / "other" / "model.safetensors").read_bytes())
+    retrained = HFModel(str(one), spec="hf:ckpt", **options)
+    assert retrained.identity()["revision"] != first.identity()["revision"]
+
+
+def test_trust_remote_code_is_opt_in_from_the_models_file(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import transformers
+
+    from rest_checks.models.registry import ModelOptions
+
+    models = tmp_path / "rest_models.toml"
+    models.write_text(
+        f'[models.plain]\nbackend = "hf"\nname = "{tiny_dir}"\n\n'
+        f'[models.remote]\nbackend = "hf"\nname = "{tiny_dir}"\ntrust_remote_code = true\n'
+        f'\n[models.bad]\nbackend = "hf"\nname = "{tiny_dir}"\ntrust_remote_code = "yes"\n',
+        encoding="utf-8",
+    )
+    options = ModelOptions(models_file=models, device="cpu")
+    plain, remote = (load(resolve(name, options), options) for name in ("plain", "remote"))
+    assert "trust_remote_code" not in plain.identity()
+    assert remote.identity()["trust_remote_code"] is True
+    from rest_checks.models.registry import ModelsFileError
+
+    # Named with the file, its line and the model, like every models-file error.
+    with pytest.raises(
+        ModelsFileError, match=r"rest_models.toml:\d+: model 'bad': trust_remote_code must be"
+    ):
+        load(resolve("bad", options), options)
+    # Every from_pretrained is told explicitly: False never prompts on the terminal.
+    seen: list[object] = []
+    real = transformers.AutoProcessor.from_pretrained
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(kwargs.get("trust_remote_code", "absent"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", spy)
+    assert isinstance(plain, HFModel) and isinstance(remote, HFModel)
+    plain.load()
+    remote.load()
+    assert seen == [False, True]
