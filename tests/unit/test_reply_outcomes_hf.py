@@ -11,11 +11,11 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from rest_checks.models.hf import HFModel  # noqa: E402
-from rest_checks.run import RestRun  # noqa: E402
-from rest_checks.verdicts import failure_message  # noqa: E402
-from tests.tiny_models.qwen2_vl import build_tiny_qwen2_vl  # noqa: E402
-from tests.unit.test_run import settings  # noqa: E402
+from rest_checks.models.hf import HFModel
+from rest_checks.run import RestRun
+from rest_checks.verdicts import failure_message
+from tests.tiny_models.qwen2_vl import build_tiny_qwen2_vl
+from tests.unit.test_run import settings
 
 BUDGET = 3
 
