@@ -600,7 +600,6 @@ def _values_in_order(text: str, variables: Sequence[str]) -> str | None:
     return canonicalize(pairs, "solution")
 
 
-_LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)(?P<s>[^\n]*?)\s*$")
 _SENTENCE_BREAK = re.compile(r"[.!?](?=\s)")
 
 
