@@ -8,7 +8,7 @@ import dataclasses
 import pickle
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from rest_checks import pages, render
 from rest_checks.cache import ModelCalls, ResponseCache, request_key
 from rest_checks.fonts import DEFAULT_FONTS_DIR, FONTS_DIR_ENV, clear_font_cache
 from rest_checks.items.arith import generate_arith
+from rest_checks.models.base import Response
 from rest_checks.models.mock import MockModel
 from rest_checks.models.openai_api import OpenAIModel
 from rest_checks.pages import PngPage, RenderedPage
@@ -140,10 +141,20 @@ def test_requests_with_pages_survive_pickling() -> None:
     assert copy == request and copy.image_png == request.image_png
 
 
+class LookingModel(MockModel):
+    """The oracle, looking at every page it is shown as a real model does (the mock alone
+    answers from the item, so whether the pool renders a page first would be a race)."""
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        for request in requests:
+            request.image_png  # noqa: B018 - read the bytes, rendering them if needed
+        return super().generate(requests)
+
+
 def test_a_cached_case_renders_nothing(tmp_path: Path, renders: RenderCounter) -> None:
     items = generate_arith(3, seed=1)
     requests = [r for item in items for r in build_requests(item).values()]
-    first = ModelCalls(MockModel("oracle"), ResponseCache(tmp_path))
+    first = ModelCalls(LookingModel("oracle"), ResponseCache(tmp_path))
     first.generate(requests)
     # image and ocr show the same page: 2 distinct pages per item, each rendered once.
     assert len(renders.calls) == len(set(renders.calls)) == 2 * len(items)

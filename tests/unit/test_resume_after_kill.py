@@ -114,7 +114,7 @@ def test_a_killed_run_repeats_no_answered_call(tmp_path: Path, workers: int) -> 
             )
             # The run has its answers and waits on held calls: give it a moment to store
             # them, then kill every process of it without warning.
-            wait_for(lambda: len(list(cache.rglob("*.json"))) >= ANSWERED_BEFORE_KILL, 5)
+            wait_for(lambda: len(list(cache.rglob("*.json"))) >= ANSWERED_BEFORE_KILL, 30)
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(30)
         finally:
