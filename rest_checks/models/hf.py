@@ -292,11 +292,16 @@ class HFModel(Model):
         local = Path(name)
         # A local checkpoint is named by its content (checkpoint_identity): weights,
         # config, tokenizer, processor and chat template.
-        self._local_fingerprint = (
-            checkpoint_identity.content_fingerprint(local, announce=announce_hashing)
-            if local.is_dir()
-            else None
-        )
+        try:
+            self._local_fingerprint = (
+                checkpoint_identity.content_fingerprint(local, announce=announce_hashing)
+                if local.is_dir()
+                else None
+            )
+        except OSError as exc:
+            raise ModelError(
+                f"model {spec!r}: cannot read the checkpoint's files to name it by content: {exc}"
+            ) from None
         self._commit: str | None = getattr(self._config, "_commit_hash", None)
 
         self._model: Any = None
