@@ -30,6 +30,7 @@ loads them.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import tempfile
 import time
@@ -127,6 +128,11 @@ def batch_error_message(spec: str, batch: Sequence[_Prepared], exc: BaseExceptio
         f"model {spec!r}: a batch of {len(batch)} {kind} request(s) from "
         f"{first.item_id}/{first.modality} failed: {type(exc).__name__}: {text}"
     )
+
+
+def _on_fresh_page(request: Request) -> Request:
+    page = request.image
+    return request if page is None else dataclasses.replace(request, page=page.fresh())
 
 
 @dataclass
@@ -292,11 +298,16 @@ class HFModel(Model):
         local = Path(name)
         # A local checkpoint is named by its content (checkpoint_identity): weights,
         # config, tokenizer, processor and chat template.
-        self._local_fingerprint = (
-            checkpoint_identity.content_fingerprint(local, announce=announce_hashing)
-            if local.is_dir()
-            else None
-        )
+        try:
+            self._local_fingerprint = (
+                checkpoint_identity.content_fingerprint(local, announce=announce_hashing)
+                if local.is_dir()
+                else None
+            )
+        except OSError as exc:
+            raise ModelError(
+                f"model {spec!r}: cannot read the checkpoint's files to name it by content: {exc}"
+            ) from None
         self._commit: str | None = getattr(self._config, "_commit_hash", None)
 
         self._model: Any = None
@@ -696,8 +707,9 @@ class HFModel(Model):
         batch: list[_Prepared] = []
         for member in fixed.members:
             asked = fixed.asked.get(request_key(member), [])
-            # The asked request itself (same call; it may carry its item for the probe).
-            request = requests[asked[0]] if asked else member
+            # The asked request itself (same call; it may carry its item for the probe); a
+            # companion on a page of its own, so the run's order never holds rendered bytes.
+            request = requests[asked[0]] if asked else _on_fresh_page(member)
             try:
                 batch.append(self._prepare(asked[0] if asked else -1, request))
             except ModelError as exc:
@@ -730,8 +742,8 @@ class HFModel(Model):
     def step_scores(self, requests: Sequence[Request]) -> list[torch.Tensor]:
         """The scores greedy search chose from at each step of each request's answer: one
         float32 ``[steps, vocab]`` tensor per request (the steps up to and including its stop
-        token), batched as ``generate`` batches them. What "batched equals one at a time"
-        is measured on."""
+        token), batched as ``generate`` batches requests outside a fixed order (``batches``).
+        What "batched equals one at a time" is measured on."""
         if not requests:
             return []
         self.load()

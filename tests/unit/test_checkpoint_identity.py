@@ -127,3 +127,22 @@ def test_the_memo_lives_in_the_user_cache_unless_named(
     assert default_memo_path() == tmp_path / "rest-checks" / "checkpoint-hashes.json"
     monkeypatch.setenv("REST_CHECKPOINT_HASHES", str(tmp_path / "m.json"))
     assert default_memo_path() == tmp_path / "m.json"
+
+
+def test_an_unreadable_checkpoint_file_is_a_model_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("transformers")
+    from rest_checks.models import checkpoint_identity
+    from rest_checks.models.base import ModelError
+    from rest_checks.models.hf import HFModel
+    from tests.tiny_models.qwen2_vl import build_tiny_qwen2_vl
+
+    directory = build_tiny_qwen2_vl(tmp_path / "ckpt")
+
+    def refused(path: Path) -> str:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(checkpoint_identity, "file_sha256", refused)
+    with pytest.raises(ModelError, match=r"cannot read the checkpoint's files.*Permission denied"):
+        HFModel(str(directory), spec="hf:ckpt", device="cpu")
