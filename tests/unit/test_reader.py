@@ -251,7 +251,7 @@ def test_number_without_the_item_reads_only_what_is_written() -> None:
 
 
 def test_the_reader_version_names_this_reading() -> None:
-    assert READER_VERSION == "exact-reader/3"
+    assert READER_VERSION == "exact-reader/4"
 
 
 # -- choice ------------------------------------------------------------------------------
