@@ -1,6 +1,6 @@
 """The embedded reference model: a real OCR engine followed by an exact reader.
 
-It needs no GPU and no network. Images are read by RapidOCR (``rapidocr-onnxruntime``,
+It needs no GPU and no network. Images are read by RapidOCR (the ``rapidocr`` package,
 whose ONNX models ship inside the wheel); the transcription, or the prompt's own text for
 the text modality, goes to the exact reader (``rest_checks.reader``), which answers only
 from what it read and calculates without error.

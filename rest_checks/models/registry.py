@@ -14,6 +14,7 @@ stay unimported until a model of theirs is built (the mocks need none of them).
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import sys
@@ -22,7 +23,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rest_checks.models.base import Model, ModelAuthError, ModelError, UnknownModelError
+from rest_checks.models.base import (
+    Model,
+    ModelAuthError,
+    ModelError,
+    ModelLoadError,
+    UnknownModelError,
+)
 from rest_checks.models.mock import MOCK_BEHAVIOURS, MockModel
 from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
 from rest_checks.options import (
@@ -157,8 +164,15 @@ ModelFactory = Callable[[ModelOptions], Model]
 
 
 def _reference(resolved: ResolvedModel, options: ModelOptions) -> Model:
-    from rest_checks.models.reference import ReferenceModel
+    from rest_checks.models.reference import OCR_PACKAGE, ReferenceModel
 
+    if importlib.util.find_spec(OCR_PACKAGE) is None:
+        # Said before anything else: a baseline check would otherwise refuse the run for an
+        # identity that reads "not installed".
+        raise ModelLoadError(
+            "the reference model reads pages with RapidOCR, which is not installed: "
+            "pip install 'rest-checks[reference]'"
+        )
     return ReferenceModel(spec=resolved.spec)
 
 

@@ -189,3 +189,19 @@ def test_building_a_mock_imports_no_heavy_backend() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_reference_model_without_its_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    from rest_checks.models.base import ModelLoadError
+    from rest_checks.models.registry import load, resolve
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "rapidocr" else real(name, *a)
+    )
+    with pytest.raises(ModelLoadError, match=r"pip install 'rest-checks\[reference\]'"):
+        load(resolve("reference"))
