@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,8 @@ PROFILE_BEFORE_KEY = pytest.StashKey[str]()
 HEADER_SHOWN_KEY = pytest.StashKey[bool]()
 # Why a run that started during collection could not start (a usage error).
 START_ERROR_KEY = pytest.StashKey[str]()
+# The SIGTERM handler before the run's own (restored at unconfigure).
+SIGTERM_BEFORE_KEY = pytest.StashKey[Any]()
 
 ITEM_ARG = "rest_item"
 PLUS_ITEM_ARG = "rest_plus_item"
@@ -128,10 +132,48 @@ def _load_hypothesis_profile(config: pytest.Config) -> None:
         load_profile(chosen_profile(os.environ))
 
 
+def _interrupt_on_sigterm(config: pytest.Config) -> None:
+    """Make SIGTERM (a CI job cancelled, ``kill``) end the run as Ctrl-C does: requests in
+    flight are dropped, the replies received are kept, xdist stops its workers and the
+    summary says what was kept. Only where SIGTERM still has its default action (a
+    handler of the user's stays), and only in the main thread, where handlers live."""
+    if SIGTERM_BEFORE_KEY in config.stash:
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+        config.stash[SIGTERM_BEFORE_KEY] = signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread
+        return
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while the run writes its outputs, its last act (a second
+    Ctrl-C would otherwise end it with a traceback and outputs half done)."""
+    try:
+        before = {
+            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def start_run(config: pytest.Config) -> RestRun:
     """The process's REST run, started on first need: settings, model, baseline, items."""
     if RUN_KEY in config.stash:
         return config.stash[RUN_KEY]
+    _interrupt_on_sigterm(config)
     from rest_checks.baselines import load_baseline
     from rest_checks.html_report import require_report_dependencies
     from rest_checks.hypothesis_profiles import current_profile
@@ -194,6 +236,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if SIGTERM_BEFORE_KEY in config.stash:
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGTERM, config.stash[SIGTERM_BEFORE_KEY])
     before = config.stash.get(PROFILE_BEFORE_KEY, None)
     if before is None:
         return
@@ -394,6 +439,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if RUN_KEY not in config.stash:
         return
     run = config.stash[RUN_KEY]
+    with _uninterrupted():
+        _finish(session, run, exitstatus)
+
+
+def _finish(session: pytest.Session, run: RestRun, exitstatus: int) -> None:
+    config = session.config
     run.close()
     if hasattr(config, "workerinput"):
         config.workeroutput["rest_results"] = run.payload()  # type: ignore[attr-defined]
@@ -432,13 +483,32 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 class XdistHooks:
     """Registered only when pytest-xdist is installed: workers get the controller's items
-    and send their cases home."""
+    and send their cases home; an interrupted controller interrupts its workers."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Any] = []
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
+        self.nodes.append(node)
         run = node.config.stash.get(RUN_KEY, None)
         if run is not None:
             node.workerinput[ITEMS_INPUT] = run.items_payload()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Ctrl-C or SIGTERM that reached the controller alone: pass it to the workers
+        now, before xdist's teardown, which waits seconds for workers busy asking the
+        model; interrupted, they drop their requests in flight and stop at once."""
+        if exitstatus != pytest.ExitCode.INTERRUPTED or RUN_KEY not in session.config.stash:
+            return
+        for node in self.nodes:
+            # execnet keeps each local worker's process on its gateway's pipe.
+            process = getattr(getattr(getattr(node, "gateway", None), "_io", None), "popen", None)
+            pid = getattr(process, "pid", None)
+            if isinstance(pid, int) and getattr(process, "returncode", 0) is None:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGINT)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

@@ -534,7 +534,7 @@ class RestRun:
         the Markdown summary is appended to; ``artifact_url``: where CI keeps the HTML
         report."""
         if not self.records:
-            return Outcome()
+            return Outcome(lines=[self._kept_line()] if interrupted else [])
         s = self.settings
         records = sorted(self.records, key=lambda r: r.key)
         errors = [r for r in records if r.error is not None]
@@ -580,6 +580,8 @@ class RestRun:
         # Results or a baseline that could not be written fail the run: CI reads them.
         # The reports below are for people; one that fails costs nothing else.
         unwritten = [line for line in outcome.lines if " NOT written to " in line]
+        if interrupted:
+            outcome.lines.append(self._kept_line())
         # Last, so a report that cannot be written costs nothing else of the run.
         outcome.lines.extend(self._write_reports(results, step_summary, artifact_url))
         if unwritten:
@@ -591,6 +593,19 @@ class RestRun:
         if gate_result is not None and gate_result.verdict == "inconclusive":
             outcome.failed = outcome.failed or s.fail_inconclusive
         return outcome
+
+    def _kept_line(self) -> str:
+        """What an interrupted run kept: every reply it received is in the cache already
+        (each is stored as it arrives), so a rerun asks only for the others."""
+        received = self.model_calls + self.calls.counter.model_calls - self.calls.counter.errors
+        cache = self.calls.cache
+        if cache is None:
+            return "run interrupted: no reply was kept (--rest-no-cache); a rerun asks again"
+        what = f"the {received} replies received are" if received > 0 else "every reply received is"
+        return (
+            f"run interrupted: {what} kept in the cache {cache.directory}; "
+            "a rerun asks only for the others"
+        )
 
     def _write_reports(
         self, results: dict[str, Any], step_summary: Path | None, artifact_url: str | None

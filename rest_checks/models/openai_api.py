@@ -562,6 +562,8 @@ class OpenAIModel(Model):
             try:
                 return call()
             except Exception as exc:
+                if stop.is_set():
+                    break  # the batch stopped under it: no retry, nothing to report
                 failed = self._failed(exc, what)
             # Raised here, after the ``except`` block: the SDK's exception, which may quote
             # the key in server text, is then in no frame and no exception chain.
