@@ -507,7 +507,11 @@ class RestRun:
         for what, path in self.outputs():
             check_writable(path, f"the {what}")
         if self.calls.cache is not None:
-            check_folder_writable(self.calls.cache.directory, "the response cache")
+            check_folder_writable(
+                self.calls.cache.directory,
+                "the response cache",
+                hint="give another with --rest-cache DIR, or run with --rest-no-cache",
+            )
 
     def start(self) -> None:
         """On the controller, before any test: remove the earlier results file and the
@@ -516,7 +520,9 @@ class RestRun:
         for what, path in self.outputs():
             if what != "baseline":  # kept: a stopped run writes none, so the old one holds
                 path.unlink(missing_ok=True)
-            remove_stale_temps(path.parent)
+        folders = {path.parent for _, path in self.outputs()}
+        for folder in folders | {self.settings.baseline_path.parent}:
+            remove_stale_temps(folder)
         if self.calls.cache is not None:
             self.calls.cache.remove_stale_temps()
 

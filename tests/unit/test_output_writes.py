@@ -283,3 +283,26 @@ def test_a_run_removes_the_reports_it_will_replace(pytester: pytest.Pytester) ->
     )
     assert result.ret != 0
     assert not [n for n in ("out.json", "out.html", "out.csv") if (suite.path / n).exists()]
+
+
+def test_a_run_starts_by_removing_what_killed_writers_left(tmp_path: Path) -> None:
+    values = {"rest_no_cache": False, "rest_cache": "cache"}
+    run = RestRun(
+        RestSettings.from_values(
+            {"rest_model": "mock:oracle", "rest_suite": ("arith",), "rest_n": 1, **values},
+            tmp_path,
+        ),
+        MockModel("oracle"),
+    )
+    old = time.time() - 120
+    left = [
+        tmp_path / "baselines" / f".tmp-{dead_pid()}-a1b2c3d4.json",  # a kill mid-rename
+        tmp_path / "cache" / "ab" / f".tmp-{dead_pid()}-e5f6a7b8.json",  # a kill mid-reply
+    ]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{")
+        os.utime(path, (old, old))
+    run.check_outputs()
+    run.start()
+    assert not [path for path in left if path.exists()]
