@@ -23,12 +23,18 @@ FAST_REPLIES = 8
 
 
 @pytest.mark.parametrize(
-    ("signum", "workers", "within"),
-    [(signal.SIGINT, 0, 5.0), (signal.SIGTERM, 0, 5.0), (signal.SIGTERM, 2, 12.0)],
-    ids=["ctrl-c", "sigterm", "sigterm-n2"],
+    ("signum", "workers", "within", "again"),
+    [
+        (signal.SIGINT, 0, 5.0, False),
+        (signal.SIGTERM, 0, 5.0, False),
+        (signal.SIGTERM, 2, 12.0, False),
+        (signal.SIGINT, 0, 5.0, True),
+        (signal.SIGINT, 2, 5.0, True),
+    ],
+    ids=["ctrl-c", "sigterm", "sigterm-n2", "ctrl-c-twice", "ctrl-c-twice-n2"],
 )
 def test_a_signal_ends_a_stalled_run_keeping_what_it_received(
-    tmp_path: Path, signum: int, workers: int, within: float
+    tmp_path: Path, signum: int, workers: int, within: float, again: bool
 ) -> None:
     (tmp_path / "conftest.py").write_text(HYPOTHESIS_CONFTEST, encoding="utf-8")
     (tmp_path / "test_rest_suite.py").write_text(SUITE, encoding="utf-8")
@@ -62,6 +68,9 @@ def test_a_signal_ends_a_stalled_run_keeping_what_it_received(
             received = sum(r.status == 200 and r.answered_at > 0 for r in server.state.completions)
             process.send_signal(signum)
             sent = time.monotonic()
+            if again:  # impatient: a second one while the run winds down
+                time.sleep(0.4)
+                process.send_signal(signum)
             output, _ = process.communicate(timeout=30)
             took = time.monotonic() - sent
         finally:
@@ -70,9 +79,14 @@ def test_a_signal_ends_a_stalled_run_keeping_what_it_received(
         time.sleep(1.0)
         asked_later = len(server.state.completions)
     assert took < within, output
-    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
-    assert "run interrupted:" in output and "kept in the cache" in output
-    assert "Traceback" not in output
+    if again:  # ended at once, with one line
+        assert process.returncode in (pytest.ExitCode.INTERRUPTED, 128 + signum), output
+        assert "again: stopping now" in output or "run interrupted:" in output
+    else:
+        assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+        assert "run interrupted:" in output
+    assert "kept in the cache" in output
+    assert "Traceback" not in output and "PluggyTeardownRaisedWarning" not in output
     assert asked_later == asked_by_then, "no worker asks after the run ended"
     entries = [p for p in (tmp_path / ".rest-cache").rglob("*.json") if p.name[0] != "."]
     assert received == FAST_REPLIES
