@@ -88,11 +88,17 @@ def check_writable(path: Path, what: str) -> None:
     check_folder_writable(path.parent, what, shown=path)
 
 
-def check_folder_writable(folder: Path, what: str, *, shown: Path | None = None) -> None:
-    """Raise ``OutputError`` unless files can be written in ``folder`` (made if missing)."""
+def check_folder_writable(
+    folder: Path, what: str, *, shown: Path | None = None, hint: str = ""
+) -> None:
+    """Raise ``OutputError`` unless files can be written in ``folder`` (made if missing);
+    ``hint`` (what to do instead) ends its message."""
     shown = shown or folder
+    hint = f"; {hint}" if hint else ""
     if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{what} {shown} cannot be written: {folder} is a file, not a folder")
+        raise OutputError(
+            f"{what} {shown} cannot be written: {folder} is a file, not a folder{hint}"
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.probe"
@@ -103,7 +109,9 @@ def check_folder_writable(folder: Path, what: str, *, shown: Path | None = None)
             os.close(fd)
             probe.unlink(missing_ok=True)
     except OSError as exc:
-        raise OutputError(f"{what} {shown} cannot be written: {describe_os_error(exc)}") from None
+        raise OutputError(
+            f"{what} {shown} cannot be written: {describe_os_error(exc)}{hint}"
+        ) from None
 
 
 def remove_stale_temps(folder: Path, now: float | None = None) -> int:

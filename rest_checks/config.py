@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rest_checks.items.files.layouts import LAYOUT_NAMES
-from rest_checks.models.registry import ModelOptions
+from rest_checks.models.registry import DEFAULT_MODELS_FILE, ModelOptions
 from rest_checks.options import (
     Option,
     SettingError,
@@ -61,12 +61,6 @@ def suite_list(text: str) -> tuple[str, ...]:
 def slug(text: str) -> str:
     """A file-name-safe form of a model spec: ``openai:gpt-4o-mini`` -> ``openai_gpt-4o-mini``."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "model"
-
-
-def _named(values: Mapping[str, Any], option: Option) -> bool:
-    """Whether a value other than the option's default was given."""
-    raw = values.get(option.dest, option.default)
-    return raw is not None and str(raw) != str(option.default)
 
 
 @dataclass(frozen=True)
@@ -274,11 +268,11 @@ class RestSettings:
             return raw
 
         own = {o.field: value(o) for o in options_of(cls)}
-        model_option = {o.field: o for o in options_of(ModelOptions)}
-        model_options = ModelOptions(
-            **{name: value(o) for name, o in model_option.items()},
-            models_file_named=_named(values, model_option["models_file"]),
-        )
+        model_values = {o.field: value(o) for o in options_of(ModelOptions)}
+        named = model_values["models_file"] is not None  # then it must exist
+        if not named:
+            model_values["models_file"] = rootdir / DEFAULT_MODELS_FILE
+        model_options = ModelOptions(**model_values, models_file_named=named)
         settings = cls(
             **own, model_options=model_options, update_baseline=update_baseline, rootdir=rootdir
         )

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,10 @@ PROFILE_BEFORE_KEY = pytest.StashKey[str]()
 HEADER_SHOWN_KEY = pytest.StashKey[bool]()
 # Why a run that started during collection could not start (a usage error).
 START_ERROR_KEY = pytest.StashKey[str]()
+# The SIGINT and SIGTERM handlers before the run's own (restored at unconfigure).
+SIGNALS_BEFORE_KEY = pytest.StashKey[dict[int, Any]]()
+# Whether the run's handlers have seen an interrupt.
+INTERRUPTED_KEY = pytest.StashKey[dict[str, bool]]()
 
 ITEM_ARG = "rest_item"
 PLUS_ITEM_ARG = "rest_plus_item"
@@ -45,6 +51,8 @@ RENDERING_ARG = "rest_rendering"
 # What a test uses that makes it a REST test, and so starts the run.
 REST_FIXTURES = (ITEM_ARG, PLUS_ITEM_ARG, RENDERING_ARG, "rest", "rest_settings")
 SUITE_MODULE = "rest_checks.suite"
+# The name the xdist hooks are registered under.
+XDIST_HOOKS = "rest-checks-xdist"
 # The controller's items, handed to each xdist worker.
 ITEMS_INPUT = "rest_items"
 
@@ -128,10 +136,71 @@ def _load_hypothesis_profile(config: pytest.Config) -> None:
         load_profile(chosen_profile(os.environ))
 
 
+def _handle_interrupts(config: pytest.Config) -> None:
+    """Ctrl-C and SIGTERM (a CI job cancelled, ``kill``) end the run alike: the first
+    raises ``KeyboardInterrupt`` (requests in flight are dropped, the replies received are
+    kept, xdist stops its workers, the summary says what was kept); a second one, while
+    pytest winds down, ends the process at once with one line instead of a traceback.
+    Only signals that still have Python's default action (a handler of the user's
+    stays), and only in the main thread, where handlers live."""
+    if SIGNALS_BEFORE_KEY in config.stash:
+        return
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    worker = hasattr(config, "workerinput")
+    before: dict[int, Any] = {}
+    state = {"interrupted": False}
+
+    def interrupt(signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if not state["interrupted"]:
+            state["interrupted"] = True
+            raise KeyboardInterrupt(f"signal {name}")
+        if worker:
+            return  # the controller ends it
+        hooks = config.pluginmanager.get_plugin(XDIST_HOOKS)
+        if isinstance(hooks, XdistHooks):
+            # None may go on asking once this process is gone; their replies are on disk.
+            hooks.interrupt_workers(signal.SIGKILL)
+        sys.stderr.write(
+            f"\nrest-checks: {name} again: stopping now; every reply received is kept in the "
+            "cache\n"
+        )
+        sys.stderr.flush()
+        os._exit(128 + signum)
+
+    try:
+        for sig, default in defaults.items():
+            if signal.getsignal(sig) is default:
+                before[sig] = signal.signal(sig, interrupt)
+    except ValueError:  # not the main thread
+        return
+    config.stash[SIGNALS_BEFORE_KEY] = before
+    config.stash[INTERRUPTED_KEY] = state
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while the run writes its outputs, its last act (a second
+    Ctrl-C would otherwise end it with a traceback and outputs half done)."""
+    try:
+        before = {
+            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def start_run(config: pytest.Config) -> RestRun:
     """The process's REST run, started on first need: settings, model, baseline, items."""
     if RUN_KEY in config.stash:
         return config.stash[RUN_KEY]
+    _handle_interrupts(config)
     from rest_checks.baselines import load_baseline
     from rest_checks.html_report import require_report_dependencies
     from rest_checks.hypothesis_profiles import current_profile
@@ -192,12 +261,18 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if config.pluginmanager.hasplugin("xdist"):
         # Inert until a worker sends REST results home.
-        config.pluginmanager.register(XdistHooks(), "rest-checks-xdist")
+        config.pluginmanager.register(XdistHooks(), XDIST_HOOKS)
     if rest_asked_for(config):
         start_run(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    # After an interrupt the process is winding down: a further signal still ends it at
+    # once with one line (pytest's own teardown would show a traceback).
+    if not config.stash.get(INTERRUPTED_KEY, {}).get("interrupted", False):
+        for sig, handler in config.stash.get(SIGNALS_BEFORE_KEY, {}).items():
+            with contextlib.suppress(ValueError):
+                signal.signal(sig, handler)
     before = config.stash.get(PROFILE_BEFORE_KEY, None)
     if before is None:
         return
@@ -400,6 +475,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if RUN_KEY not in config.stash:
         return
     run = config.stash[RUN_KEY]
+    with _uninterrupted():
+        _finish(session, run, exitstatus)
+
+
+def _finish(session: pytest.Session, run: RestRun, exitstatus: int) -> None:
+    config = session.config
     run.close()
     if hasattr(config, "workerinput"):
         config.workeroutput["rest_results"] = run.payload()  # type: ignore[attr-defined]
@@ -438,13 +519,36 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 class XdistHooks:
     """Registered only when pytest-xdist is installed: workers get the controller's items
-    and send their cases home."""
+    and send their cases home; an interrupted controller interrupts its workers."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Any] = []
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
+        self.nodes.append(node)
         run = node.config.stash.get(RUN_KEY, None)
         if run is not None:
             node.workerinput[ITEMS_INPUT] = run.items_payload()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Ctrl-C or SIGTERM that reached the controller alone: pass it to the workers
+        now, before xdist's teardown, which waits seconds for workers busy asking the
+        model; interrupted, they drop their requests in flight and stop at once."""
+        if exitstatus == pytest.ExitCode.INTERRUPTED and RUN_KEY in session.config.stash:
+            self.interrupt_workers(signal.SIGINT)
+
+    def interrupt_workers(self, signum: int) -> None:
+        """Send ``signum`` to each local worker process still running."""
+        nodes = list(self.nodes)
+        for node in nodes:
+            # execnet keeps each local worker's process on its gateway's pipe.
+            process = getattr(getattr(getattr(node, "gateway", None), "_io", None), "popen", None)
+            pid = getattr(process, "pid", None)
+            if isinstance(pid, int) and getattr(process, "returncode", 0) is None:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signum)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

@@ -609,7 +609,11 @@ class RestRun:
         for what, path in self.outputs():
             check_writable(path, f"the {what}")
         if self.calls.cache is not None:
-            check_folder_writable(self.calls.cache.directory, "the response cache")
+            check_folder_writable(
+                self.calls.cache.directory,
+                "the response cache",
+                hint="give another with --rest-cache DIR, or run with --rest-no-cache",
+            )
 
     def start(self) -> None:
         """On the controller, before any test: remove the earlier results file and the
@@ -618,7 +622,9 @@ class RestRun:
         for what, path in self.outputs():
             if what != "baseline":  # kept: a stopped run writes none, so the old one holds
                 path.unlink(missing_ok=True)
-            remove_stale_temps(path.parent)
+        folders = {path.parent for _, path in self.outputs()}
+        for folder in folders | {self.settings.baseline_path.parent}:
+            remove_stale_temps(folder)
         if self.calls.cache is not None:
             self.calls.cache.remove_stale_temps()
 
@@ -638,7 +644,8 @@ class RestRun:
         appended to; ``artifact_url``: where CI keeps the HTML report."""
         ended_early = interrupted or stopped
         if not self.records and (ended_early or not self._planned_keys):
-            return Outcome()  # stopped before any case: no results to speak of
+            # Stopped before any case: no results to speak of.
+            return Outcome(lines=[self._kept_line()] if interrupted else [])
         s = self.settings
         records = sorted(self.records + self._never_finished(ended_early), key=lambda r: r.key)
         errors = [r for r in records if r.error is not None]
@@ -688,6 +695,8 @@ class RestRun:
         # Results or a baseline that could not be written fail the run: CI reads them.
         # The reports below are for people; one that fails costs nothing else.
         unwritten = [line for line in outcome.lines if " NOT written to " in line]
+        if interrupted:
+            outcome.lines.append(self._kept_line())
         # Last, so a report that cannot be written costs nothing else of the run.
         outcome.lines.extend(self._write_reports(results, step_summary, artifact_url))
         if unwritten:
@@ -751,6 +760,19 @@ class RestRun:
             "errors": len(errored),
             "not_run": not_run,
         }
+
+    def _kept_line(self) -> str:
+        """What an interrupted run kept: every reply it received is in the cache already
+        (each is stored as it arrives), so a rerun asks only for the others."""
+        received = self.model_calls + self.calls.counter.model_calls - self.calls.counter.errors
+        cache = self.calls.cache
+        if cache is None:
+            return "run interrupted: no reply was kept (--rest-no-cache); a rerun asks again"
+        what = f"the {received} replies received are" if received > 0 else "every reply received is"
+        return (
+            f"run interrupted: {what} kept in the cache {cache.directory}; "
+            "a rerun asks only for the others"
+        )
 
     def _write_reports(
         self, results: dict[str, Any], step_summary: Path | None, artifact_url: str | None

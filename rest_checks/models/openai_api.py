@@ -17,7 +17,9 @@ jitter. A request that still fails, or fails in a way retrying cannot mend (anot
 succeed after it: ``generate`` raises it and queued requests are never sent.
 
 The API key never leaves the client: it is not in ``identity()``, ``repr()``, log records
-or error messages (server text is scrubbed of it before it is quoted).
+or error messages. Server text is scrubbed of it (and of any bearer token) before it is
+quoted, and the SDK's exceptions, which quote server text as it came, never leave this
+module: not raised, not chained, not in a traceback's frames (``-l`` shows locals).
 
 Settings (``rest_models.toml`` keys or ``settings=``), the first group part of the identity:
 
@@ -562,6 +564,8 @@ class OpenAIModel(Model):
             try:
                 return call()
             except Exception as exc:
+                if stop.is_set():
+                    break  # the batch stopped under it: no retry, nothing to report
                 failed = self._failed(exc, what)
             # Raised here, after the ``except`` block: the SDK's exception, which may quote
             # the key in server text, is then in no frame and no exception chain.

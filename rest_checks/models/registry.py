@@ -50,6 +50,8 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 OLLAMA_BASE_URL = "http://localhost:11434/v1"
+# The models file read when none is named (relative to the rootdir); it may be absent.
+DEFAULT_MODELS_FILE = "rest_models.toml"
 # Settings in seconds, checked where a models file is read (a backend reads them later):
 # a timeout above 0, delays of 0 or more, all finite.
 TIMEOUT_KEYS = ("timeout",)
@@ -71,10 +73,10 @@ class ModelOptions:
         "REST_MODELS_FILE",
         "rest_models_file",
         text_value,
-        "rest_models.toml",
-        "file of user-defined models (relative to the rootdir)",
+        None,
+        "file of user-defined models (relative to the rootdir; default rest_models.toml, "
+        "which may be absent: a file named here must exist)",
         is_path=True,
-        field_default=None,
     )
     # Whether the user named the models file (then it must be there), not an option.
     models_file_named: bool = False

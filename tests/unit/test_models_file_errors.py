@@ -66,6 +66,10 @@ def test_a_named_models_file_that_is_missing_is_an_error(tmp_path: Path) -> None
         resolve("reference", settings.model_options)
 
 
-def test_the_default_models_file_may_be_absent(tmp_path: Path) -> None:
+def test_the_default_models_file_may_be_absent_unless_named(tmp_path: Path) -> None:
     settings = RestSettings.from_values({}, tmp_path)
+    assert settings.model_options.models_file == tmp_path / "rest_models.toml"
     assert resolve("reference", settings.model_options).backend == "reference"
+    named = RestSettings.from_values({"rest_models_file": "rest_models.toml"}, tmp_path)
+    with pytest.raises(ModelsFileError, match="no such models file"):
+        resolve("reference", named.model_options)

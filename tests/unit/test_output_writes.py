@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -283,3 +284,59 @@ def test_a_run_removes_the_reports_it_will_replace(pytester: pytest.Pytester) ->
     )
     assert result.ret != 0
     assert not [n for n in ("out.json", "out.html", "out.csv") if (suite.path / n).exists()]
+
+
+def test_a_run_starts_by_removing_what_killed_writers_left(tmp_path: Path) -> None:
+    values = {"rest_no_cache": False, "rest_cache": "cache"}
+    run = RestRun(
+        RestSettings.from_values(
+            {"rest_model": "mock:oracle", "rest_suite": ("arith",), "rest_n": 1, **values},
+            tmp_path,
+        ),
+        MockModel("oracle"),
+    )
+    old = time.time() - 120
+    left = [
+        tmp_path / "baselines" / f".tmp-{dead_pid()}-a1b2c3d4.json",  # a kill mid-rename
+        tmp_path / "cache" / "ab" / f".tmp-{dead_pid()}-e5f6a7b8.json",  # a kill mid-reply
+    ]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{")
+        os.utime(path, (old, old))
+    run.check_outputs()
+    run.start()
+    assert not [path for path in left if path.exists()]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on an 8 KiB tmpfs (where this machine lets us mount one): a full disk."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True, check=False)
+
+
+def test_a_full_disk_at_the_end_of_a_real_run(pytester: pytest.Pytester, tiny_disk: Path) -> None:
+    suite = make_suite(pytester)
+    result = run_suite(
+        suite, "--model", "mock:oracle", "--rest-n", "3", "--rest-no-cache",
+        "--rest-json", str(tiny_disk / "results.json"), "--rest-csv", "cases.csv",
+    )  # fmt: skip
+    shown = result.stdout.str() + result.stderr.str()
+    assert f"results NOT written to {tiny_disk / 'results.json'}: ENOSPC" in shown, shown
+    assert "rest-checks summary" in shown and "RER" in shown
+    assert (suite.path / "cases.csv").is_file()
+    assert "Traceback" not in shown
+    assert not list(tiny_disk.iterdir()), "no temporary file is left on the full disk"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -4,11 +4,13 @@ name of its variable belongs, and a models file never holds it."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from suite_runs import make_suite, run_suite
 
 from rest_checks.models.base import ModelAuthError, ModelError
-from rest_checks.models.openai_api import OpenAIModel
+from rest_checks.models.openai_api import OpenAIModel, scrub
 from rest_checks.prompts import Request
 from rest_checks.testing import ChatCompletionsServer
 
@@ -36,7 +38,23 @@ def test_a_refusal_that_quotes_the_key_carries_no_key_in_the_error() -> None:
     assert "Bearer ***" in str(error)
 
 
-def test_a_malformed_reply_that_quotes_the_key_is_scrubbed() -> None:
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        (f"Authorization: Bearer {SECRET}", "Authorization: Bearer ***"),
+        (f'{{"auth": "bearer {SECRET}"}}', '{"auth": "bearer ***"}'),
+        ("header was 'Bearer   other-token-123', refused", "header was 'Bearer   ***', refused"),
+        (f"key={SECRET}; retry", "key=***; retry"),  # the key itself, however quoted
+        ("no credentials here", "no credentials here"),
+    ],
+)
+def test_server_text_is_scrubbed_of_the_key_and_any_bearer_token(text: str, wanted: str) -> None:
+    assert scrub(text, SECRET) == wanted
+
+
+def test_a_malformed_reply_that_quotes_the_key_is_scrubbed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from rest_checks.testing import Reply
 
     with ChatCompletionsServer(api_key=None) as server:
@@ -48,10 +66,12 @@ def test_a_malformed_reply_that_quotes_the_key_is_scrubbed() -> None:
             api_key=SECRET,
             settings={"max_retries": 1, "retry_base_delay": 0.01},
         )
-        [response] = model.generate([Request("i-1", "text", "Solve.", None, 64)])
+        with caplog.at_level(logging.WARNING):
+            [response] = model.generate([Request("i-1", "text", "Solve.", None, 64)])
         model.close()
     assert response.error is not None and "malformed" in response.error
     assert SECRET not in response.error
+    assert "retry 1 of 1" in caplog.text and SECRET not in caplog.text
 
 
 @pytest.mark.parametrize("value", [SECRET, "sk-abc123", "Bearer xyz", "my key", "1KEY"])
