@@ -160,12 +160,26 @@ def start_run(config: pytest.Config) -> RestRun:
         else:
             run.items()  # a bad item file is a usage error, before any test
             run.check_baseline()  # a baseline of other items too, before any model call
+        sequential_refused = _sequential_refusal(config, run)
     except usage_errors() as exc:
         raise pytest.UsageError(f"rest-checks: {exc}") from None
+    if sequential_refused:
+        raise pytest.UsageError(f"rest-checks: {sequential_refused}")
     config.stash[RUN_KEY] = run
     if not hasattr(config, "workerinput"):
         run.start()
     return run
+
+
+def _sequential_refusal(config: pytest.Config, run: RestRun) -> str | None:
+    """Why ``--rest-sequential`` cannot run as asked, before any model call (or None)."""
+    if not run.settings.sequential:
+        return None
+    from rest_checks.sequential_run import refusal
+
+    worker = getattr(config, "workerinput", None)
+    workers = worker["workercount"] if worker else config.getoption("numprocesses", None)
+    return refusal(run.settings, run.baseline, int(workers or 0))
 
 
 def pytest_cmdline_main(config: pytest.Config) -> None:
@@ -305,6 +319,8 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
         if live is None:
             sys.stderr.write("\n")  # off the line of test progress dots
         with live or contextlib.nullcontext():
+            if run.settings.sequential:
+                _decide_sequentially(run, progress)
             cases, asked = run.prefetch(_worker_share(config), window=window, progress=progress)
         if asked:
             counter = run.calls.counter
@@ -313,6 +329,20 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
                 f"{counter.cache_hits} from the cache, {counter.model_calls} to the model"
             )
     return run
+
+
+def _decide_sequentially(run: RestRun, progress: Progress) -> None:
+    """The sequential gate, before the first test: ask in waves until the verdict is certain."""
+    from rest_checks.progress import say
+    from rest_checks.sequential_run import decide
+
+    decision = decide(run, progress)
+    if decision is not None:
+        say(
+            f"sequential gate: {decision.verdict} after {len(decision.asked)} of "
+            f"{decision.total} items; {decision.total - len(decision.asked)} not asked "
+            f"({decision.requests_saved} requests saved)"
+        )
 
 
 def _live_progress(config: pytest.Config, progress: Progress, wanted: bool) -> LiveProgress | None:
@@ -337,10 +367,15 @@ def _live_progress(config: pytest.Config, progress: Progress, wanted: bool) -> L
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    """In a run asked in windows, ask the next window before a case that is not asked yet."""
+    """In a run asked in windows, ask the next window before a case that is not asked yet;
+    skip a case the sequential gate did not need."""
     case = _case_of(item)
     if case is not None and RUN_KEY in item.config.stash:
-        item.config.stash[RUN_KEY].ask_ahead(*case)
+        run = item.config.stash[RUN_KEY]
+        reason = run.skip_reason(*case)
+        if reason is not None:
+            pytest.skip(reason)
+        run.ask_ahead(*case)
 
 
 @pytest.fixture(scope="session")

@@ -29,18 +29,23 @@ The running variance of ``x`` starts from a prior (``VARIANCE_PRIOR``). Caps bel
 every factor positive for every ``m`` in [0, 1], so the bound is a confidence sequence,
 not only a test at the tolerance.
 
-Pure: the order of items and the procedure on numbers; no I/O, no model.
+Pure: the order of items, the procedure on numbers and the gate it gives; no I/O, no
+model (``rest_checks.sequential_run`` asks the model).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rest_checks.metrics.paired_bound import drop_exceeds
+
+if TYPE_CHECKING:
+    from rest_checks.baselines import GateResult
 
 __all__ = [
     "FAIL_BET_CAP",
@@ -52,6 +57,7 @@ __all__ = [
     "interleaved_order",
     "pass_horizon",
     "run_sequence",
+    "sequential_gate",
 ]
 
 # The largest bets: below 1, so 1 - lambda (x - m) > 0 for every x and m in [0, 1].
@@ -195,10 +201,16 @@ class SequentialDecision:
     gained: int
     upper_bound: float
     looks: int
+    # Requests the items not asked would have made.
+    requests_saved: int = 0
 
     @property
     def stopped_early(self) -> bool:
         return len(self.asked) < self.total
+
+    def reason(self) -> str:
+        """Why an item was not asked: ``not needed: the gate decided after 180 of 450 items``."""
+        return f"not needed: the gate decided after {len(self.asked)} of {self.total} items"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -209,6 +221,7 @@ class SequentialDecision:
             "gained": self.gained,
             "upper_bound": self.upper_bound,
             "looks": self.looks,
+            "requests_saved": self.requests_saved,
         }
 
 
@@ -249,4 +262,21 @@ def run_sequence(
         gained=sequence.gained,
         upper_bound=sequence.bound,
         looks=looks,
+    )
+
+
+def sequential_gate(fixed: GateResult, decision: SequentialDecision) -> GateResult:
+    """The gate of a sequential run: the sequential rule's verdict and bound in place of
+    the fixed gate's, whose tests do not hold after a stop chosen by the data (the per-task
+    rows go too: the sequence is pooled). A partial run is at best inconclusive, as ever."""
+    verdict = decision.verdict
+    if verdict == "passed" and fixed.coverage.partial:
+        verdict = "inconclusive"
+    return dataclasses.replace(
+        fixed,
+        verdict=verdict,
+        upper_bound=decision.upper_bound,
+        by_task=(),
+        items_to_decide=None,
+        sequential=decision,
     )
