@@ -47,6 +47,8 @@ REST_FIXTURES = (ITEM_ARG, PLUS_ITEM_ARG, RENDERING_ARG, "rest", "rest_settings"
 SUITE_MODULE = "rest_checks.suite"
 # The controller's items, handed to each xdist worker.
 ITEMS_INPUT = "rest_items"
+# The controller's sequential decision (--rest-sequential), handed to each xdist worker.
+SEQUENTIAL_INPUT = "rest_sequential"
 
 
 def usage_errors() -> tuple[type[Exception], ...]:
@@ -157,6 +159,10 @@ def start_run(config: pytest.Config) -> RestRun:
         worker = getattr(config, "workerinput", None)
         if worker is not None and ITEMS_INPUT in worker:
             run.use_items(worker[ITEMS_INPUT])  # generated once, on the controller
+            if SEQUENTIAL_INPUT in worker:
+                from rest_checks.sequential_run import from_controller
+
+                from_controller(run, worker[SEQUENTIAL_INPUT])  # decided there
         else:
             run.items()  # a bad item file is a usage error, before any test
             run.check_baseline()  # a baseline of other items too, before any model call
@@ -179,7 +185,9 @@ def _sequential_refusal(config: pytest.Config, run: RestRun) -> str | None:
 
     worker = getattr(config, "workerinput", None)
     workers = worker["workercount"] if worker else config.getoption("numprocesses", None)
-    return refusal(run.settings, run.baseline, int(workers or 0))
+    # -n auto and the like: some workers, how many is not known yet.
+    count = workers if isinstance(workers, int) else int(bool(workers))
+    return refusal(run.settings, run.baseline, count)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> None:
@@ -319,8 +327,8 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
         if live is None:
             sys.stderr.write("\n")  # off the line of test progress dots
         with live or contextlib.nullcontext():
-            if run.settings.sequential:
-                _decide_sequentially(run, progress)
+            if run.settings.sequential and not hasattr(config, "workerinput"):
+                _decide_sequentially(run, None, progress)
             cases, asked = run.prefetch(_worker_share(config), window=window, progress=progress)
         if asked:
             counter = run.calls.counter
@@ -331,12 +339,14 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
     return run
 
 
-def _decide_sequentially(run: RestRun, progress: Progress) -> None:
+def _decide_sequentially(
+    run: RestRun, cases: list[Case] | None, progress: Progress | None
+) -> None:
     """The sequential gate, before the first test: ask in waves until the verdict is certain."""
     from rest_checks.progress import say
     from rest_checks.sequential_run import decide
 
-    decision = decide(run, progress)
+    decision = decide(run, cases, progress)
     if decision is not None:
         say(
             f"sequential gate: {decision.verdict} after {len(decision.asked)} of "
@@ -473,8 +483,15 @@ class XdistHooks:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         run = node.config.stash.get(RUN_KEY, None)
-        if run is not None:
-            node.workerinput[ITEMS_INPUT] = run.items_payload()
+        if run is None:
+            return
+        node.workerinput[ITEMS_INPUT] = run.items_payload()
+        if run.settings.sequential:
+            from rest_checks.sequential_run import to_workers
+
+            if run.sequential is None:  # the first worker: decide now, for all of them
+                _decide_sequentially(run, [(item, "default") for item in run.items()], None)
+            node.workerinput[SEQUENTIAL_INPUT] = to_workers(run)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from rest_checks import sequential
+from rest_checks.items.base import Item
 from rest_checks.metrics.paired_bound import shows_within
 from rest_checks.sequential import (
     PASS_BET_CAP,
@@ -166,3 +167,27 @@ def test_on_a_suite_of_1500_it_decides_within_the_sizes_promised() -> None:
     assert unchanged.median_asked <= 750 and unchanged.passed >= 0.7
     quiet = simulate_sequential(1500, 0.0, 0.0, 0.02, 0.05, runs=20, seed=13)
     assert quiet.passed == 1.0 and quiet.median_asked <= 400
+
+
+class _StoredRun:
+    """What ``asking_order`` asks of a run: whether a case's replies are stored."""
+
+    def __init__(self, stored: set[str]) -> None:
+        self._stored = stored
+
+    def stored(self, item: Item, rendering: str | None) -> bool:
+        return item.id in self._stored
+
+
+def test_cases_with_stored_replies_are_asked_first_in_the_same_order() -> None:
+    from rest_checks.items.suites import load_suite
+    from rest_checks.sequential_run import asking_order
+
+    items = load_suite(("arith", "mcq"), 20, 0)
+    cases = [(item, "default") for item in items]
+    plain = asking_order(_StoredRun(set()), cases, seed=0)  # type: ignore[arg-type]
+    stored = {item.id for item in items if item.task == "mcq"}
+    ordered = asking_order(_StoredRun(stored), cases, seed=0)  # type: ignore[arg-type]
+    assert [c[0].id for c in ordered[:20]] == [c[0].id for c in plain if c[0].id in stored]
+    assert [c[0].id for c in ordered[20:]] == [c[0].id for c in plain if c[0].id not in stored]
+    assert {c[0].task for c in plain[:6]} == {"arith", "mcq"}  # interleaved

@@ -49,12 +49,20 @@ def _results(pytester: pytest.Pytester) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("workers", [0, 2])
 def test_a_planted_regression_fails_after_one_wave_and_the_rest_is_skipped(
-    suite: pytest.Pytester,
+    suite: pytest.Pytester, workers: int
 ) -> None:
     args = ["--model", "mock:regressed", "--rest-baseline", BASELINE, *SOURCES]
     result = run_suite(
-        suite, *args, "--rest-sequential", "--rest-json", "results.json", "--junitxml", "j.xml"
+        suite,
+        *args,
+        "--rest-sequential",
+        "--rest-json",
+        "results.json",
+        "--junitxml",
+        "j.xml",
+        workers=workers,
     )
     assert result.ret == 1
     gate = _results(suite)["baseline"]["gate"]
@@ -66,6 +74,7 @@ def test_a_planted_regression_fails_after_one_wave_and_the_rest_is_skipped(
     assert gate["verdict"] == "failed" and gate["n_common"] == asked
     assert gate["sequential"]["requests_saved"] == 4 * (ITEMS - asked)
     assert gate["coverage"]["partial"] is False
+    assert _results(suite)["calls"]["model"] == 4 * asked  # the rest were never asked
     result.stdout.fnmatch_lines(
         [
             "*baseline gate FAILED*",
@@ -108,6 +117,6 @@ def test_refused_before_any_call_when_it_cannot_run(pytester: pytest.Pytester) -
     update.stderr.fnmatch_lines(["*--rest-sequential cannot be used with --snapshot-update*"])
     assert not (project.path / BASELINE).exists()
     run_suite(project, *args, "--snapshot-update").assert_outcomes(passed=2)
-    workers = run_suite(project, *args, "--rest-sequential", workers=2)
+    workers = run_suite(project, *args, "--rest-sequential", "--rest-no-cache", workers=2)
     assert workers.ret == pytest.ExitCode.USAGE_ERROR
-    workers.stderr.fnmatch_lines(["*--rest-sequential does not run under xdist (-n 2)*"])
+    workers.stderr.fnmatch_lines(["*--rest-sequential under xdist (-n 2) needs the response cache*"])
