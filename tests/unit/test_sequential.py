@@ -191,3 +191,14 @@ def test_cases_with_stored_replies_are_asked_first_in_the_same_order() -> None:
     assert [c[0].id for c in ordered[:20]] == [c[0].id for c in plain if c[0].id in stored]
     assert [c[0].id for c in ordered[20:]] == [c[0].id for c in plain if c[0].id not in stored]
     assert {c[0].task for c in plain[:6]} == {"arith", "mcq"}  # interleaved
+
+
+def test_the_summary_line_says_what_was_asked_and_saved() -> None:
+    from rest_checks.verdict_text import sequential_line
+
+    decided = {"verdict": "failed", "items_asked": 150, "items": 450, "looks": 3}
+    line = sequential_line({**decided, "requests_saved": 1200})
+    assert line.startswith("sequential gate: decided after 150 of 450 items")
+    assert "3 look(s)" in line and "300 items not asked, 1200 requests saved" in line
+    undecided = {**decided, "verdict": "inconclusive", "items_asked": 450, "requests_saved": 0}
+    assert sequential_line(undecided).startswith("sequential gate: undecided after all 450")

@@ -94,9 +94,13 @@ def test_a_planted_regression_fails_after_one_wave_and_the_rest_is_skipped(
 @pytest.mark.slow
 def test_an_unchanged_model_passes_early_at_a_wide_tolerance(suite: pytest.Pytester) -> None:
     args = ["--model", "mock:oracle", *SOURCES, "--rest-tolerance", "0.2"]
-    result = run_suite(suite, *args, "--rest-sequential", "--rest-json", "results.json")
+    result = run_suite(
+        suite, *args, "--rest-sequential", "--rest-json", "results.json", "--rest-html", "r.html"
+    )
     assert result.ret == 0
     result.assert_outcomes(passed=50, skipped=ITEMS - 50)
+    html = (suite.path / "r.html").read_text(encoding="utf-8")
+    assert f"sequential gate: decided after 50 of {ITEMS} items" in html
     results = _results(suite)
     gate = results["baseline"]["gate"]
     assert gate["verdict"] == "passed" and gate["upper_bound"] <= 0.2
