@@ -16,9 +16,7 @@ every cell: the guarantee).
 
 from __future__ import annotations
 
-import argparse
-
-from rest_checks.testing.gate_simulation import SimulatedRates
+from rest_checks.testing.gate_simulation import share_cell, simulation_arguments
 from rest_checks.testing.sequential_simulation import simulate_sequential
 
 SIZES = (450, 1500)
@@ -34,17 +32,8 @@ SCENARIOS = (
 GRID_CHURNS = (0.0, 0.05, 0.10, 0.15, 0.20)
 
 
-def _share(share: float, runs: int) -> str:
-    return f"{100 * share:5.1f}% ± {100 * SimulatedRates.standard_error(share, runs):.1f}"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=400, help="simulated runs per cell")
-    parser.add_argument("--tolerance", type=float, default=0.02)
-    parser.add_argument("--alpha", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = simulation_arguments(__doc__.splitlines()[0], runs=400)
     tol, alpha, runs = args.tolerance, args.alpha, args.runs
     print(
         f"tolerance {100 * tol:g} points, alpha {alpha}, waves of 50, {runs} simulated runs "
@@ -61,10 +50,10 @@ def main() -> None:
                 n, churn, tol if drop is None else drop, tol, alpha, runs, args.seed + number
             )
             print(
-                f"| {n} | {what} | {100 * churn:g}% | {_share(r.passed, runs)} "
-                f"| {_share(r.failed, runs)} | {_share(r.inconclusive, runs)} "
+                f"| {n} | {what} | {100 * churn:g}% | {share_cell(r.passed, runs)} "
+                f"| {share_cell(r.failed, runs)} | {share_cell(r.inconclusive, runs)} "
                 f"| {r.median_asked:g} ({100 * r.median_asked / n:.0f}%) | {r.p90_asked:g} "
-                f"| {_share(r.fixed_passed, runs)} | {_share(r.fixed_failed, runs)} |"
+                f"| {share_cell(r.fixed_passed, runs)} | {share_cell(r.fixed_failed, runs)} |"
             )
     print("\nP(passed) at a drop of exactly the tolerance (the false-pass rate)\n")
     print("| n | " + " | ".join(f"churn {100 * c:g}%" for c in GRID_CHURNS) + " |")
@@ -75,7 +64,7 @@ def main() -> None:
         for number, churn in enumerate(GRID_CHURNS):
             r = simulate_sequential(n, churn, tol, tol, alpha, runs, args.seed + 100 + number)
             worst = max(worst, r.passed)
-            cells.append(_share(r.passed, runs))
+            cells.append(share_cell(r.passed, runs))
         print(f"| {n} | " + " | ".join(cells) + " |")
     print(f"\nlargest false-pass rate over the grid: {100 * worst:.1f}% (alpha {alpha})")
 

@@ -123,4 +123,6 @@ def test_refused_before_any_call_when_it_cannot_run(pytester: pytest.Pytester) -
     run_suite(project, *args, "--snapshot-update").assert_outcomes(passed=2)
     workers = run_suite(project, *args, "--rest-sequential", "--rest-no-cache", workers=2)
     assert workers.ret == pytest.ExitCode.USAGE_ERROR
-    workers.stderr.fnmatch_lines(["*--rest-sequential under xdist (-n 2) needs the response cache*"])
+    workers.stderr.fnmatch_lines(
+        ["*--rest-sequential under xdist (-n 2) needs the response cache*"]
+    )
