@@ -148,6 +148,7 @@ def _settings_json(settings: RestSettings) -> dict[str, Any]:
         "tolerance": settings.tolerance,
         "allow_errors": settings.allow_errors,
         "fail_inconclusive": settings.fail_inconclusive,
+        "sequential": settings.sequential,
         "extract": settings.extract,
     }
 
