@@ -25,9 +25,12 @@ suits a large regression; the pass capital (and so the bound) uses the same plug
 for a horizon of ``h`` items, ``sqrt(2 log(1/alpha) / (var_{t-1} h))`` with ``h`` half the
 suite: a pass has to be shown against a gap of only the tolerance, and bets sized for the
 time it takes grow the capital faster there (measured in ``benchmarks/sequential_gate.py``).
-The running variance of ``x`` starts from a prior (``VARIANCE_PRIOR``). Caps below 1 keep
-every factor positive for every ``m`` in [0, 1], so the bound is a confidence sequence,
-not only a test at the tolerance.
+The running variance of ``x`` starts from a prior (``VARIANCE_PRIOR``). The fail bets
+are capped below 1 (every factor positive for every ``m``). The pass bets may reach 1.5,
+so that an unchanged model without churn passes sooner; their factors stay positive for
+``m > 1 - 1/1.5``, i.e. ``theta > -1/3`` (``THETA_FLOOR``), which holds every tolerance:
+the pass test is valid, and the bound is a confidence sequence on ``(-1/3, 1]`` (a bound
+below that is reported as the floor, which is still an upper bound).
 
 Pure: the order of items, the procedure on numbers and the gate it gives; no I/O, no
 model (``rest_checks.sequential_run`` asks the model).
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FAIL_BET_CAP",
     "PASS_BET_CAP",
+    "THETA_FLOOR",
     "VARIANCE_PRIOR",
     "WAVE",
     "BettingSequence",
@@ -60,9 +64,12 @@ __all__ = [
     "sequential_gate",
 ]
 
-# The largest bets: below 1, so 1 - lambda (x - m) > 0 for every x and m in [0, 1].
-PASS_BET_CAP = 0.9
+# The largest bets. Below 1, 1 - lambda (x - m) > 0 for every x and m in [0, 1]; the pass
+# bets go higher (faster passes without churn) and keep it positive above THETA_FLOOR.
+PASS_BET_CAP = 1.5
 FAIL_BET_CAP = 0.75
+# The smallest drop the pass capital is defined at: m = 1 - 1 / PASS_BET_CAP.
+THETA_FLOOR = 1.0 - 2.0 / PASS_BET_CAP
 # The variance of x assumed before any item (x in [0, 1] has variance at most 1/4).
 VARIANCE_PRIOR = 0.25
 # Items asked between two looks.
@@ -160,13 +167,17 @@ class BettingSequence:
         """``log K-(m)`` at ``m = (theta + 1) / 2``: the evidence that the drop is below
         ``theta``."""
         m = (theta + 1.0) / 2.0
-        return sum(math.log1p(-bet * (x - m)) for bet, x in zip(self.bets, self.xs, strict=True))
+        factors = [1.0 - bet * (x - m) for bet, x in zip(self.bets, self.xs, strict=True)]
+        if min(factors, default=1.0) <= 0.0:
+            return -math.inf  # below THETA_FLOOR: no evidence counted
+        return sum(math.log(f) for f in factors)
 
     def upper_bound_now(self) -> float:
-        """``inf{theta : K-(theta) >= 1 / alpha}`` on the items so far (1.0: none)."""
+        """``inf{theta > THETA_FLOOR : K-(theta) >= 1 / alpha}`` on the items so far (1.0:
+        none)."""
         if self.log_capital_at(1.0) < self.threshold:
             return 1.0
-        low, high = -1.0, 1.0
+        low, high = THETA_FLOOR, 1.0
         while high - low > _PRECISION:
             mid = (low + high) / 2.0
             if self.log_capital_at(mid) >= self.threshold:
