@@ -250,6 +250,11 @@ class RestRun:
             + ("" if self.baseline else " (none yet: every inconsistency fails)")
             + (" (being rewritten: --snapshot-update)" if s.update_baseline else "")
         )
+        if s.sequential:
+            lines.append(
+                "rest-checks: sequential gate (--rest-sequential): items asked in waves until "
+                "the verdict is certain; the rest are skipped"
+            )
         return lines
 
     # --- asking ahead ---------------------------------------------------------------------
@@ -432,9 +437,7 @@ class RestRun:
                 return modality, str(exc)
         return None, "the model failed on this case's batch and answered it alone"
 
-    def _error_record(
-        self, base: dict[str, Any], modality: str | None, message: str
-    ) -> CaseRecord:
+    def _error_record(self, base: dict[str, Any], modality: str | None, message: str) -> CaseRecord:
         """A case without a reply: a model error, neither consistent nor inconsistent."""
         return CaseRecord(
             **base, answers={}, raw={}, consistent=False, error=message, error_modality=modality
