@@ -487,10 +487,14 @@ class XdistHooks:
             return
         node.workerinput[ITEMS_INPUT] = run.items_payload()
         if run.settings.sequential:
+            from rest_checks.models.base import ModelAuthError
             from rest_checks.sequential_run import to_workers
 
             if run.sequential is None:  # the first worker: decide now, for all of them
-                _decide_sequentially(run, [(item, "default") for item in run.items()], None)
+                try:
+                    _decide_sequentially(run, [(item, "default") for item in run.items()], None)
+                except ModelAuthError as exc:  # no case can succeed: stop before any test
+                    pytest.exit(f"rest-checks: {exc}", returncode=pytest.ExitCode.INTERRUPTED)
             node.workerinput[SEQUENTIAL_INPUT] = to_workers(run)
 
     @pytest.hookimpl(optionalhook=True)

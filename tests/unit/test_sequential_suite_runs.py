@@ -26,6 +26,18 @@ REGRESSED = f"""
 from rest_checks.models.mock import MockModel
 from rest_checks.models.registry import register_model
 
+
+class RefusedKey(MockModel):
+    def identity(self):
+        return {{"backend": "mock", "name": "refused"}}
+
+    def stream(self, requests, sink):
+        from rest_checks.models.base import ModelAuthError
+        raise ModelAuthError("the server refused the API key; check OPENAI_API_KEY")
+
+
+register_model("mock:refused", lambda options: RefusedKey("oracle", spec="mock:refused"))
+
 register_model(
     "mock:regressed",
     lambda options: MockModel("text-only", spec="mock:regressed",
@@ -111,7 +123,7 @@ def test_an_unchanged_model_passes_early_at_a_wide_tolerance(suite: pytest.Pytes
 
 @pytest.mark.slow
 def test_refused_before_any_call_when_it_cannot_run(pytester: pytest.Pytester) -> None:
-    project = make_suite(pytester)
+    project = make_suite(pytester, REGRESSED)
     args = ["--model", "mock:oracle", "--rest-suite", "arith", "--rest-n", "2"]
     none = run_suite(project, *args, "--rest-sequential")
     assert none.ret == pytest.ExitCode.USAGE_ERROR
@@ -126,3 +138,9 @@ def test_refused_before_any_call_when_it_cannot_run(pytester: pytest.Pytester) -
     workers.stderr.fnmatch_lines(
         ["*--rest-sequential under xdist (-n 2) needs the response cache*"]
     )
+    # A refused key while the controller asks the waves stops the run, not xdist.
+    refused = ["--model", "mock:refused", "--rest-baseline", BASELINE, *args[2:]]
+    stopped = run_suite(project, *refused, "--rest-sequential", workers=2)
+    assert stopped.ret == pytest.ExitCode.INTERRUPTED
+    assert "refused the API key" in stopped.stdout.str() + stopped.stderr.str()
+    assert "INTERNALERROR" not in stopped.stdout.str() + stopped.stderr.str()
