@@ -19,25 +19,19 @@ Prints a Markdown table (docs/gate.md holds one run of it).
 
 from __future__ import annotations
 
-import argparse
-
-from rest_checks.testing.gate_simulation import SimulatedRates, exact_pass_rate, simulate
+from rest_checks.testing.gate_simulation import (
+    exact_pass_rate,
+    share_cell,
+    simulate,
+    simulation_arguments,
+)
 
 SIZES = (150, 450, 1000, 3000)
 CHURNS = (0.0, 0.05, 0.10, 0.20)
 
 
-def _cell(share: float, runs: int) -> str:
-    return f"{100 * share:5.1f}% ± {100 * SimulatedRates.standard_error(share, runs):.1f}"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=4000, help="simulated runs per cell")
-    parser.add_argument("--tolerance", type=float, default=0.02)
-    parser.add_argument("--alpha", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = simulation_arguments(__doc__.splitlines()[0], runs=4000)
     tol, alpha, runs = args.tolerance, args.alpha, args.runs
     print(
         f"tolerance {100 * tol:g} points, alpha {alpha}, {runs} simulated runs per cell "
@@ -58,9 +52,10 @@ def main() -> None:
             exact = exact_pass_rate(n, churn, tol, tol, alpha)
             worst = max(worst, exact)
             print(
-                f"| {n} | {100 * churn:g}% | {_cell(at_tol.passed, runs)} | {100 * exact:.2f}% "
-                f"| {_cell(none.passed, runs)} | {_cell(none.failed, runs)} "
-                f"| {_cell(double.failed, runs)} | {_cell(double.inconclusive, runs)} |"
+                f"| {n} | {100 * churn:g}% | {share_cell(at_tol.passed, runs)} "
+                f"| {100 * exact:.2f}% "
+                f"| {share_cell(none.passed, runs)} | {share_cell(none.failed, runs)} "
+                f"| {share_cell(double.failed, runs)} | {share_cell(double.inconclusive, runs)} |"
             )
     print(f"\nlargest exact false-pass rate over the grid: {100 * worst:.2f}% (alpha {alpha})")
 

@@ -39,6 +39,7 @@ from rest_checks.metrics.paired_bound import (
 
 if TYPE_CHECKING:
     from rest_checks.config import RestSettings
+    from rest_checks.sequential import SequentialDecision
 
 BASELINE_FORMAT = 3
 # Digits after the point of the numbers in a baseline's metrics block.
@@ -502,6 +503,8 @@ class GateResult:
     by_task: tuple[TaskGate, ...] = ()
     # Shared items that would decide the gate at the observed rates (None: none would).
     items_to_decide: int | None = None
+    # A sequential run's decision (--rest-sequential): the verdict and bound are its.
+    sequential: SequentialDecision | None = None
 
     @property
     def failed(self) -> bool:

@@ -227,6 +227,10 @@ class ModelCalls:
             or (self.cache is not None and self.cache.has(key))
         )
 
+    def all_stored(self, requests: Sequence[Request]) -> bool:
+        """Whether every request has a stored reply (asking them costs nothing)."""
+        return all(self._stored(keyed_request(self._identity_json, r)) for r in requests)
+
     def generate(
         self, requests: Sequence[Request], progress: Progress | None = None
     ) -> list[Response]:

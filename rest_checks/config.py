@@ -229,6 +229,17 @@ class RestSettings:
         "items, too much churn or a partial run); for CI",
         is_flag=True,
     )
+    sequential: bool = setting(
+        "--rest-sequential",
+        "REST_SEQUENTIAL",
+        "rest_sequential",
+        boolean,
+        False,
+        "sequential gate: ask the baseline's items in waves and stop once the verdict is "
+        "certain (an anytime-valid confidence sequence); the items not needed are skipped. "
+        "Needs a baseline; not with --snapshot-update or -n N",
+        is_flag=True,
+    )
     extract: str = setting(
         "--rest-extract",
         "REST_EXTRACT",

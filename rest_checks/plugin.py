@@ -55,6 +55,8 @@ SUITE_MODULE = "rest_checks.suite"
 XDIST_HOOKS = "rest-checks-xdist"
 # The controller's items, handed to each xdist worker.
 ITEMS_INPUT = "rest_items"
+# The controller's sequential decision (--rest-sequential), handed to each xdist worker.
+SEQUENTIAL_INPUT = "rest_sequential"
 
 
 def usage_errors() -> tuple[type[Exception], ...]:
@@ -228,16 +230,36 @@ def start_run(config: pytest.Config) -> RestRun:
         worker = getattr(config, "workerinput", None)
         if worker is not None and ITEMS_INPUT in worker:
             run.use_items(worker[ITEMS_INPUT])  # generated once, on the controller
+            if SEQUENTIAL_INPUT in worker:
+                from rest_checks.sequential_run import from_controller
+
+                from_controller(run, worker[SEQUENTIAL_INPUT])  # decided there
         else:
             run.items()  # a bad item file is a usage error, before any test
             run.check_baseline()  # a baseline of other items too, before any model call
             run.check_outputs()  # and every file it was asked to write
+        sequential_refused = _sequential_refusal(config, run)
     except usage_errors() as exc:
         raise pytest.UsageError(f"rest-checks: {exc}") from None
+    if sequential_refused:
+        raise pytest.UsageError(f"rest-checks: {sequential_refused}")
     config.stash[RUN_KEY] = run
     if not hasattr(config, "workerinput"):
         run.start()
     return run
+
+
+def _sequential_refusal(config: pytest.Config, run: RestRun) -> str | None:
+    """Why ``--rest-sequential`` cannot run as asked, before any model call (or None)."""
+    if not run.settings.sequential:
+        return None
+    from rest_checks.sequential_run import refusal
+
+    worker = getattr(config, "workerinput", None)
+    workers = worker["workercount"] if worker else config.getoption("numprocesses", None)
+    # -n auto and the like: some workers, how many is not known yet.
+    count = workers if isinstance(workers, int) else int(bool(workers))
+    return refusal(run.settings, run.baseline, count)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> None:
@@ -383,6 +405,8 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
         if live is None:
             sys.stderr.write("\n")  # off the line of test progress dots
         with live or contextlib.nullcontext():
+            if run.settings.sequential and not hasattr(config, "workerinput"):
+                _decide_sequentially(run, None, progress)
             cases, asked = run.prefetch(_worker_share(config), window=window, progress=progress)
         if asked:
             counter = run.calls.counter
@@ -391,6 +415,22 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
                 f"{counter.cache_hits} from the cache, {counter.model_calls} to the model"
             )
     return run
+
+
+def _decide_sequentially(
+    run: RestRun, cases: list[Case] | None, progress: Progress | None
+) -> None:
+    """The sequential gate, before the first test: ask in waves until the verdict is certain."""
+    from rest_checks.progress import say
+    from rest_checks.sequential_run import decide
+
+    decision = decide(run, cases, progress)
+    if decision is not None:
+        say(
+            f"sequential gate: {decision.verdict} after {len(decision.asked)} of "
+            f"{decision.total} items; {decision.total - len(decision.asked)} not asked "
+            f"({decision.requests_saved} requests saved)"
+        )
 
 
 def _live_progress(config: pytest.Config, progress: Progress, wanted: bool) -> LiveProgress | None:
@@ -415,10 +455,15 @@ def _live_progress(config: pytest.Config, progress: Progress, wanted: bool) -> L
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    """In a run asked in windows, ask the next window before a case that is not asked yet."""
+    """In a run asked in windows, ask the next window before a case that is not asked yet;
+    skip a case the sequential gate did not need."""
     case = _case_of(item)
     if case is not None and RUN_KEY in item.config.stash:
-        item.config.stash[RUN_KEY].ask_ahead(*case)
+        run = item.config.stash[RUN_KEY]
+        reason = run.skip_reason(*case)
+        if reason is not None:
+            pytest.skip(reason)
+        run.ask_ahead(*case)
 
 
 @pytest.fixture(scope="session")
@@ -528,8 +573,19 @@ class XdistHooks:
     def pytest_configure_node(self, node: Any) -> None:
         self.nodes.append(node)
         run = node.config.stash.get(RUN_KEY, None)
-        if run is not None:
-            node.workerinput[ITEMS_INPUT] = run.items_payload()
+        if run is None:
+            return
+        node.workerinput[ITEMS_INPUT] = run.items_payload()
+        if run.settings.sequential:
+            from rest_checks.models.base import ModelUnusableError
+            from rest_checks.sequential_run import to_workers
+
+            if run.sequential is None:  # the first worker: decide now, for all of them
+                try:
+                    _decide_sequentially(run, [(item, "default") for item in run.items()], None)
+                except ModelUnusableError as exc:  # no case can succeed: stop before any test
+                    pytest.exit(f"rest-checks: {exc}", returncode=pytest.ExitCode.INTERRUPTED)
+            node.workerinput[SEQUENTIAL_INPUT] = to_workers(run)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

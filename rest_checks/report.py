@@ -122,6 +122,9 @@ def _gate_json(gate_result: GateResult) -> dict[str, Any]:
         # smallest tolerance at which this run would pass.
         "upper_bound": gate_result.upper_bound,
         "items_to_decide": gate_result.items_to_decide,
+        # A sequential run (--rest-sequential): items asked, the bound at the stop, and
+        # the requests the items not asked would have made.
+        "sequential": None if gate_result.sequential is None else gate_result.sequential.to_json(),
         "coverage": {**covered.to_json(), "describe": covered.describe()},
         **gate_result.comparison.to_json(),
         "by_task": {
@@ -148,6 +151,7 @@ def _settings_json(settings: RestSettings) -> dict[str, Any]:
         "tolerance": settings.tolerance,
         "allow_errors": settings.allow_errors,
         "fail_inconclusive": settings.fail_inconclusive,
+        "sequential": settings.sequential,
         "extract": settings.extract,
     }
 

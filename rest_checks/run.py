@@ -55,6 +55,7 @@ from rest_checks.prompts import Request, build_requests, image_request, text_req
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
 from rest_checks.reply_outcomes import AMBIGUOUS, TRUNCATED, was_cut
+from rest_checks.sequential import SequentialDecision, sequential_gate
 from rest_checks.step_summary import markdown_summary
 from rest_checks.verdict_text import named
 from rest_checks.verdicts import InconsistentAnswers, Verdict, judge
@@ -105,9 +106,21 @@ def suite_properties(results: dict[str, Any]) -> list[tuple[str, str]]:
             "rest_gate_upper_bound",
             "n/a" if gate_result is None else f"{gate_result['upper_bound']:.4f}",
         ),
+        *_sequential_properties(gate_result),
         ("rest_complete", "true" if results["complete"] else "false"),
         ("rest_regressions", str(len(results["baseline"]["regressions"]))),
         ("rest_errors", str(len(results["errors"]))),
+    ]
+
+
+def _sequential_properties(gate_result: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """A sequential run's items asked and requests saved (nothing for a fixed run)."""
+    sequential = None if gate_result is None else gate_result.get("sequential")
+    if not sequential:
+        return []
+    return [
+        ("rest_gate_items_asked", f"{sequential['items_asked']}/{sequential['items']}"),
+        ("rest_gate_requests_saved", str(sequential["requests_saved"])),
     ]
 
 
@@ -193,6 +206,10 @@ class RestRun:
         self._rendering_failures: dict[str, str] = {}
         # Case keys each process planned (under xdist, every worker's, merged here).
         self._planned_keys: set[str] = set()
+        # The sequential gate's decision (--rest-sequential), and the case keys it did not
+        # need: they are not asked, their tests are skipped, the run is not partial for them.
+        self.sequential: SequentialDecision | None = None
+        self.not_needed: frozenset[str] = frozenset()
 
     # --- items ----------------------------------------------------------------------------
 
@@ -257,6 +274,11 @@ class RestRun:
             + ("" if self.baseline else " (none yet: every inconsistency fails)")
             + (" (being rewritten: --snapshot-update)" if s.update_baseline else "")
         )
+        if s.sequential:
+            lines.append(
+                "rest-checks: sequential gate (--rest-sequential): items asked in waves until "
+                "the verdict is certain; the rest are skipped"
+            )
         return lines
 
     # --- asking ahead ---------------------------------------------------------------------
@@ -279,6 +301,24 @@ class RestRun:
         if self.settings.plus:
             cases += [(item, name) for item in self.plus_items() for name in REST_PLUS_GRID]
         return [r for item, rendering in cases for r in self.requests_for(item, rendering)]
+
+    def planned(self) -> list[Case]:
+        """The cases this process will run, in test order."""
+        return list(self._planned)
+
+    def ask(self, cases: list[Case], progress: Progress | None = None) -> tuple[int, int]:
+        """Ask for ``cases`` now (those asked already are not asked again)."""
+        return self._ask([c for c in cases if (c[0].id, c[1]) not in self._asked], progress)
+
+    def stored(self, item: Item, rendering: str | None) -> bool:
+        """Whether every request of a case has a stored reply (asking it is free)."""
+        return self.calls.all_stored(self.requests_for(item, rendering))
+
+    def skip_reason(self, item: Item, rendering: str | None) -> str | None:
+        """Why a case is not run: the sequential gate decided without it; else None."""
+        if self.sequential is None or _key_of(item, rendering) not in self.not_needed:
+            return None
+        return self.sequential.reason()
 
     def requests_for(self, item: Item, rendering: str | None) -> list[Request]:
         """What one case will ask: a rendering's requests, or (``None``) the text one."""
@@ -332,7 +372,9 @@ class RestRun:
         return [
             (item, rendering)
             for position, (item, rendering) in enumerate(self._planned[start:stop], start)
-            if position % count == index and (item.id, rendering) not in self._asked
+            if position % count == index
+            and (item.id, rendering) not in self._asked
+            and _key_of(item, rendering) not in self.not_needed
         ]
 
     def _ask(self, cases: list[Case], progress: Progress | None) -> tuple[int, int]:
@@ -379,6 +421,17 @@ class RestRun:
 
     def cross_modal(self, item: Item, rendering: str = "default") -> CaseRecord:
         """Ask in text, image and mixed form (and for the OCR transcription)."""
+        record = self.read_case(item, rendering)
+        if record.error is None and not record.consistent:
+            requests = case_requests(item, rendering, self.with_ocr, self.settings.max_tokens)
+            record.images = self._save_images(item, rendering, requests)
+            record.prompts = {m: r.prompt for m, r in requests.items() if m != "ocr"}
+        return self._keep(record)
+
+    def read_case(self, item: Item, rendering: str = "default") -> CaseRecord:
+        """One cross-modal case read from the replies (asked now unless asked already),
+        without keeping it: what ``cross_modal`` records, and what the sequential gate
+        reads to decide how many items to ask."""
         spec = rendering_spec(rendering)
         kind: CaseKind = "cross_modal" if rendering == "default" else "rest_plus"
         base: dict[str, Any] = {
@@ -397,11 +450,11 @@ class RestRun:
         except ModelUnusableError:
             raise
         except ModelError:
-            return self._errored(base, *self._failing_request(requests))
+            return self._error_record(base, *self._failing_request(requests))
         responses = dict(zip(requests, replies, strict=True))
         failed = [(m, r.error) for m, r in responses.items() if r.error is not None]
         if failed:
-            return self._errored(base, *failed[0])
+            return self._error_record(base, *failed[0])
         answers: dict[str, str | None] = {}
         rules: dict[str, str | None] = {}
         for modality in ANSWER_MODALITIES:
@@ -423,10 +476,7 @@ class RestRun:
             if rules[modality] == TRUNCATED:  # the budget it hit, for the failure message
                 budget = {"max_tokens": requests[modality].max_tokens}
                 record.extra[modality] = {**record.extra.get(modality, {}), **budget}
-        if not record.consistent:
-            record.images = self._save_images(item, rendering, requests)
-            record.prompts = {m: r.prompt for m, r in requests.items() if m != "ocr"}
-        return self._keep(record)
+        return record
 
     def _failing_request(self, requests: dict[Modality, Request]) -> tuple[str | None, str]:
         """Which request of a failed case fails, asked one at a time (those answered
@@ -440,12 +490,14 @@ class RestRun:
                 return modality, str(exc)
         return None, "the model failed on this case's batch and answered it alone"
 
-    def _errored(self, base: dict[str, Any], modality: str | None, message: str) -> CaseRecord:
+    def _error_record(self, base: dict[str, Any], modality: str | None, message: str) -> CaseRecord:
         """A case without a reply: a model error, neither consistent nor inconsistent."""
-        record = CaseRecord(
+        return CaseRecord(
             **base, answers={}, raw={}, consistent=False, error=message, error_modality=modality
         )
-        return self._keep(record)
+
+    def _errored(self, base: dict[str, Any], modality: str | None, message: str) -> CaseRecord:
+        return self._keep(self._error_record(base, modality, message))
 
     def _keep(self, record: CaseRecord) -> CaseRecord:
         self.records.append(record)
@@ -660,8 +712,10 @@ class RestRun:
                 s.alpha,
                 s.tolerance,
                 tasks={r.key: r.task for r in judged},
-                answered=answered,
+                answered=answered | self.not_needed,
             )
+            if self.sequential is not None:
+                gate_result = sequential_gate(gate_result, self.sequential)
         results = report.build_results(
             settings=s,
             identity=self.identity,
@@ -718,7 +772,7 @@ class RestRun:
         finished = {r.key for r in self.records}
         by_id = {item.id: item for item in self.items()}
         lost = []
-        for key in sorted(self._planned_keys - finished):
+        for key in sorted(self._planned_keys - finished - self.not_needed):
             item_id, _, rendering = key.partition("@")
             item = by_id.get(item_id)
             kind: CaseKind = (
@@ -748,7 +802,7 @@ class RestRun:
     def _coverage(self, records: Sequence[CaseRecord], ended_early: bool) -> dict[str, Any]:
         """Which cases of this configuration (items, REST+ grid, Hypothesis checks) got an
         answer. ``complete``: all of them, and the run was not stopped."""
-        configuration = set(self.fingerprints())
+        configuration = set(self.fingerprints()) - self.not_needed
         answered = {r.key for r in records if r.error is None}
         errored = {r.key for r in records if r.error is not None}
         not_run = sorted(configuration - answered - errored)
@@ -759,6 +813,7 @@ class RestRun:
             "answered": len(configuration & answered),
             "errors": len(errored),
             "not_run": not_run,
+            "not_needed": len(self.not_needed),
         }
 
     def _kept_line(self) -> str:

@@ -68,7 +68,7 @@ def gate_lines(results: Mapping[str, Any]) -> list[str]:
         why = (
             f"RER dropped by {points(gate['rer_drop'])}, more than the tolerance of "
             f"{points(tolerance)}, and the drop is significant"
-            if gate["p_value"] < alpha and gate["rer_drop"] > tolerance
+            if gate.get("sequential") or (gate["p_value"] < alpha and gate["rer_drop"] > tolerance)
             else f"a significant drop above the tolerance in task(s) {', '.join(failed_tasks)}"
         )
         first = f"{head}: {why}; {_counts(gate)}"
@@ -79,9 +79,25 @@ def gate_lines(results: Mapping[str, Any]) -> list[str]:
             f"a tolerance of {points(tolerance)}; {_counts(gate)}"
         )
     lines = [first]
+    if gate.get("sequential"):
+        lines.append("  " + sequential_line(gate["sequential"]))
     if verdict == "inconclusive":
         lines.append("  " + _what_decides(gate))
     return lines
+
+
+def sequential_line(sequential: Mapping[str, Any]) -> str:
+    """What a sequential run asked: ``sequential gate: decided after 350 of 450 items ...``."""
+    asked, total = sequential["items_asked"], sequential["items"]
+    head = (
+        f"sequential gate: decided after {asked} of {total} items"
+        if asked < total or sequential["verdict"] != "inconclusive"
+        else f"sequential gate: undecided after all {total} items"
+    )
+    return (
+        f"{head} (anytime-valid confidence sequence, {sequential['looks']} look(s)); "
+        f"{total - asked} items not asked, {sequential['requests_saved']} requests saved"
+    )
 
 
 def _what_decides(gate: Mapping[str, Any]) -> str:
@@ -96,9 +112,10 @@ def _what_decides(gate: Mapping[str, Any]) -> str:
             f"{more}{min(needed, 10_000_000):,} shared items at this run's rates of lost and "
             "gained items would decide it"
         )
-    parts.append(
-        f"this run shows a pass only at a tolerance of {points(gate['upper_bound'])} or more"
-    )
+    if gate.get("sequential") is None:  # a sequential bound is not a fixed test's
+        parts.append(
+            f"this run shows a pass only at a tolerance of {points(gate['upper_bound'])} or more"
+        )
     parts.append("--rest-fail-inconclusive fails the run on this verdict")
     return "to decide: " + "; ".join(parts)
 

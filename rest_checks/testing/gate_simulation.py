@@ -11,6 +11,7 @@ Needs numpy (a dependency of the ``dev`` extra), imported here and nowhere in a 
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from dataclasses import dataclass
 
@@ -79,6 +80,21 @@ class SimulatedRates:
     @staticmethod
     def standard_error(share: float, runs: int) -> float:
         return float(np.sqrt(max(share * (1.0 - share), 1.0 / runs) / runs))
+
+
+def share_cell(share: float, runs: int) -> str:
+    """A table cell: the share with one standard error, ``  4.6% ± 0.3``."""
+    return f"{100 * share:5.1f}% ± {100 * SimulatedRates.standard_error(share, runs):.1f}"
+
+
+def simulation_arguments(description: str, runs: int) -> argparse.Namespace:
+    """The command line of a simulation benchmark: --runs, --tolerance, --alpha, --seed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--runs", type=int, default=runs, help="simulated runs per cell")
+    parser.add_argument("--tolerance", type=float, default=0.02)
+    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args()
 
 
 def simulate(

@@ -109,6 +109,7 @@ def test_a_whole_run_says_so(tmp_path: Path) -> None:
         "answered": 6,
         "errors": 0,
         "not_run": [],
+        "not_needed": 0,
     }
     assert json.loads(_baseline_path(tmp_path).read_text())["format"] == BASELINE_FORMAT
 
