@@ -118,12 +118,13 @@ def test_second_identical_run_makes_no_model_call(suite: pytest.Pytester, worker
     assert first["calls"]["model"] > 0
     assert second["calls"]["model"] == 0
     # Each process counts a request once, as a call or a hit: alone, the second run reads
-    # what the first asked or read; under xdist two workers may each read (or the first
-    # run each ask) the same request once.
+    # what the first asked or read. Under xdist each worker counts what it reads, and which
+    # worker reads a request depends on the scheduling: every one of the 24 requests (6
+    # items x 4) is read at least once and by at most both workers.
     if workers == 0:
         assert second["calls"]["cache"] == first["calls"]["model"] + first["calls"]["cache"]
     else:
-        assert 0 < second["calls"]["cache"] <= first["calls"]["model"] + first["calls"]["cache"]
+        assert 24 <= second["calls"]["cache"] <= 2 * 24
     assert second["metrics"] == first["metrics"]
 
 
