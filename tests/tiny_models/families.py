@@ -1,6 +1,6 @@
 """Tiny random checkpoints of more image-text families, built offline with their real model
-and processor classes (as ``qwen2_vl`` and ``llava`` do): Qwen3-VL, Gemma 3, Idefics3
-(SmolVLM's layout), LLaVA-NeXT and Mistral3 (Pixtral's tower).
+and processor classes (as ``qwen2_vl`` and ``llava`` do): Qwen3-VL, Gemma 3, Idefics3,
+SmolVLM2, LLaVA-NeXT, Mistral3 (Pixtral's tower), Mllama and InternVL ``-hf``.
 
 Each is a few hundred thousand parameters (hidden 64, 2 layers, a vision tower of depth 1-2
 on small images), so loading it and generating a few tokens at batch size 4 takes about a
@@ -260,6 +260,57 @@ def build_tiny_idefics3(directory: str | Path, *, seed: int = 0) -> Path:
         processor,
         ids,
         IDEFICS3_TOKENIZER,
+        seed=seed,
+    )
+
+
+SMOLVLM_TOKENIZER = TokenizerSpec(
+    special_tokens=(*IDEFICS3_TOKENIZER.special_tokens, "<|im_end|>", "<video>"),
+    bos="<|im_start|>",
+    eos="<end_of_utterance>",
+    pad="<|im_end|>",
+    # The names SmolVLM2's tokenizer config gives its image tokens, which its processor reads.
+    named=(
+        ("fake_image_token", "<fake_token_around_image>"),
+        ("image_token", "<image>"),
+        ("global_image_token", "<global-img>"),
+        ("end_of_utterance_token", "<end_of_utterance>"),
+    ),
+)
+
+
+def build_tiny_smolvlm(directory: str | Path, *, seed: int = 0) -> Path:
+    """SmolVLM2: Idefics3's tiling (64 px tiles plus a global view, 4 image tokens each
+    after the pixel shuffle) with SmolVLM's own model, processor and video processor
+    classes; its processor needs the ``num2words`` package."""
+    from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration
+
+    tokenizer, ids = build_tokenizer(SMOLVLM_TOKENIZER, VOCAB_SIZE)
+    processor = smolvlm_processor(tokenizer, tile=64, tiles=2, tokens=4)
+    config = SmolVLMConfig(
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": 64,
+            "patch_size": 16,
+        },
+        text_config={
+            **TEXT,
+            "model_type": "llama",
+            **token_roles(ids, SMOLVLM_TOKENIZER),
+        },
+        scale_factor=2,
+        image_token_id=ids["<image>"],
+    )
+    return finish(
+        directory,
+        SmolVLMForConditionalGeneration,
+        config,
+        processor,
+        ids,
+        SMOLVLM_TOKENIZER,
         seed=seed,
     )
 
@@ -559,6 +610,23 @@ def idefics3_processor(tokenizer: Any, *, tile: int, tiles: int, tokens: int) ->
     )
 
 
+def smolvlm_processor(tokenizer: Any, *, tile: int, tiles: int, tokens: int) -> Any:
+    """SmolVLM2's: Idefics3's tiling (see ``idefics3_processor``) with the published chat
+    template, which transformers keeps as SmolVLM's default."""
+    from transformers import SmolVLMImageProcessor, SmolVLMProcessor, SmolVLMVideoProcessor
+    from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
+
+    return SmolVLMProcessor(
+        image_processor=SmolVLMImageProcessor(
+            size={"longest_edge": tiles * tile}, max_image_size={"longest_edge": tile}
+        ),
+        tokenizer=tokenizer,
+        video_processor=SmolVLMVideoProcessor(),
+        image_seq_len=tokens,
+        chat_template=DEFAULT_CHAT_TEMPLATE,
+    )
+
+
 def llava_next_processor(
     tokenizer: Any, tile: int, pinpoints: list[list[int]], *, patch: int
 ) -> Any:
@@ -631,6 +699,7 @@ BUILDERS: dict[str, Callable[..., Path]] = {
     "mistral3": build_tiny_mistral3,
     "llava_next": build_tiny_llava_next,
     "idefics3": build_tiny_idefics3,
+    "smolvlm": build_tiny_smolvlm,
     "gemma3": build_tiny_gemma3,
     "qwen3_vl": build_tiny_qwen3_vl,
 }
