@@ -226,44 +226,6 @@ IDEFICS3_CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_idefics3(directory: str | Path, *, seed: int = 0) -> Path:
-    """Idefics3 (the layout of SmolVLM): the page split into 64 px tiles plus a global
-    view, each tile 4 image tokens after the pixel shuffle."""
-    from transformers import (
-        Idefics3Config,
-        Idefics3ForConditionalGeneration,
-    )
-
-    tokenizer, ids = build_tokenizer(IDEFICS3_TOKENIZER, VOCAB_SIZE)
-    processor = idefics3_processor(tokenizer, tile=64, tiles=2, tokens=4)
-    config = Idefics3Config(
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "image_size": 64,
-            "patch_size": 16,
-        },
-        text_config={
-            **TEXT,
-            "model_type": "llama",
-            **token_roles(ids, IDEFICS3_TOKENIZER),
-        },
-        scale_factor=2,
-        image_token_id=ids["<image>"],
-    )
-    return finish(
-        directory,
-        Idefics3ForConditionalGeneration,
-        config,
-        processor,
-        ids,
-        IDEFICS3_TOKENIZER,
-        seed=seed,
-    )
-
-
 SMOLVLM_TOKENIZER = TokenizerSpec(
     special_tokens=(*IDEFICS3_TOKENIZER.special_tokens, "<|im_end|>", "<video>"),
     bos="<|im_start|>",
@@ -279,15 +241,50 @@ SMOLVLM_TOKENIZER = TokenizerSpec(
 )
 
 
+def build_tiny_idefics3(directory: str | Path, *, seed: int = 0) -> Path:
+    """Idefics3 (the layout of SmolVLM v1): see ``build_tiled``."""
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration
+
+    return build_tiled(
+        directory,
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        IDEFICS3_TOKENIZER,
+        idefics3_processor,
+        seed=seed,
+    )
+
+
 def build_tiny_smolvlm(directory: str | Path, *, seed: int = 0) -> Path:
-    """SmolVLM2: Idefics3's tiling (64 px tiles plus a global view, 4 image tokens each
-    after the pixel shuffle) with SmolVLM's own model, processor and video processor
-    classes; its processor needs the ``num2words`` package."""
+    """SmolVLM2: Idefics3's tiling (see ``build_tiled``) with SmolVLM's own model, processor
+    and video processor classes; its processor needs the ``num2words`` package."""
     from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration
 
-    tokenizer, ids = build_tokenizer(SMOLVLM_TOKENIZER, VOCAB_SIZE)
-    processor = smolvlm_processor(tokenizer, tile=64, tiles=2, tokens=4)
-    config = SmolVLMConfig(
+    return build_tiled(
+        directory,
+        SmolVLMConfig,
+        SmolVLMForConditionalGeneration,
+        SMOLVLM_TOKENIZER,
+        smolvlm_processor,
+        seed=seed,
+    )
+
+
+def build_tiled(
+    directory: str | Path,
+    config_class: Any,
+    model_class: Any,
+    spec: TokenizerSpec,
+    make_processor: Callable[..., Any],
+    *,
+    seed: int,
+) -> Path:
+    """Idefics3's layout, shared by SmolVLM2: a Llama text model and a SigLIP tower on 64 px
+    tiles; the page split into tiles plus a global view, each tile 4 image tokens after the
+    pixel shuffle."""
+    tokenizer, ids = build_tokenizer(spec, VOCAB_SIZE)
+    processor = make_processor(tokenizer, tile=64, tiles=2, tokens=4)
+    config = config_class(
         vision_config={
             "hidden_size": 32,
             "intermediate_size": 64,
@@ -296,23 +293,11 @@ def build_tiny_smolvlm(directory: str | Path, *, seed: int = 0) -> Path:
             "image_size": 64,
             "patch_size": 16,
         },
-        text_config={
-            **TEXT,
-            "model_type": "llama",
-            **token_roles(ids, SMOLVLM_TOKENIZER),
-        },
+        text_config={**TEXT, "model_type": "llama", **token_roles(ids, spec)},
         scale_factor=2,
         image_token_id=ids["<image>"],
     )
-    return finish(
-        directory,
-        SmolVLMForConditionalGeneration,
-        config,
-        processor,
-        ids,
-        SMOLVLM_TOKENIZER,
-        seed=seed,
-    )
+    return finish(directory, model_class, config, processor, ids, spec, seed=seed)
 
 
 # LLaVA-NeXT's anyres grid, in tiles of 32 px: (height, width) pairs.

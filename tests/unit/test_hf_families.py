@@ -59,9 +59,13 @@ def test_the_suite_runs_at_batch_size_4_with_every_case_answered(
     model.close()
 
 
-def test_gemma3_needs_one_image_list_per_row(built: dict[str, Path]) -> None:
-    """What a flat list does to a batch of Gemma 3 prompts: one sample with every image."""
-    model = hf(built["gemma3"])
+@pytest.mark.parametrize("family", ["gemma3", "smolvlm"])
+def test_gemma3_and_smolvlm_need_one_image_list_per_row(
+    family: str, built: dict[str, Path]
+) -> None:
+    """What a flat list does to a batch of Gemma 3 or SmolVLM2 prompts: one sample with
+    every image."""
+    model = hf(built[family])
     model.load()
     page = Image.new("RGB", (64, 32), "white")
     texts = [model.chat_text("What is 1 + 1?", with_image=True)] * 2
