@@ -22,6 +22,7 @@ from PIL import Image
 
 from rest_checks.models import hf_images
 from rest_checks.models.pixels import QWEN3_PIXEL_BUDGET, QWEN_PIXEL_BUDGET
+from tests.tiny_models import families
 
 PAGE = (1300, 447)
 
@@ -105,14 +106,13 @@ def gemma3() -> tuple[int, str]:
     return n, "as is; resized to 896 x 896 (aspect not kept, as the original), no tiles"
 
 
-def idefics3() -> tuple[int, str]:
-    from tests.tiny_models import families
-
-    tokenizer, ids = tokenizer_of(families.IDEFICS3_TOKENIZER)
-    processor = families.idefics3_processor(tokenizer, tile=364, tiles=4, tokens=169)
+def tiled(spec: Any, make_processor: Callable[..., Any], tile: int, tokens: int) -> tuple[int, str]:
+    """Idefics3's and SmolVLM2's tiling: the longest side resized to 4 tiles."""
+    tokenizer, ids = tokenizer_of(spec)
+    processor = make_processor(tokenizer, tile=tile, tiles=4, tokens=tokens)
     n, inputs = count(processor, ids["<image>"], page(), "<image>")
     tiles = int(inputs["pixel_values"].shape[1])
-    return n, f"as is; {tiles - 1} tiles of 364 + a global view, no padding"
+    return n, f"as is; {tiles - 1} tiles of {tile} + a global view, no padding"
 
 
 def mistral3() -> tuple[int, str]:
@@ -160,7 +160,16 @@ ROWS: list[tuple[str, str, Callable[[], tuple[int, str]]]] = [
     ("LLaVA-1.5", "llava-hf/llava-1.5-7b-hf", llava_15),
     ("LLaVA-NeXT", "llava-hf/llava-v1.6-mistral-7b-hf", llava_next),
     ("Gemma 3", "google/gemma-3-4b-it", gemma3),
-    ("Idefics3", "HuggingFaceM4/Idefics3-8B-Llama3", idefics3),
+    (
+        "Idefics3",
+        "HuggingFaceM4/Idefics3-8B-Llama3",
+        lambda: tiled(families.IDEFICS3_TOKENIZER, families.idefics3_processor, 364, 169),
+    ),
+    (
+        "SmolVLM2",
+        "HuggingFaceTB/SmolVLM2-2.2B-Instruct",
+        lambda: tiled(families.SMOLVLM_TOKENIZER, families.smolvlm_processor, 384, 81),
+    ),
     ("Mistral3 (Pixtral)", "mistralai/Mistral-Small-3.1-24B-Instruct-2503", mistral3),
     ("InternVL (-hf)", "OpenGVLab/InternVL3-2B-hf", internvl),
     ("Llama 3.2 Vision", "meta-llama/Llama-3.2-11B-Vision-Instruct", mllama),

@@ -1,6 +1,6 @@
 """Tiny random checkpoints of more image-text families, built offline with their real model
-and processor classes (as ``qwen2_vl`` and ``llava`` do): Qwen3-VL, Gemma 3, Idefics3
-(SmolVLM's layout), LLaVA-NeXT and Mistral3 (Pixtral's tower).
+and processor classes (as ``qwen2_vl`` and ``llava`` do): Qwen3-VL, Gemma 3, Idefics3,
+SmolVLM2, LLaVA-NeXT, Mistral3 (Pixtral's tower), Mllama and InternVL ``-hf``.
 
 Each is a few hundred thousand parameters (hidden 64, 2 layers, a vision tower of depth 1-2
 on small images), so loading it and generating a few tokens at batch size 4 takes about a
@@ -226,17 +226,65 @@ IDEFICS3_CHAT_TEMPLATE = (
 )
 
 
+SMOLVLM_TOKENIZER = TokenizerSpec(
+    special_tokens=(*IDEFICS3_TOKENIZER.special_tokens, "<|im_end|>", "<video>"),
+    bos="<|im_start|>",
+    eos="<end_of_utterance>",
+    pad="<|im_end|>",
+    # The names SmolVLM2's tokenizer config gives its image tokens, which its processor reads.
+    named=(
+        ("fake_image_token", "<fake_token_around_image>"),
+        ("image_token", "<image>"),
+        ("global_image_token", "<global-img>"),
+        ("end_of_utterance_token", "<end_of_utterance>"),
+    ),
+)
+
+
 def build_tiny_idefics3(directory: str | Path, *, seed: int = 0) -> Path:
-    """Idefics3 (the layout of SmolVLM): the page split into 64 px tiles plus a global
-    view, each tile 4 image tokens after the pixel shuffle."""
-    from transformers import (
+    """Idefics3 (the layout of SmolVLM v1): see ``build_tiled``."""
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration
+
+    return build_tiled(
+        directory,
         Idefics3Config,
         Idefics3ForConditionalGeneration,
+        IDEFICS3_TOKENIZER,
+        idefics3_processor,
+        seed=seed,
     )
 
-    tokenizer, ids = build_tokenizer(IDEFICS3_TOKENIZER, VOCAB_SIZE)
-    processor = idefics3_processor(tokenizer, tile=64, tiles=2, tokens=4)
-    config = Idefics3Config(
+
+def build_tiny_smolvlm(directory: str | Path, *, seed: int = 0) -> Path:
+    """SmolVLM2: Idefics3's tiling (see ``build_tiled``) with SmolVLM's own model, processor
+    and video processor classes; its processor needs the ``num2words`` package."""
+    from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration
+
+    return build_tiled(
+        directory,
+        SmolVLMConfig,
+        SmolVLMForConditionalGeneration,
+        SMOLVLM_TOKENIZER,
+        smolvlm_processor,
+        seed=seed,
+    )
+
+
+def build_tiled(
+    directory: str | Path,
+    config_class: Any,
+    model_class: Any,
+    spec: TokenizerSpec,
+    make_processor: Callable[..., Any],
+    *,
+    seed: int,
+) -> Path:
+    """Idefics3's layout, shared by SmolVLM2: a Llama text model and a SigLIP tower on 64 px
+    tiles; the page split into tiles plus a global view, each tile 4 image tokens after the
+    pixel shuffle."""
+    tokenizer, ids = build_tokenizer(spec, VOCAB_SIZE)
+    processor = make_processor(tokenizer, tile=64, tiles=2, tokens=4)
+    config = config_class(
         vision_config={
             "hidden_size": 32,
             "intermediate_size": 64,
@@ -245,23 +293,11 @@ def build_tiny_idefics3(directory: str | Path, *, seed: int = 0) -> Path:
             "image_size": 64,
             "patch_size": 16,
         },
-        text_config={
-            **TEXT,
-            "model_type": "llama",
-            **token_roles(ids, IDEFICS3_TOKENIZER),
-        },
+        text_config={**TEXT, "model_type": "llama", **token_roles(ids, spec)},
         scale_factor=2,
         image_token_id=ids["<image>"],
     )
-    return finish(
-        directory,
-        Idefics3ForConditionalGeneration,
-        config,
-        processor,
-        ids,
-        IDEFICS3_TOKENIZER,
-        seed=seed,
-    )
+    return finish(directory, model_class, config, processor, ids, spec, seed=seed)
 
 
 # LLaVA-NeXT's anyres grid, in tiles of 32 px: (height, width) pairs.
@@ -559,6 +595,23 @@ def idefics3_processor(tokenizer: Any, *, tile: int, tiles: int, tokens: int) ->
     )
 
 
+def smolvlm_processor(tokenizer: Any, *, tile: int, tiles: int, tokens: int) -> Any:
+    """SmolVLM2's: Idefics3's tiling (see ``idefics3_processor``) with the published chat
+    template, which transformers keeps as SmolVLM's default."""
+    from transformers import SmolVLMImageProcessor, SmolVLMProcessor, SmolVLMVideoProcessor
+    from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
+
+    return SmolVLMProcessor(
+        image_processor=SmolVLMImageProcessor(
+            size={"longest_edge": tiles * tile}, max_image_size={"longest_edge": tile}
+        ),
+        tokenizer=tokenizer,
+        video_processor=SmolVLMVideoProcessor(),
+        image_seq_len=tokens,
+        chat_template=DEFAULT_CHAT_TEMPLATE,
+    )
+
+
 def llava_next_processor(
     tokenizer: Any, tile: int, pinpoints: list[list[int]], *, patch: int
 ) -> Any:
@@ -631,6 +684,7 @@ BUILDERS: dict[str, Callable[..., Path]] = {
     "mistral3": build_tiny_mistral3,
     "llava_next": build_tiny_llava_next,
     "idefics3": build_tiny_idefics3,
+    "smolvlm": build_tiny_smolvlm,
     "gemma3": build_tiny_gemma3,
     "qwen3_vl": build_tiny_qwen3_vl,
 }

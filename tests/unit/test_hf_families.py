@@ -59,9 +59,13 @@ def test_the_suite_runs_at_batch_size_4_with_every_case_answered(
     model.close()
 
 
-def test_gemma3_needs_one_image_list_per_row(built: dict[str, Path]) -> None:
-    """What a flat list does to a batch of Gemma 3 prompts: one sample with every image."""
-    model = hf(built["gemma3"])
+@pytest.mark.parametrize("family", ["gemma3", "smolvlm"])
+def test_gemma3_and_smolvlm_need_one_image_list_per_row(
+    family: str, built: dict[str, Path]
+) -> None:
+    """What a flat list does to a batch of Gemma 3 or SmolVLM2 prompts: one sample with
+    every image."""
+    model = hf(built[family])
     model.load()
     page = Image.new("RGB", (64, 32), "white")
     texts = [model.chat_text("What is 1 + 1?", with_image=True)] * 2
@@ -131,3 +135,25 @@ def test_pytest_runs_gemma3_at_batch_size_4_to_the_results_json(
     assert data["errors"] == [] and len(data["items"]) == 3, result.stdout.str()
     assert all(item["n_visual_tokens"]["image"] == 4 for item in data["items"])
     assert data["model_identity"]["batch_size"] == 4
+
+
+def test_smolvlm_without_num2words_stops_once_with_the_install_line(
+    built: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SmolVLM's processor refuses to be built without num2words (transformers leaves its
+    module's ``num2words`` at None when the package is missing): one line, the fix last."""
+    from transformers.models.smolvlm import processing_smolvlm
+
+    from rest_checks.models.base import ModelLoadError
+
+    monkeypatch.setattr(processing_smolvlm, "num2words", None)
+    model = hf(built["smolvlm"])
+    with pytest.raises(ModelLoadError) as caught:
+        model.load()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "cannot load the processor" in message and "'num2words'" in message
+    assert message.endswith("Fix: pip install num2words")
+    with pytest.raises(ModelLoadError) as again:  # said once: no second load
+        model.load()
+    assert again.value is caught.value
