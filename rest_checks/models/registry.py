@@ -335,7 +335,7 @@ def _key_problem(key: str, value: Any) -> str | None:
 
 
 def load_user_models(path: Path | None, *, required: bool = False) -> dict[str, ResolvedModel]:
-    """Read the models file (``rest_models.toml``): one table per model name, see README.
+    """Read the models file (``rest_models.toml``): one table per model name, see docs/models.md.
 
     Raises ``ModelsFileError`` naming the file (and the line and key, where they apply)
     when it is not valid UTF-8 TOML or a table is not a model definition; with
