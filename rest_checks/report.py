@@ -1,4 +1,4 @@
-"""Results of a run: the JSON document (schema in docs/results-format.md) and the terminal summary."""
+"""Results of a run: the JSON document (docs/results-format.md) and the terminal summary."""
 
 from __future__ import annotations
 
