@@ -14,6 +14,8 @@ from rest_checks.atomic import write_atomic
 from rest_checks.baselines import Baseline, GateResult, baseline_document, identity_differences
 from rest_checks.case_rows import CaseVerdict, case_verdict
 from rest_checks.config import RestSettings
+from rest_checks.diagnosis import Diagnosis
+from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
@@ -161,6 +163,7 @@ def build_results(
     cache_hits: int,
     baseline: Baseline | None,
     gate_result: GateResult | None,
+    diagnosis: Diagnosis | None = None,
     baseline_explicit: bool = False,
     signature: dict[str, Any] | None = None,
     complete: bool = True,
@@ -218,6 +221,8 @@ def build_results(
             ),
             "regressions": regressions,
             "gate": None if gate_result is None else _gate_json(gate_result),
+            # Where the gate's lost cases lie, by factor level (docs/diagnosis.md).
+            "diagnosis": None if diagnosis is None else diagnosis.to_json(),
         },
         "items": [_item_json(r, verdicts[r.key], (subjects or {}).get(r.item_id)) for r in cross],
         # Per modality, the replies cut by their budget and the ambiguous ones.
@@ -350,6 +355,8 @@ def format_summary(results: dict[str, Any]) -> list[str]:
             lines.append(f"  gained {gate['gained']}: {named(gate['gained_ids'])}")
         for task, t in gate["by_task"].items():
             lines.append("  " + task_line(task, t))
+        if base.get("diagnosis"):
+            lines.append("  " + diagnosis_line(base["diagnosis"]))
     elif base.get("updating"):
         lines.append("  no gate: the baseline is being written by this run (--snapshot-update)")
     elif not base["present"]:

@@ -43,6 +43,7 @@ from rest_checks.cache import ModelCalls, ResponseCache
 from rest_checks.case_rows import case_verdict
 from rest_checks.config import RestSettings
 from rest_checks.csv_export import write_csv
+from rest_checks.diagnosis import case_factors, diagnose
 from rest_checks.html_report import ReportDependencyError, render_report, write_report
 from rest_checks.items.base import Item
 from rest_checks.items.files import LoadResult
@@ -644,7 +645,7 @@ class RestRun:
         errors = [r for r in records if r.error is not None]
         answered = {r.key for r in records if r.error is None}
         run_coverage = self._coverage(records, ended_early)
-        gate_result = None
+        gate_result, diagnosis = None, None
         if self.baseline is not None and not s.update_baseline:
             judged = [r for r in records if r.kind == "cross_modal" and r.error is None]
             gate_result = gate(
@@ -655,6 +656,12 @@ class RestRun:
                 tasks={r.key: r.task for r in judged},
                 answered=answered,
             )
+            diagnosis = diagnose(
+                self.baseline.cases,
+                {r.key: r.consistent for r in records if r.error is None},
+                case_factors(records, self.items(), rendering_spec),
+                s.alpha,
+            )
         results = report.build_results(
             settings=s,
             identity=self.identity,
@@ -664,6 +671,7 @@ class RestRun:
             baseline=self.baseline,
             baseline_explicit=self.baseline_explicit,
             gate_result=gate_result,
+            diagnosis=diagnosis,
             signature=self.signature(),
             complete=run_coverage["complete"],
             coverage=run_coverage,
