@@ -39,7 +39,11 @@ def diagnosis_line(diagnosis: Mapping[str, Any]) -> str:
     if not found:
         fixed = (
             f"; {', '.join(FACTOR_NAMES[f] for f in single)} had one level only"
-            + (" (--rest-plus varies font, DPI and colour)" if "font" in single else "")
+            + (
+                " (--rest-plus varies font, DPI and colour)"
+                if {"font", "dpi", "colour"} <= set(single)
+                else ""
+            )
             if single
             else ""
         )

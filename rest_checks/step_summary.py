@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_checks.case_rows import case_rows
 from rest_checks.compare import headline_rates
+from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.reply_outcomes import outcome_phrases
 from rest_checks.verdict_text import gate_lines
 
@@ -40,6 +41,9 @@ def _gate_line(results: Mapping[str, Any]) -> str:
     verdict = base["gate"]["verdict"].upper()
     first, *rest = lines
     text = f"**Baseline gate: {verdict}**" + _cell(first[first.index(verdict) + len(verdict) :])
+    diagnosis = base.get("diagnosis")
+    if diagnosis:
+        rest.append(diagnosis_line(diagnosis))
     return "<br>".join([text, *(_cell(line.strip()) for line in rest)])
 
 

@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 from rest_checks.case_rows import VERDICTS, case_rows, verdict_counts
 from rest_checks.compare import compare_results, headline_rates
+from rest_checks.diagnosis import FACTOR_NAMES
+from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.html_report.charts import rest_plus_charts
 from rest_checks.html_report.pages import Page, load_page
 from rest_checks.modalities import ANSWER_MODALITIES
@@ -99,6 +101,9 @@ def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
         baseline=baseline,
         gate=baseline.get("gate"),
         gate_lines=gate_lines(results) if baseline.get("gate") else [],
+        diagnosis=baseline.get("diagnosis"),
+        diagnosis_line=diagnosis_line(baseline["diagnosis"]) if baseline.get("diagnosis") else "",
+        factor_names=FACTOR_NAMES,
         headline=_headline(results["metrics"]),
         ocr=_ocr(results["metrics"]),
         outcomes=outcome_phrases(results.get("outcomes") or {}),

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from rest_checks.case_rows import case_rows, verdict_counts
+from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.html_report import render_comparison_report
 from tests.unit.report_sample import ALREADY, BROKEN, HOSTILE, build_sample_run
 
@@ -201,3 +202,25 @@ def test_the_comparison_lists_the_cases_that_changed(
     assert page.locator('tr.changed[data-direction="lost"]').count() == len(lost)
     assert "lost 3, gained 0" in page.locator("#mcnemar").inner_text()
     page.locator("#changed").screenshot(path=str(SCREENS / "compare-changed.png"))
+
+
+def test_the_diagnosis_table_shows_every_level_the_results_hold(
+    browser: Any, report: tuple[Path, dict[str, Any]]
+) -> None:
+    path, results = report
+    diagnosis = results["baseline"]["diagnosis"]
+    page = _open(browser, path)
+    assert page.locator("#diagnosis-line").inner_text() == diagnosis_line(diagnosis)
+    rows = page.locator("#diagnosis-table tr")
+    assert rows.count() == 1 + len(diagnosis["levels"]) > 1
+    for index, level in enumerate(diagnosis["levels"], start=1):
+        cells = rows.nth(index).locator("td").all_inner_texts()
+        assert cells[1:5] == [
+            level["level"],
+            str(level["n"]),
+            str(level["lost"]),
+            str(level["gained"]),
+        ]
+    assert diagnosis["lost"] == sum(
+        lv["lost"] for lv in diagnosis["levels"] if lv["factor"] == "task"
+    )
