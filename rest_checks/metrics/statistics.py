@@ -95,8 +95,15 @@ def binomial_upper_tail(k: int, n: int, share: Fraction) -> float:
         return 0.0
     a, total = share.numerator, share.denominator
     b = total - a
+    if b == 0:
+        return 1.0  # every draw succeeds
     # The sum over i >= k of C(n, i) a^i b^(n - i), over total^n: integers throughout.
-    tail = sum(math.comb(n, i) * a**i * b ** (n - i) for i in range(k, n + 1))
+    # Each term from the last (exact: every term is an integer), not from its own powers.
+    term = math.comb(n, k) * a**k * b ** (n - k)
+    tail = 0
+    for i in range(k, n + 1):
+        tail += term
+        term = term * (n - i) * a // ((i + 1) * b)
     return float(min(Fraction(1), Fraction(tail, total**n)))
 
 

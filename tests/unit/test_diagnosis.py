@@ -4,6 +4,7 @@ every case is placed nowhere, and a run with nothing lost names nothing."""
 from __future__ import annotations
 
 import json
+import math
 import random
 from fractions import Fraction
 
@@ -159,6 +160,14 @@ def test_binomial_tail_and_holm() -> None:
     assert binomial_upper_tail(2, 2, Fraction(1)) == 1.0
     # 1 - P(X <= 4) for X ~ Binomial(10, 1/3), summed by hand from the pmf.
     assert binomial_upper_tail(5, 10, Fraction(1, 3)) == pytest.approx(0.2131280800690952)
+    for n in range(0, 13):
+        for k in range(0, n + 2):
+            for share in (Fraction(0), Fraction(1, 7), Fraction(2, 3), Fraction(1)):
+                direct = sum(
+                    Fraction(math.comb(n, i)) * share**i * (1 - share) ** (n - i)
+                    for i in range(k, n + 1)
+                )
+                assert binomial_upper_tail(k, n, share) == pytest.approx(float(direct), abs=1e-15)
     levels = holm_levels({"a": 0.001, "b": 0.02, "c": 0.04, "d": 0.5}, 0.05)
     assert levels == {"a": 0.0125, "b": 0.05 / 3, "c": None, "d": None}
 
