@@ -31,6 +31,10 @@ def _cell(text: object) -> str:
     return escaped
 
 
+# Public for the other Markdown pages (the leaderboard).
+markdown_cell = _cell
+
+
 def _gate_line(results: Mapping[str, Any]) -> str:
     base = results["baseline"]
     lines = gate_lines(results)

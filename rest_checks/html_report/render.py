@@ -19,6 +19,7 @@ from rest_checks.diagnosis import FACTOR_NAMES
 from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.html_report.charts import rest_plus_charts
 from rest_checks.html_report.pages import Page, load_page
+from rest_checks.leaderboard import Leaderboard
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.reply_outcomes import outcome_phrases
 from rest_checks.verdict_text import gate_lines
@@ -40,9 +41,9 @@ def _pct(value: Any) -> str:
 _ENV.filters["pct"] = _pct
 
 
-def _script() -> tuple[Markup, Markup]:
-    """The filter script and its CSP hash: the only script the page may run."""
-    source = (Path(__file__).parent / "templates" / "filter.js").read_text(encoding="utf-8")
+def _script(name: str = "filter.js") -> tuple[Markup, Markup]:
+    """A page's script and its CSP hash: the only script the page may run."""
+    source = (Path(__file__).parent / "templates" / name).read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
     return Markup(source), Markup(f"'sha256-{digest}'")
 
@@ -130,4 +131,18 @@ def render_comparison(
         modalities=ANSWER_MODALITIES,
         script=None,
         script_hash=Markup("'none'"),
+    )
+
+
+def render_leaderboard(board: Leaderboard) -> str:
+    script, script_hash = _script("sort.js")
+    return _ENV.get_template("leaderboard.html.j2").render(
+        board=board,
+        overall=[(run, rates) for run, rates, _ in board.rows],
+        by_task=[
+            (task, [(run, tasks[task]) for run, _, tasks in board.rows if task in tasks])
+            for task in board.tasks
+        ],
+        script=script,
+        script_hash=script_hash,
     )
