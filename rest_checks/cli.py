@@ -139,7 +139,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _leaderboard(args: argparse.Namespace, paths: Sequence[Path]) -> int:
-    board = build_leaderboard([Run(str(p), load_results(p)) for p in paths], args.alpha)
+    # Runs are named by their file names where those tell them apart, else by their paths.
+    stems = [p.stem for p in paths]
+    names = stems if len(set(stems)) == len(stems) else [str(p) for p in paths]
+    runs = [Run(name, load_results(p)) for name, p in zip(names, paths, strict=True)]
+    board = build_leaderboard(runs, args.alpha)
     markdown = leaderboard_markdown(board)
     print(markdown, end="")
     if args.markdown:

@@ -5,59 +5,20 @@ items or settings shown apart with why; results of another format refused."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from board_runs import run_model, write_board_runs
 
 from rest_checks.cli import main
 from rest_checks.compare import ResultsFileError, load_results
-from rest_checks.config import RestSettings
-from rest_checks.items.suites import load_suite
 from rest_checks.leaderboard import Run, build_leaderboard, leaderboard_markdown
-from rest_checks.models.base import Model
 from rest_checks.models.mock import MockModel
-from rest_checks.run import RestRun
-
-N = 12  # items per task source: 24 in all
-
-
-def _run(folder: Path, name: str, model: Model, **settings: Any) -> Path:
-    """Run every cross-modal case of arith and mcq with ``model``; the results file."""
-    values: dict[str, Any] = {
-        "rest_model": "mock:oracle",
-        "rest_suite": ("arith", "mcq"),
-        "rest_n": N,
-        "rest_no_cache": True,
-        "rest_json": f"{name}.json",
-        "rest_baselines_dir": "no-baselines",
-    }
-    values.update(settings)
-    run = RestRun(RestSettings.from_values(values, folder), model)
-    for item in run.items():
-        run.cross_modal(item)
-    run.finish()
-    return folder / f"{name}.json"
-
-
-def _broken(n: int) -> MockModel:
-    """Inconsistent on the first ``n`` items of each task source, the oracle elsewhere."""
-    items = load_suite(("arith", "mcq"), N, 0)
-    ids = {
-        item.id for task in ("arith", "mcq") for item in [i for i in items if i.task == task][:n]
-    }
-    return MockModel("text-only", only_items=ids)
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("runs")
-    _run(folder, "oracle", MockModel("oracle"))
-    _run(folder, "oracle-again", MockModel("oracle"))
-    _run(folder, "slightly-worse", _broken(1))  # 2 items lost: not shown
-    _run(folder, "much-worse", _broken(8))  # 16 items lost: shown
-    yield folder
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_board_runs(tmp_path_factory.mktemp("runs"))
 
 
 def _load(folder: Path, *names: str) -> list[Run]:
@@ -96,8 +57,8 @@ def test_a_difference_is_stated_only_where_the_test_shows_it(runs: Path) -> None
 
 
 def test_runs_of_other_items_or_settings_are_shown_apart(runs: Path, tmp_path: Path) -> None:
-    _run(tmp_path, "other-seed", MockModel("oracle"), rest_seed=5)
-    _run(tmp_path, "fewer", MockModel("oracle"), rest_n=6)
+    run_model(tmp_path, "other-seed", MockModel("oracle"), rest_seed=5)
+    run_model(tmp_path, "fewer", MockModel("oracle"), rest_n=6)
     board = build_leaderboard(
         [*_load(runs, "oracle", "much-worse"), *_load(tmp_path, "other-seed", "fewer")]
     )
@@ -121,10 +82,7 @@ def test_the_command_takes_a_folder_and_writes_html_and_markdown(
     assert text in out and "### Task source arith" in text
     page = html.read_text(encoding="utf-8")
     assert page.count('<tr class="run">') == 4 * 3  # overall and two task sources
-    assert (
-        "script-src 'sha256-" in page
-        and f"{runs / 'oracle.json'} is more consistent than {runs / 'much-worse.json'}" in page
-    )
+    assert "script-src 'sha256-" in page and "oracle is more consistent than much-worse" in page
 
 
 def test_two_runs_stay_a_comparison_unless_a_leaderboard_is_asked(

@@ -224,3 +224,36 @@ def test_the_diagnosis_table_shows_every_level_the_results_hold(
     assert diagnosis["lost"] == sum(
         lv["lost"] for lv in diagnosis["levels"] if lv["factor"] == "task"
     )
+
+
+def test_the_leaderboard_sorts_by_a_clicked_column_and_reads_without_javascript(
+    browser: Any, tmp_path: Path
+) -> None:
+    from board_runs import write_board_runs
+
+    from rest_checks.cli import main
+
+    runs = write_board_runs(tmp_path / "runs")
+    html = tmp_path / "board.html"
+    assert main(["compare", str(runs), "-o", str(html)]) == 0
+    page = _open(browser, html)
+    board = page.locator("#board-table")
+
+    def names() -> list[str]:
+        return [
+            text.rsplit("/", 1)[-1]
+            for text in board.locator("tbody tr td:first-child").all_inner_texts()
+        ]
+
+    assert names()[-1] == "much-worse"  # best RER first
+    board.locator("thead th", has_text="RER").click()  # highest first
+    assert names()[-1] == "much-worse"
+    board.locator("thead th", has_text="RER").click()  # the other way
+    assert names()[0] == "much-worse"
+    board.locator("thead th", has_text="run").click()
+    assert names() == sorted(names(), reverse=True)
+    assert page.locator("#pairs li.shown").count() == 3
+    page.locator("#board").screenshot(path=str(SCREENS / "leaderboard.png"))
+    still = _open(browser, html, javascript=False)
+    assert still.locator("#board-table tbody tr").count() == 4
+    assert still.locator("#task-arith tbody tr").count() == 4
