@@ -142,10 +142,12 @@ def start_run(config: pytest.Config) -> RestRun:
     try:
         settings = settings_from(config)
         options = settings.model_options
-        model = load(resolve(settings.model, options), options)
+        resolved = resolve(settings.model, options)
+        model = load(resolved, options)
         run = RestRun(
             settings,
             model,
+            prices=resolved.prices,
             baseline=load_baseline(
                 settings.baseline_path,
                 explicit=settings.baseline is not None,

@@ -20,6 +20,7 @@ from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_count
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.records import CaseRecord
 from rest_checks.reply_outcomes import outcome_counts, outcome_phrases
+from rest_checks.token_usage import usage_lines, usage_table
 from rest_checks.verdict_text import NAMED, gate_lines, named, task_line
 
 # 2: the gate's confidence bound and coverage, the run's coverage.
@@ -164,6 +165,7 @@ def build_results(
     baseline: Baseline | None,
     gate_result: GateResult | None,
     diagnosis: Diagnosis | None = None,
+    prices: Mapping[str, float] | None = None,
     baseline_explicit: bool = False,
     signature: dict[str, Any] | None = None,
     complete: bool = True,
@@ -209,6 +211,8 @@ def build_results(
         "rest_plus": rest_plus_table(answered),
         "invariance": invariance_table(answered),
         "calls": {"model": model_calls, "cache": cache_hits},
+        # Tokens per modality from the replies' usage, and the cost (docs/token-usage.md).
+        "usage": usage_table(answered, prices),
         "baseline": {
             "path": str(settings.baseline_path),
             "present": baseline is not None,
@@ -317,6 +321,8 @@ def format_summary(results: dict[str, Any]) -> list[str]:
     for source in results.get("sources", []):
         lines.append(_source_line(source))
     lines.extend(f"  no answer, {p}" for p in outcome_phrases(results.get("outcomes") or {}))
+    if results.get("usage"):
+        lines.extend(f"  {line}" for line in usage_lines(results["usage"]))
     lines.append(row("RER", "rer"))
     lines.append(row("CFR", "cfr"))
     lines.append(row("MMC", "mmc"))

@@ -160,8 +160,11 @@ class RestRun:
         image_dir: Path | None = None,
         hypothesis_profile: str = "",
         with_ocr: bool = True,
+        prices: Mapping[str, float] | None = None,
     ) -> None:
         self.settings = settings
+        # The model's prices per million tokens (models file), for the run's cost.
+        self.prices = dict(prices or {})
         cache = ResponseCache(settings.cache_dir) if settings.cache_dir else None
         self.calls = ModelCalls(model, cache)
         # The answer budget changes answers (cut or not), so it belongs to the identity.
@@ -672,6 +675,7 @@ class RestRun:
             baseline_explicit=self.baseline_explicit,
             gate_result=gate_result,
             diagnosis=diagnosis,
+            prices=self.prices,
             signature=self.signature(),
             complete=run_coverage["complete"],
             coverage=run_coverage,

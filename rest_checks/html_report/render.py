@@ -22,6 +22,7 @@ from rest_checks.html_report.pages import Page, load_page
 from rest_checks.leaderboard import Leaderboard
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.reply_outcomes import outcome_phrases
+from rest_checks.token_usage import usage_lines
 from rest_checks.verdict_text import gate_lines
 
 _ENV = jinja2.Environment(
@@ -108,6 +109,8 @@ def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
         headline=_headline(results["metrics"]),
         ocr=_ocr(results["metrics"]),
         outcomes=outcome_phrases(results.get("outcomes") or {}),
+        usage=results.get("usage"),
+        usage_lines=usage_lines(results["usage"]) if results.get("usage") else [],
         rest_plus=results.get("rest_plus", {}),
         charts=rest_plus_charts(results.get("rest_plus", {})),
         invariance=invariance,
