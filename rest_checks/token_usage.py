@@ -1,6 +1,7 @@
 """Tokens a run's replies used, per modality, and what they cost where the models file gives
 prices. API backends keep each reply's ``usage`` (prompt and completion tokens) in its
-extras (``Response.extra["usage"]``); local models report none.
+extras (``Response.extra["usage"]``); local models count ``prompt_tokens`` and
+``new_tokens`` there.
 
 Counted: every reply of a cross-modal or REST+ case, cached replies included (what the run
 costs without its cache); the Hypothesis check's replies are not kept, so not counted.
@@ -19,9 +20,14 @@ PRICE_UNIT = 1_000_000
 
 
 def _usage(extra: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(prompt, completion) tokens of one reply: an API's ``usage``, or what a local model
+    counted (``prompt_tokens``, ``new_tokens``); None where neither is there."""
     usage = extra.get("usage")
     if not isinstance(usage, Mapping):
-        return None
+        usage = {
+            "prompt_tokens": extra.get("prompt_tokens"),
+            "completion_tokens": extra.get("new_tokens"),
+        }
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None

@@ -120,6 +120,9 @@ def test_usage_table_skips_replies_without_a_usable_usage() -> None:
     assert table is not None and list(table["modalities"]) == ["text"]
     assert table["modalities"]["text"]["replies"] == 1 and table["image_vs_text"] is None
     assert usage_table([record("d", {"text": {"finish_reason": "stop"}})]) is None
+    # A local model's own counts.
+    local = usage_table([record("e", {"image": {"prompt_tokens": 700, "new_tokens": 30}})])
+    assert local is not None and local["modalities"]["image"]["completion_tokens"] == 30
 
 
 def test_prices_come_from_the_models_file_and_never_reach_the_backend(
