@@ -19,6 +19,7 @@ from typing import Any
 
 from rest_checks.compare import headline_rates
 from rest_checks.metrics import ItemOutcome, compare_runs, holm_levels, summarize
+from rest_checks.probe_relation import ProbeFit, fit_probe_relation, mean_probe_cosine
 from rest_checks.step_summary import markdown_cell
 
 # Signature fields that must be equal for two runs' rates to be compared (docs/gate.md
@@ -146,6 +147,8 @@ class Leaderboard:
     pairs: list[PairTest]
     apart: list[tuple[Run, list[str]]]
     alpha: float
+    # Mean probe cosine against RER across the ranked runs made with --rest-probe.
+    probe: ProbeFit | None = None
 
     @property
     def tasks(self) -> list[str]:
@@ -175,7 +178,12 @@ def build_leaderboard(runs: Sequence[Run], alpha: float = 0.05) -> Leaderboard:
         PairTest(a, b, c.n_common, c.lost, c.gained, c.p_value, levels[f"{a}\0{b}"])
         for (a, b), c in comparisons.items()
     ]
-    return Leaderboard(rows, pairs, apart, alpha)
+    probed = [
+        (run.name, found[0], found[1], _rer(rates))
+        for run, rates, _ in rows
+        if (found := mean_probe_cosine(run.results)) is not None and _rer(rates) >= 0
+    ]
+    return Leaderboard(rows, pairs, apart, alpha, fit_probe_relation(probed))
 
 
 def _pct(value: Any) -> str:
@@ -212,6 +220,14 @@ def leaderboard_markdown(board: Leaderboard) -> str:
     if board.pairs:
         lines += ["", f"### Which run is more consistent (Holm at {100 * board.alpha:.4g}%)", ""]
         lines += [f"- {markdown_cell(pair.sentence())}" for pair in board.pairs]
+    if board.probe is not None:
+        lines += ["", "### Representation and consistency", ""]
+        lines += ["| run | mean cosine | items probed | RER |", "|---|---:|---:|---:|"]
+        lines += [
+            f"| {markdown_cell(name)} | {cosine:.3f} | {n} | {_pct(rer)} |"
+            for name, cosine, n, rer in board.probe.points
+        ]
+        lines += ["", board.probe.describe() + "."]
     if board.apart:
         lines += ["", "### Not ranked: other items or settings", ""]
         lines += [

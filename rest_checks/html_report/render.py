@@ -17,7 +17,7 @@ from rest_checks.case_rows import VERDICTS, case_rows, verdict_counts
 from rest_checks.compare import compare_results, headline_rates
 from rest_checks.diagnosis import FACTOR_NAMES
 from rest_checks.diagnosis_text import diagnosis_line
-from rest_checks.html_report.charts import rest_plus_charts
+from rest_checks.html_report.charts import probe_scatter, rest_plus_charts
 from rest_checks.html_report.pages import Page, load_page
 from rest_checks.leaderboard import Leaderboard
 from rest_checks.modalities import ANSWER_MODALITIES
@@ -141,6 +141,7 @@ def render_leaderboard(board: Leaderboard) -> str:
     script, script_hash = _script("sort.js")
     return _ENV.get_template("leaderboard.html.j2").render(
         board=board,
+        probe_chart=Markup(probe_scatter(board.probe)) if board.probe else "",
         overall=[(run, rates) for run, rates, _ in board.rows],
         by_task=[
             (task, [(run, tasks[task]) for run, _, tasks in board.rows if task in tasks])

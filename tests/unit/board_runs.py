@@ -3,6 +3,7 @@ tests rank."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,15 @@ def write_board_runs(folder: Path) -> Path:
     run_model(folder, "slightly-worse", broken(1))  # 2 items lost: not shown
     run_model(folder, "much-worse", broken(8))  # 16 items lost: shown
     return folder
+
+
+def add_probe(folder: Path) -> None:
+    """Give every run in ``folder`` a representation probe whose last-layer cosine rises
+    with the run's RER (a planted relation), as ``--rest-probe`` records it."""
+    for path in sorted(folder.glob("*.json")):
+        results = json.loads(path.read_text(encoding="utf-8"))
+        cosine = 0.2 + 0.6 * results["metrics"]["rer"] + 0.001 * len(path.stem)
+        for item in results["items"]:
+            image = item.setdefault("extra", {}).setdefault("image", {})
+            image["probe"] = {"layer_cosine": [0.99, cosine]}
+        path.write_text(json.dumps(results), encoding="utf-8")

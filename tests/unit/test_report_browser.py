@@ -257,3 +257,20 @@ def test_the_leaderboard_sorts_by_a_clicked_column_and_reads_without_javascript(
     still = _open(browser, html, javascript=False)
     assert still.locator("#board-table tbody tr").count() == 4
     assert still.locator("#task-arith tbody tr").count() == 4
+
+
+def test_the_leaderboard_shows_the_probe_scatter(browser: Any, tmp_path: Path) -> None:
+    from board_runs import add_probe, write_board_runs
+
+    from rest_checks.cli import main
+
+    runs = write_board_runs(tmp_path / "runs")
+    add_probe(runs)
+    html = tmp_path / "board.html"
+    assert main(["compare", str(runs), "-o", str(html)]) == 0
+    page = _open(browser, html)
+    chart = page.locator("#probe svg")
+    assert chart.is_visible() and chart.bounding_box()["width"] > 300
+    assert page.locator("#probe-fit").inner_text().startswith("RER = ")
+    assert page.locator("#probe-table tr").count() == 1 + 4
+    page.locator("#probe").screenshot(path=str(SCREENS / "leaderboard-probe.png"))
