@@ -246,9 +246,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         items = run.plus_items()
         metafunc.parametrize(PLUS_ITEM_ARG, items, ids=[i.id for i in items])
     if RENDERING_ARG in metafunc.fixturenames:
-        from rest_checks.render import REST_PLUS_GRID
+        from rest_checks.run import plus_renderings
 
-        names = list(REST_PLUS_GRID)
+        names = list(plus_renderings(run.settings))
         metafunc.parametrize(RENDERING_ARG, names, ids=names)
 
 

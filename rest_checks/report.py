@@ -18,6 +18,7 @@ from rest_checks.diagnosis import Diagnosis
 from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.parity import parity_line, parity_table
 from rest_checks.records import CaseRecord
 from rest_checks.reply_outcomes import outcome_counts, outcome_phrases
 from rest_checks.token_usage import usage_lines, usage_table
@@ -213,6 +214,8 @@ def build_results(
         "calls": {"model": model_calls, "cache": cache_hits},
         # Tokens per modality from the replies' usage, and the cost (docs/token-usage.md).
         "usage": usage_table(answered, prices),
+        # Accuracy against visual tokens on the --rest-parity ladder (docs/parity.md).
+        "parity": parity_table(answered),
         "baseline": {
             "path": str(settings.baseline_path),
             "present": baseline is not None,
@@ -342,6 +345,8 @@ def format_summary(results: dict[str, Any]) -> list[str]:
             lines.append(
                 f"    {rendering:<24}{_pct(stat['value'])}  ({stat['k']}/{stat['n']}){'':>10}{cer}"
             )
+    if results.get("parity"):
+        lines.append("  " + parity_line(results["parity"]))
     inv = results["invariance"]
     if inv["n_items"]:
         lines.append(

@@ -51,6 +51,7 @@ from rest_checks.items.suites import load_suite
 from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
 from rest_checks.models.base import Model, ModelError, ModelUnusableError, Response
+from rest_checks.parity import PARITY_LADDER, is_parity
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
@@ -125,7 +126,15 @@ def _key_of(item: Item, rendering: str | None) -> str:
 
 
 def rendering_spec(rendering: str) -> RenderSpec:
-    return DEFAULT_SPEC if rendering == "default" else REST_PLUS_GRID[rendering]
+    if rendering == "default":
+        return DEFAULT_SPEC
+    return PARITY_LADDER[rendering] if is_parity(rendering) else REST_PLUS_GRID[rendering]
+
+
+def plus_renderings(settings: RestSettings) -> dict[str, RenderSpec]:
+    """The renderings each REST+ item is drawn in: the grid, and the parity ladder with
+    ``--rest-parity``."""
+    return {**REST_PLUS_GRID, **(PARITY_LADDER if settings.parity else {})}
 
 
 def case_requests(
@@ -228,7 +237,7 @@ class RestRun:
         prints = {case_key(i.id): case_fingerprint(i, DEFAULT_SPEC) for i in self.items()}
         if self.settings.plus:
             for item in self.plus_items():
-                for name, spec in REST_PLUS_GRID.items():
+                for name, spec in plus_renderings(self.settings).items():
                     prints[case_key(item.id, name)] = case_fingerprint(item, spec)
                 prints[case_key(item.id, "invariance")] = case_fingerprint(item, None)
         return prints
@@ -281,7 +290,8 @@ class RestRun:
         ``-n`` or the cache leave to ask (``Model.fix_order``)."""
         cases: list[Case] = [(item, "default") for item in self.items()]
         if self.settings.plus:
-            cases += [(item, name) for item in self.plus_items() for name in REST_PLUS_GRID]
+            names = plus_renderings(self.settings)
+            cases += [(item, name) for item in self.plus_items() for name in names]
         return [r for item, rendering in cases for r in self.requests_for(item, rendering)]
 
     def requests_for(self, item: Item, rendering: str | None) -> list[Request]:

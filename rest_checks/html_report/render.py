@@ -17,10 +17,11 @@ from rest_checks.case_rows import VERDICTS, case_rows, verdict_counts
 from rest_checks.compare import compare_results, headline_rates
 from rest_checks.diagnosis import FACTOR_NAMES
 from rest_checks.diagnosis_text import diagnosis_line
-from rest_checks.html_report.charts import probe_scatter, rest_plus_charts
+from rest_checks.html_report.charts import parity_chart, probe_scatter, rest_plus_charts
 from rest_checks.html_report.pages import Page, load_page
 from rest_checks.leaderboard import Leaderboard
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.parity import parity_line
 from rest_checks.reply_outcomes import outcome_phrases
 from rest_checks.token_usage import usage_lines
 from rest_checks.verdict_text import gate_lines
@@ -110,6 +111,9 @@ def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
         ocr=_ocr(results["metrics"]),
         outcomes=outcome_phrases(results.get("outcomes") or {}),
         usage=results.get("usage"),
+        parity=results.get("parity"),
+        parity_line=parity_line(results["parity"]) if results.get("parity") else "",
+        parity_chart=Markup(parity_chart(results["parity"])) if results.get("parity") else "",
         usage_lines=usage_lines(results["usage"]) if results.get("usage") else [],
         rest_plus=results.get("rest_plus", {}),
         charts=rest_plus_charts(results.get("rest_plus", {})),

@@ -274,3 +274,18 @@ def test_the_leaderboard_shows_the_probe_scatter(browser: Any, tmp_path: Path) -
     assert page.locator("#probe-fit").inner_text().startswith("RER = ")
     assert page.locator("#probe-table tr").count() == 1 + 4
     page.locator("#probe").screenshot(path=str(SCREENS / "leaderboard-probe.png"))
+
+
+def test_the_parity_curve_shows_in_the_report(browser: Any, tmp_path: Path) -> None:
+    from parity_runs import build_parity_run
+
+    results = build_parity_run(tmp_path)
+    page = _open(browser, tmp_path / "report.html")
+    assert page.locator("#parity svg").is_visible()
+    assert (
+        page.locator("#parity-line")
+        .inner_text()
+        .startswith("parity: image accuracy reaches text accuracy (100.0%) at 121 DPI")
+    )
+    assert page.locator("#parity-table tr").count() == 1 + len(results["parity"]["steps"])
+    page.locator("#parity").screenshot(path=str(SCREENS / "parity.png"))
