@@ -19,6 +19,7 @@ from typing import Any
 
 from rest_checks.compare import headline_rates
 from rest_checks.metrics import ItemOutcome, compare_runs, holm_levels, summarize
+from rest_checks.parity import parity_point_words
 from rest_checks.probe_relation import ProbeFit, fit_probe_relation, mean_probe_cosine
 from rest_checks.step_summary import markdown_cell
 
@@ -150,6 +151,12 @@ class Leaderboard:
     # Mean probe cosine against RER across the ranked runs made with --rest-probe.
     probe: ProbeFit | None = None
 
+    def parity(self) -> list[tuple[Run, Mapping[str, Any]]]:
+        """The ranked runs made with ``--rest-parity``, with their parity tables."""
+        return [
+            (run, run.results["parity"]) for run, _, _ in self.rows if run.results.get("parity")
+        ]
+
     @property
     def tasks(self) -> list[str]:
         return sorted({task for _, _, by_task in self.rows for task in by_task})
@@ -228,6 +235,14 @@ def leaderboard_markdown(board: Leaderboard) -> str:
             for name, cosine, n, rer in board.probe.points
         ]
         lines += ["", board.probe.describe() + "."]
+    if board.parity():
+        lines += ["", "### Visual-token parity", ""]
+        lines += ["| run | parity point | text accuracy |", "|---|---|---:|"]
+        lines += [
+            f"| {markdown_cell(run.name)} | {markdown_cell(parity_point_words(table))} | "
+            f"{_rate_cell(table['text_accuracy'])} |"
+            for run, table in board.parity()
+        ]
     if board.apart:
         lines += ["", "### Not ranked: other items or settings", ""]
         lines += [

@@ -122,14 +122,20 @@ def parity_line(table: Mapping[str, Any]) -> str:
             f"{100 * (image or 0):.1f}% there, text {100 * (text or 0):.1f}%)"
         )
     step = next(s for s in table["steps"] if s["dpi"] == point["dpi"])
-    tokens = (
-        ""
-        if point["visual_tokens"] is None
-        else f", {point['visual_tokens']:,.0f} {table['tokens_from']}"
-    )
     low, high = step["image_accuracy"]["ci95"]
     return (
-        f"parity: image accuracy reaches text accuracy ({100 * text:.1f}%) at {point['dpi']} DPI"
-        f"{tokens} (image {100 * step['image_accuracy']['value']:.1f}%, 95% interval "
-        f"[{100 * low:.1f}%, {100 * high:.1f}%])"
+        f"parity: image accuracy reaches text accuracy ({100 * text:.1f}%) at "
+        f"{parity_point_words(table)} (image {100 * step['image_accuracy']['value']:.1f}%, "
+        f"95% interval [{100 * low:.1f}%, {100 * high:.1f}%])"
+    )
+
+
+def parity_point_words(table: Mapping[str, Any]) -> str:
+    """``121 DPI, 420 visual tokens``, or ``not reached up to 300 DPI``."""
+    point = table["parity_point"]
+    if point is None:
+        return f"not reached up to {table['steps'][-1]['dpi']} DPI"
+    tokens = point["visual_tokens"]
+    return f"{point['dpi']} DPI" + (
+        "" if tokens is None else f", {tokens:,.0f} {table['tokens_from']}"
     )

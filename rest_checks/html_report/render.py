@@ -21,7 +21,7 @@ from rest_checks.html_report.charts import parity_chart, probe_scatter, rest_plu
 from rest_checks.html_report.pages import Page, load_page
 from rest_checks.leaderboard import Leaderboard
 from rest_checks.modalities import ANSWER_MODALITIES
-from rest_checks.parity import parity_line
+from rest_checks.parity import parity_line, parity_point_words
 from rest_checks.reply_outcomes import outcome_phrases
 from rest_checks.token_usage import usage_lines
 from rest_checks.verdict_text import gate_lines
@@ -146,6 +146,7 @@ def render_leaderboard(board: Leaderboard) -> str:
     return _ENV.get_template("leaderboard.html.j2").render(
         board=board,
         probe_chart=Markup(probe_scatter(board.probe)) if board.probe else "",
+        parity_words=parity_point_words,
         overall=[(run, rates) for run, rates, _ in board.rows],
         by_task=[
             (task, [(run, tasks[task]) for run, _, tasks in board.rows if task in tasks])

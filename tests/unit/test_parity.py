@@ -107,3 +107,12 @@ def test_the_suite_runs_the_ladder_with_rest_parity(pytester: pytest.Pytester) -
     results = json.loads((suite.path / "r.json").read_text(encoding="utf-8"))
     assert [s["dpi"] for s in results["parity"]["steps"]] == list(PARITY_DPIS)
     assert results["parity"]["steps"][0]["image_accuracy"]["k"] == 0
+
+
+def test_the_leaderboard_lists_each_runs_parity_point(tmp_path: Path) -> None:
+    from rest_checks.leaderboard import Run, build_leaderboard, leaderboard_markdown
+
+    first = build_parity_run(tmp_path / "a")
+    board = build_leaderboard([Run("sharp", first), Run("again", first)])
+    text = leaderboard_markdown(board)
+    assert "### Visual-token parity" in text and "| sharp | 121 DPI | 100.0% [" in text
