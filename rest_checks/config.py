@@ -127,6 +127,14 @@ class RestSettings:
         "write a self-contained HTML report to this path (needs rest-checks[report])",
         is_path=True,
     )
+    report_pages: str = setting(
+        "--rest-report-pages",
+        "REST_REPORT_PAGES",
+        "rest_report_pages",
+        one_of("failures", "all"),
+        "failures",
+        "the pages kept for the report: of the failed cases, or of every case (all)",
+    )
     csv_path: Path | None = setting(
         "--rest-csv",
         "REST_CSV",

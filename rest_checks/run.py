@@ -437,7 +437,7 @@ class RestRun:
             if rules[modality] == TRUNCATED:  # the budget it hit, for the failure message
                 budget = {"max_tokens": requests[modality].max_tokens}
                 record.extra[modality] = {**record.extra.get(modality, {}), **budget}
-        if not record.consistent:
+        if not record.consistent or self.settings.report_pages == "all":
             record.images = self._save_images(item, rendering, requests)
             record.prompts = {m: r.prompt for m, r in requests.items() if m != "ocr"}
         return self._keep(record)

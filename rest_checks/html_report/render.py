@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from rest_checks.case_rows import VERDICTS, case_rows, verdict_counts
+from rest_checks.case_rows import VERDICTS, CaseRow, case_rows, verdict_counts
 from rest_checks.compare import compare_results, headline_rates
 from rest_checks.diagnosis import FACTOR_NAMES
 from rest_checks.diagnosis_text import diagnosis_line
@@ -79,13 +79,43 @@ def _ocr(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+# The most page data (base64) one report embeds; the failed cases' pages come first.
+PAGE_BUDGET_BYTES = 40_000_000
+
+
+def _case_pages(rows: Sequence[CaseRow], search: Sequence[Path]) -> dict[str, dict[str, Page]]:
+    """The pages of every case that kept them (``--rest-report-pages all`` keeps every
+    case's), failed cases first, within ``PAGE_BUDGET_BYTES``: past it a page is named
+    with where it lies instead. A page shown before (the same bytes) is embedded once and
+    its copies refer to it (``Page.same_as``)."""
+    pages: dict[str, dict[str, Page]] = {}
+    seen: dict[str, str] = {}  # data URL -> the anchor of its first figure
+    spent, spent_all = 0, False
+    for row in sorted(rows, key=lambda r: not r.failed):
+        for modality, path in row.images.items():
+            page = load_page(path, search)
+            anchor = f"page-{row.key}-{modality}"
+            if page.data_url is not None and page.data_url in seen:
+                page = Page(path, same_as=seen[page.data_url])
+            elif page.data_url is not None and (
+                spent_all or spent + len(page.data_url) > PAGE_BUDGET_BYTES
+            ):
+                spent_all = True  # no smaller page after it: the order is the priority
+                page = Page(
+                    path,
+                    missing=f"left out: the report's {PAGE_BUDGET_BYTES // 1_000_000} MB of "
+                    f"pages are spent; the page is at {path}",
+                )
+            elif page.data_url is not None:
+                spent += len(page.data_url)
+                seen[page.data_url] = anchor
+            pages.setdefault(row.key, {})[modality] = page
+    return pages
+
+
 def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
     rows = case_rows(results)
-    pages: dict[str, dict[str, Page]] = {
-        row.key: {m: load_page(p, search) for m, p in row.images.items()}
-        for row in rows
-        if row.failed
-    }
+    pages = _case_pages(rows, search)
     invariance = results.get("invariance") or {"n_items": 0, "counterexamples": {}}
     invariance_pages = {
         item: load_page(path, search) for item, path in invariance.get("pages", {}).items()

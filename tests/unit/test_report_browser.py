@@ -289,3 +289,15 @@ def test_the_parity_curve_shows_in_the_report(browser: Any, tmp_path: Path) -> N
     )
     assert page.locator("#parity-table tr").count() == 1 + len(results["parity"]["steps"])
     page.locator("#parity").screenshot(path=str(SCREENS / "parity.png"))
+
+
+def test_every_case_opens_to_its_pages_and_replies(browser: Any, tmp_path: Path) -> None:
+    results = build_sample_run(tmp_path, rest_html="report.html", rest_report_pages="all")
+    key = next(i["key"] for i in results["items"] if i["verdict"] == "consistent")
+    page = _open(browser, tmp_path / "report.html")
+    figure = page.locator(f'[id="page-{key}-image"]')
+    assert not figure.is_visible()  # a consistent case starts closed
+    page.locator(f'[id="page-{key}-image"]').locator("xpath=ancestor::details/summary").click()
+    image = figure.locator("img")
+    assert image.is_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
