@@ -14,7 +14,7 @@ from rest_checks.run import RestRun
 
 # A model that misreads pages below 100 DPI: the oracle elsewhere. Source text, so that
 # the pytester project's conftest can register the same model.
-SHARP_EYED = """
+SHARP_EYED_MODEL = """
 from rest_checks.models.base import Model
 from rest_checks.models.mock import MockModel
 from rest_checks.models.registry import register_model
@@ -36,7 +36,10 @@ class SharpEyed(Model):
             return 200 if spec is None else spec.dpi
 
         return [(self.blurred if dpi(r) < 100 else self.oracle).generate([r])[0] for r in requests]
-
+"""
+# What a pytester project's conftest adds: the model, registered as mock:sharp-eyed (kept out
+# of this process's registry, which other tests read).
+SHARP_EYED = SHARP_EYED_MODEL + """
 
 register_model("mock:sharp-eyed", lambda options: SharpEyed())
 """
@@ -44,7 +47,7 @@ register_model("mock:sharp-eyed", lambda options: SharpEyed())
 
 def _sharp_eyed() -> Model:
     namespace: dict[str, Any] = {}
-    exec(SHARP_EYED, namespace)  # the model's source above
+    exec(SHARP_EYED_MODEL, namespace)  # the model's source above
     model: Model = namespace["SharpEyed"]()
     return model
 
