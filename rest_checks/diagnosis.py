@@ -220,11 +220,15 @@ def diagnose(
     if not found:
         return diagnosis
     there = [k for k in shared if all(factors[k][f] in found[f] for f in found)]
+    anywhere = [k for k in shared if any(factors[k][f] in found[f] for f in found)]
     where = {
         "factors": {f: found[f] for f in FACTORS if f in found},
         "n": len(there),
         "lost": sum(k in lost for k in there),
         "gained": sum(k in gained for k in there),
+        # Lost in any named level: where the crossing holds fewer, the loss lies in
+        # separate places (cursive at 50 DPI, and any font at 36 DPI), not in one.
+        "lost_in_any": sum(k in lost for k in anywhere),
     }
     return Diagnosis(**{**diagnosis.__dict__, "where": where})
 

@@ -8,6 +8,10 @@ from typing import Any
 
 from rest_checks.diagnosis import FACTOR_NAMES, FACTORS
 
+# The crossing of the named levels is named as the one place of the loss when it holds at
+# least this share of the cases lost in any of them.
+CROSSING_SHARE = 0.8
+
 
 def _either(levels: Sequence[str]) -> str:
     return " or ".join(levels)
@@ -53,9 +57,21 @@ def diagnosis_line(diagnosis: Mapping[str, Any]) -> str:
             f"{alpha}){fixed}"
         )
     where = diagnosis["where"]
-    places = ", ".join(_levels_phrase(f, found[f]) for f in FACTORS if f in found)
-    return (
-        f"the loss is in {places}: lost {where['lost']}, gained {where['gained']} of the "
-        f"{where['n']} shared cases there (lost {lost}, gained {gained} of {n} in all; "
-        f"exact tests per level, {alpha})"
+    overall = f"lost {lost}, gained {gained} of {n} in all; exact tests per level, {alpha}"
+    # One place (the crossing of the named levels) where it holds most of what they lost;
+    # else each named level with its own counts.
+    if where["lost"] >= CROSSING_SHARE * where.get("lost_in_any", where["lost"]):
+        places = ", ".join(_levels_phrase(f, found[f]) for f in FACTORS if f in found)
+        return (
+            f"the loss is in {places}: lost {where['lost']}, gained {where['gained']} of the "
+            f"{where['n']} shared cases there ({overall})"
+        )
+    tests = {(t["factor"], t["level"]): t for t in diagnosis["levels"]}
+    each = "; ".join(
+        f"{_levels_phrase(f, [level])}: lost {tests[f, level]['lost']}, gained "
+        f"{tests[f, level]['gained']} of {tests[f, level]['n']}"
+        for f in FACTORS
+        if f in found
+        for level in found[f]
     )
+    return f"the loss is in separate places: {each} ({overall})"

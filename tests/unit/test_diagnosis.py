@@ -112,6 +112,36 @@ def test_a_planted_loss_in_one_font_at_two_dpis_is_found_there() -> None:
     assert line.startswith(f"the loss is in Dancing Script, at 50 or 100 DPI: lost {lost_there},")
 
 
+def test_two_separate_losses_are_named_apart() -> None:
+    # Cursive at 50 DPI, and every font at 36 DPI: not one crossing of the levels.
+    def two_places(record: CaseRecord, rng: random.Random) -> bool:
+        return record.rendering in ("dancing-script-50dpi", "parity-dpi36")
+
+    items = _items(40)
+    records = _records(items) + [
+        CaseRecord(
+            key=f"{item.id}@parity-dpi36",
+            kind="rest_plus",
+            item_id=item.id,
+            task=item.task,
+            rendering="parity-dpi36",
+            expected=item.expected,
+            answers={},
+            raw={},
+            consistent=True,
+        )
+        for item in items
+    ]
+    factors = case_factors(records, items, rendering_spec)
+    baseline = {key: True for key in factors}
+    current = {r.key: not two_places(r, random.Random(0)) for r in records}
+    found = diagnose(baseline, current, factors, alpha=0.05)
+    assert found.named()["dpi"] == ["36 DPI", "50 DPI"]
+    line = diagnosis_line(found.to_json())
+    assert line.startswith("the loss is in separate places: ")
+    assert "at 36 DPI: lost 40, gained 0 of 40" in line
+
+
 def test_a_planted_loss_in_one_task_and_answer_type_is_found_there() -> None:
     def arith_half(record: CaseRecord, rng: random.Random) -> bool:
         return record.task == "arith" and rng.random() < 0.5
