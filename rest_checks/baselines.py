@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from rest_checks.atomic import write_atomic
-from rest_checks.metrics import PairedComparison, compare_runs
+from rest_checks.metrics import PairedComparison, compare_runs, holm_levels
 from rest_checks.metrics.paired_bound import (
     drop_upper_bound,
     fails,
@@ -528,12 +528,7 @@ def _task_gates(
     }
     # Holm: the smallest p-value is tested at alpha/m, the next at alpha/(m-1), ...; once
     # one is not significant, none after it is tested.
-    levels: dict[str, float | None] = {}
-    stopped = False
-    for rank, task in enumerate(sorted(names, key=lambda t: comparisons[t].p_value)):
-        levels[task] = None if stopped else alpha / (len(names) - rank)
-        level = levels[task]
-        stopped = stopped or level is None or not comparisons[task].p_value < level
+    levels = holm_levels({task: comparisons[task].p_value for task in names}, alpha)
     gates = []
     bound_alpha = alpha / len(names)
     for task in names:

@@ -5,6 +5,7 @@ rest-checks items --suite soebench -n 5 [--seed S] [--format LAYOUT] [--json]
 rest-checks render ITEM_ID [--font F --dpi D --fg C --bg C] -o out.png [--modality image|mixed]
 rest-checks report RESULTS.json -o report.html
 rest-checks compare A.json B.json [-o comparison.html]
+rest-checks compare RUN.json RUN.json RUN.json ... | FOLDER [-o board.html] [--markdown board.md]
 """
 
 from __future__ import annotations
@@ -16,18 +17,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rest_checks.compare import compare_results, format_comparison, load_results
+from rest_checks.atomic import write_atomic
+from rest_checks.compare import compare_results, format_comparison, load_results, results_paths
 from rest_checks.config import DEFAULT_SUITE, suite_list
 from rest_checks.html_report import (
     ReportDependencyError,
     render_comparison_report,
+    render_leaderboard_report,
     render_report,
     write_report,
 )
 from rest_checks.items.base import Item
 from rest_checks.items.files import LAYOUT_NAMES, LoadResult
 from rest_checks.items.suites import load_suite
-from rest_checks.options import count_or_all, positive_int, seed_int
+from rest_checks.leaderboard import Run, build_leaderboard, leaderboard_markdown
+from rest_checks.options import count_or_all, positive_int, probability, seed_int
 from rest_checks.render import DEFAULT_SPEC, RenderSpec, describe_spec, render_png
 
 GENERATED = ("soebench", "arith")
@@ -119,13 +123,35 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    first, second = load_results(Path(args.first)), load_results(Path(args.second))
-    names = (str(args.first), str(args.second))
+    paths = results_paths([Path(p) for p in args.runs])
+    if len(paths) < 2:
+        raise ValueError(f"compare needs two or more results files, got {len(paths)}")
+    if len(paths) > 2 or args.leaderboard or args.markdown:
+        return _leaderboard(args, paths)
+    first, second = load_results(paths[0]), load_results(paths[1])
+    names = (str(paths[0]), str(paths[1]))
     for line in format_comparison(compare_results(first, second, names)):
         print(line)
     if args.output:
         write_report(Path(args.output), render_comparison_report(first, second, names))
         print(f"{args.output}: comparison written")
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace, paths: Sequence[Path]) -> int:
+    # Runs are named by their file names where those tell them apart, else by their paths.
+    stems = [p.stem for p in paths]
+    names = stems if len(set(stems)) == len(stems) else [str(p) for p in paths]
+    runs = [Run(name, load_results(p)) for name, p in zip(names, paths, strict=True)]
+    board = build_leaderboard(runs, args.alpha)
+    markdown = leaderboard_markdown(board)
+    print(markdown, end="")
+    if args.markdown:
+        write_atomic(Path(args.markdown), markdown)
+        print(f"{args.markdown}: leaderboard written (Markdown)")
+    if args.output:
+        write_report(Path(args.output), render_leaderboard_report(board))
+        print(f"{args.output}: leaderboard written (HTML)")
     return 0
 
 
@@ -176,10 +202,24 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", required=True, help="HTML file to write")
     report.set_defaults(run=cmd_report)
 
-    compare = sub.add_parser("compare", help="two saved runs side by side")
-    compare.add_argument("first", help="results JSON of run A")
-    compare.add_argument("second", help="results JSON of run B")
+    compare = sub.add_parser(
+        "compare",
+        help="two saved runs side by side; three or more (or --leaderboard), a leaderboard",
+    )
+    compare.add_argument(
+        "runs", nargs="+", help="results JSON files (--rest-json), or folders of them"
+    )
     compare.add_argument("-o", "--output", help="also write the comparison as HTML")
+    compare.add_argument(
+        "--leaderboard", action="store_true", help="a leaderboard even of two runs"
+    )
+    compare.add_argument("--markdown", help="write the leaderboard as Markdown to this file")
+    compare.add_argument(
+        "--alpha",
+        type=probability,
+        default=0.05,
+        help="family-wise level of the leaderboard's pairwise tests (Holm); default 0.05",
+    )
     compare.set_defaults(run=cmd_compare)
     return parser
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from rest_checks.case_rows import CaseRow, case_rows
 from rest_checks.metrics.statistics import PairedComparison, compare_runs
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.report import RESULTS_FORMAT
 
 
 class ResultsFileError(ValueError):
@@ -41,7 +42,28 @@ def load_results(path: Path) -> dict[str, Any]:
         raise ResultsFileError(
             f"{path}: not a rest-checks results file (--rest-json); missing {', '.join(missing)}"
         )
+    if data["format"] != RESULTS_FORMAT:
+        raise ResultsFileError(
+            f"{path}: results format {data['format']!r}, this rest-checks reads format "
+            f"{RESULTS_FORMAT}; run the suite again with --rest-json, or read the file with "
+            "the rest-checks version that wrote it"
+        )
     return data
+
+
+def results_paths(paths: Sequence[Path]) -> list[Path]:
+    """The results files named: a file as given, a folder as its ``*.json`` files (sorted
+    by name). A folder without one is an error."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.glob("*.json") if p.is_file())
+            if not inside:
+                raise ResultsFileError(f"{path}: a folder with no results file (*.json) in it")
+            found.extend(inside)
+        else:
+            found.append(path)
+    return found
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,14 @@ class RestSettings:
         "write a self-contained HTML report to this path (needs rest-checks[report])",
         is_path=True,
     )
+    report_pages: str = setting(
+        "--rest-report-pages",
+        "REST_REPORT_PAGES",
+        "rest_report_pages",
+        one_of("failures", "all"),
+        "failures",
+        "the pages kept for the report: of the failed cases, or of every case (all)",
+    )
     csv_path: Path | None = setting(
         "--rest-csv",
         "REST_CSV",
@@ -156,6 +164,16 @@ class RestSettings:
         boolean,
         False,
         "also run REST+: the fixed render grid and Hypothesis render perturbations",
+        is_flag=True,
+    )
+    parity: bool = setting(
+        "--rest-parity",
+        "REST_PARITY",
+        "rest_parity",
+        boolean,
+        False,
+        "with --rest-plus: also draw the REST+ items at 8 resolutions from 36 to 300 DPI and "
+        "report accuracy against visual tokens (docs/parity.md)",
         is_flag=True,
     )
     plus_n: int = setting(
@@ -288,6 +306,11 @@ class RestSettings:
             **own, model_options=model_options, update_baseline=update_baseline, rootdir=rootdir
         )
         settings.suite_sources()  # an item file that is not there is a setting error now
+        if settings.parity and not settings.plus:
+            raise SettingError(
+                "--rest-parity draws the REST+ items (--rest-plus-n per task source) at a "
+                "ladder of resolutions: add --rest-plus"
+            )
         return settings
 
     @property
@@ -331,6 +354,7 @@ class RestSettings:
             f"n={self.n} seed={self.seed}"
             + (f" format={self.file_format}" if self.layout else "")
             + (f" rest-plus-n={self.plus_n}" if self.plus else "")
+            + (" parity" if self.parity else "")
             + (f" max-tokens={self.max_tokens}" if self.max_tokens is not None else "")
         )
 

@@ -213,10 +213,12 @@ def start_run(config: pytest.Config) -> RestRun:
     try:
         settings = settings_from(config)
         options = settings.model_options
-        model = load(resolve(settings.model, options), options)
+        resolved = resolve(settings.model, options)
+        model = load(resolved, options)
         run = RestRun(
             settings,
             model,
+            prices=resolved.prices,
             baseline=load_baseline(
                 settings.baseline_path,
                 explicit=settings.baseline is not None,
@@ -341,9 +343,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         items = run.plus_items()
         metafunc.parametrize(PLUS_ITEM_ARG, items, ids=[i.id for i in items])
     if RENDERING_ARG in metafunc.fixturenames:
-        from rest_checks.render import REST_PLUS_GRID
+        from rest_checks.run import plus_renderings
 
-        names = list(REST_PLUS_GRID)
+        names = list(plus_renderings(run.settings))
         metafunc.parametrize(RENDERING_ARG, names, ids=names)
 
 

@@ -14,10 +14,14 @@ from rest_checks.atomic import write_atomic
 from rest_checks.baselines import Baseline, GateResult, baseline_document, identity_differences
 from rest_checks.case_rows import CaseVerdict, case_verdict
 from rest_checks.config import RestSettings
+from rest_checks.diagnosis import Diagnosis
+from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.parity import parity_line, parity_table
 from rest_checks.records import CaseRecord
 from rest_checks.reply_outcomes import outcome_counts, outcome_phrases
+from rest_checks.token_usage import usage_lines, usage_table
 from rest_checks.verdict_text import NAMED, gate_lines, named, task_line
 
 # 2: the gate's confidence bound and coverage, the run's coverage.
@@ -165,6 +169,8 @@ def build_results(
     cache_hits: int,
     baseline: Baseline | None,
     gate_result: GateResult | None,
+    diagnosis: Diagnosis | None = None,
+    prices: Mapping[str, float] | None = None,
     baseline_explicit: bool = False,
     signature: dict[str, Any] | None = None,
     complete: bool = True,
@@ -210,6 +216,10 @@ def build_results(
         "rest_plus": rest_plus_table(answered),
         "invariance": invariance_table(answered),
         "calls": {"model": model_calls, "cache": cache_hits},
+        # Tokens per modality from the replies' usage, and the cost (docs/token-usage.md).
+        "usage": usage_table(answered, prices),
+        # Accuracy against visual tokens on the --rest-parity ladder (docs/parity.md).
+        "parity": parity_table(answered),
         "baseline": {
             "path": str(settings.baseline_path),
             "present": baseline is not None,
@@ -222,6 +232,8 @@ def build_results(
             ),
             "regressions": regressions,
             "gate": None if gate_result is None else _gate_json(gate_result),
+            # Where the gate's lost cases lie, by factor level (docs/diagnosis.md).
+            "diagnosis": None if diagnosis is None else diagnosis.to_json(),
         },
         "items": [_item_json(r, verdicts[r.key], (subjects or {}).get(r.item_id)) for r in cross],
         # Per modality, the replies cut by their budget and the ambiguous ones.
@@ -316,6 +328,8 @@ def format_summary(results: dict[str, Any]) -> list[str]:
     for source in results.get("sources", []):
         lines.append(_source_line(source))
     lines.extend(f"  no answer, {p}" for p in outcome_phrases(results.get("outcomes") or {}))
+    if results.get("usage"):
+        lines.extend(f"  {line}" for line in usage_lines(results["usage"]))
     lines.append(row("RER", "rer"))
     lines.append(row("CFR", "cfr"))
     lines.append(row("MMC", "mmc"))
@@ -335,6 +349,8 @@ def format_summary(results: dict[str, Any]) -> list[str]:
             lines.append(
                 f"    {rendering:<24}{_pct(stat['value'])}  ({stat['k']}/{stat['n']}){'':>10}{cer}"
             )
+    if results.get("parity"):
+        lines.append("  " + parity_line(results["parity"]))
     inv = results["invariance"]
     if inv["n_items"]:
         lines.append(
@@ -354,6 +370,8 @@ def format_summary(results: dict[str, Any]) -> list[str]:
             lines.append(f"  gained {gate['gained']}: {named(gate['gained_ids'])}")
         for task, t in gate["by_task"].items():
             lines.append("  " + task_line(task, t))
+        if base.get("diagnosis"):
+            lines.append("  " + diagnosis_line(base["diagnosis"]))
     elif base.get("updating"):
         lines.append("  no gate: the baseline is being written by this run (--snapshot-update)")
     elif not base["present"]:

@@ -43,6 +43,7 @@ from rest_checks.cache import ModelCalls, ResponseCache
 from rest_checks.case_rows import case_verdict
 from rest_checks.config import RestSettings
 from rest_checks.csv_export import write_csv
+from rest_checks.diagnosis import case_factors, diagnose
 from rest_checks.html_report import ReportDependencyError, render_report, write_report
 from rest_checks.items.base import Item
 from rest_checks.items.files import LoadResult
@@ -50,6 +51,7 @@ from rest_checks.items.suites import load_suite
 from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
 from rest_checks.models.base import Model, ModelError, ModelUnusableError, Response
+from rest_checks.parity import PARITY_LADDER, is_parity
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
@@ -137,7 +139,15 @@ def _key_of(item: Item, rendering: str | None) -> str:
 
 
 def rendering_spec(rendering: str) -> RenderSpec:
-    return DEFAULT_SPEC if rendering == "default" else REST_PLUS_GRID[rendering]
+    if rendering == "default":
+        return DEFAULT_SPEC
+    return PARITY_LADDER[rendering] if is_parity(rendering) else REST_PLUS_GRID[rendering]
+
+
+def plus_renderings(settings: RestSettings) -> dict[str, RenderSpec]:
+    """The renderings each REST+ item is drawn in: the grid, and the parity ladder with
+    ``--rest-parity``."""
+    return {**REST_PLUS_GRID, **(PARITY_LADDER if settings.parity else {})}
 
 
 def case_requests(
@@ -172,8 +182,11 @@ class RestRun:
         image_dir: Path | None = None,
         hypothesis_profile: str = "",
         with_ocr: bool = True,
+        prices: Mapping[str, float] | None = None,
     ) -> None:
         self.settings = settings
+        # The model's prices per million tokens (models file), for the run's cost.
+        self.prices = dict(prices or {})
         cache = ResponseCache(settings.cache_dir) if settings.cache_dir else None
         self.calls = ModelCalls(model, cache)
         # The answer budget changes answers (cut or not), so it belongs to the identity.
@@ -241,7 +254,7 @@ class RestRun:
         prints = {case_key(i.id): case_fingerprint(i, DEFAULT_SPEC) for i in self.items()}
         if self.settings.plus:
             for item in self.plus_items():
-                for name, spec in REST_PLUS_GRID.items():
+                for name, spec in plus_renderings(self.settings).items():
                     prints[case_key(item.id, name)] = case_fingerprint(item, spec)
                 prints[case_key(item.id, "invariance")] = case_fingerprint(item, None)
         return prints
@@ -299,7 +312,8 @@ class RestRun:
         ``-n`` or the cache leave to ask (``Model.fix_order``)."""
         cases: list[Case] = [(item, "default") for item in self.items()]
         if self.settings.plus:
-            cases += [(item, name) for item in self.plus_items() for name in REST_PLUS_GRID]
+            names = plus_renderings(self.settings)
+            cases += [(item, name) for item in self.plus_items() for name in names]
         return [r for item, rendering in cases for r in self.requests_for(item, rendering)]
 
     def planned(self) -> list[Case]:
@@ -422,7 +436,9 @@ class RestRun:
     def cross_modal(self, item: Item, rendering: str = "default") -> CaseRecord:
         """Ask in text, image and mixed form (and for the OCR transcription)."""
         record = self.read_case(item, rendering)
-        if record.error is None and not record.consistent:
+        if record.error is None and (
+            not record.consistent or self.settings.report_pages == "all"
+        ):
             requests = case_requests(item, rendering, self.with_ocr, self.settings.max_tokens)
             record.images = self._save_images(item, rendering, requests)
             record.prompts = {m: r.prompt for m, r in requests.items() if m != "ocr"}
@@ -703,7 +719,7 @@ class RestRun:
         errors = [r for r in records if r.error is not None]
         answered = {r.key for r in records if r.error is None}
         run_coverage = self._coverage(records, ended_early)
-        gate_result = None
+        gate_result, diagnosis = None, None
         if self.baseline is not None and not s.update_baseline:
             judged = [r for r in records if r.kind == "cross_modal" and r.error is None]
             gate_result = gate(
@@ -716,6 +732,12 @@ class RestRun:
             )
             if self.sequential is not None:
                 gate_result = sequential_gate(gate_result, self.sequential)
+            diagnosis = diagnose(
+                self.baseline.cases,
+                {r.key: r.consistent for r in records if r.error is None},
+                case_factors(records, self.items(), rendering_spec),
+                s.alpha,
+            )
         results = report.build_results(
             settings=s,
             identity=self.identity,
@@ -725,6 +747,8 @@ class RestRun:
             baseline=self.baseline,
             baseline_explicit=self.baseline_explicit,
             gate_result=gate_result,
+            diagnosis=diagnosis,
+            prices=self.prices,
             signature=self.signature(),
             complete=run_coverage["complete"],
             coverage=run_coverage,

@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_checks.case_rows import case_rows
 from rest_checks.compare import headline_rates
+from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.reply_outcomes import outcome_phrases
 from rest_checks.verdict_text import gate_lines
 
@@ -30,6 +31,10 @@ def _cell(text: object) -> str:
     return escaped
 
 
+# Public for the other Markdown pages (the leaderboard).
+markdown_cell = _cell
+
+
 def _gate_line(results: Mapping[str, Any]) -> str:
     base = results["baseline"]
     lines = gate_lines(results)
@@ -40,6 +45,9 @@ def _gate_line(results: Mapping[str, Any]) -> str:
     verdict = base["gate"]["verdict"].upper()
     first, *rest = lines
     text = f"**Baseline gate: {verdict}**" + _cell(first[first.index(verdict) + len(verdict) :])
+    diagnosis = base.get("diagnosis")
+    if diagnosis:
+        rest.append(diagnosis_line(diagnosis))
     return "<br>".join([text, *(_cell(line.strip()) for line in rest)])
 
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_checks.atomic import write_atomic
+
+if TYPE_CHECKING:
+    from rest_checks.leaderboard import Leaderboard
 
 REPORT_DEPENDENCIES = ("matplotlib", "jinja2")
 
@@ -49,6 +52,14 @@ def render_comparison_report(
     return render_comparison(first, second, names)
 
 
+def render_leaderboard_report(board: Leaderboard) -> str:
+    """Many runs side by side as HTML text (``rest_checks.leaderboard``)."""
+    require_report_dependencies("the leaderboard page")
+    from rest_checks.html_report.render import render_leaderboard
+
+    return render_leaderboard(board)
+
+
 def write_report(path: Path, html: str) -> None:
     """Write atomically, so a CI step never uploads half a report."""
     write_atomic(path, html)
@@ -57,6 +68,7 @@ def write_report(path: Path, html: str) -> None:
 __all__ = [
     "ReportDependencyError",
     "render_comparison_report",
+    "render_leaderboard_report",
     "render_report",
     "require_report_dependencies",
     "write_report",

@@ -17,6 +17,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from rest_checks.metrics.statistics import wilson_interval
+from rest_checks.probe_relation import ProbeFit
 
 _GRID_NAME = re.compile(r"^(?P<font>.+)-(?P<dpi>\d+)dpi$")
 _COLOUR_NAME = re.compile(r"^(?P<colour>[a-z]+)-text$")
@@ -154,3 +155,56 @@ def rest_plus_charts(rest_plus: Mapping[str, Mapping[str, Any]]) -> dict[str, st
     """The charts a results document has data for, by name."""
     charts = {"font_dpi": font_dpi_chart(rest_plus), "colour": colour_chart(rest_plus)}
     return {name: svg for name, svg in charts.items() if svg is not None}
+
+
+def probe_scatter(fit: ProbeFit) -> str:
+    """Each model's mean probe cosine against its RER, with the least-squares line."""
+    figure = Figure(figsize=(6.0, 4.0))
+    axes = figure.subplots()
+    xs = [cosine for _, cosine, _, _ in fit.points]
+    axes.scatter(xs, [rer for *_, rer in fit.points], color=MODEL_COLOUR, zorder=3)
+    for name, cosine, _, rer in fit.points:
+        axes.annotate(name, (cosine, rer), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ends = [min(xs), max(xs)]
+    axes.plot(ends, [fit.intercept + fit.slope * x for x in ends], color=OCR_COLOUR)
+    axes.set_xlabel(f"mean cross-modal cosine, {fit.layer}")
+    axes.set_ylabel("RER")
+    low, high = fit.r2_interval
+    axes.set_title(f"R² = {fit.r2:.3f} [{low:.3f}, {high:.3f}] over {len(fit.points)} models")
+    return _svg(figure, "RER against the mean cross-modal cosine of each model")
+
+
+def parity_chart(table: Mapping[str, Any]) -> str:
+    """Image accuracy and RER against visual tokens (or DPI where the backend reports no
+    tokens) on the parity ladder, text accuracy as a line, the parity point marked."""
+    steps = table["steps"]
+    by_tokens = all(step["visual_tokens"] is not None for step in steps)
+    xs = [float(step["visual_tokens"] if by_tokens else step["dpi"]) for step in steps]
+    figure = Figure(figsize=(6.5, 4.0))
+    axes = figure.subplots()
+    _errorbar(
+        axes,
+        xs,
+        [model_rer(s["image_accuracy"]) for s in steps],
+        color=MODEL_COLOUR,
+        marker="o",
+        label="image accuracy",
+    )
+    _errorbar(
+        axes, xs, [model_rer(s["rer"]) for s in steps], color=OCR_COLOUR, marker="s", label="RER"
+    )
+    text = table["text_accuracy"]
+    if text["value"] is not None:
+        axes.axhline(text["value"], color="#165c26", linestyle="--", label="text accuracy")
+    point = table["parity_point"]
+    if point is not None:
+        x = point["visual_tokens"] if by_tokens else point["dpi"]
+        axes.axvline(x, color="#8a1414", linestyle=":", label="parity point")
+    axes.set_xscale("log")
+    axes.set_xticks(xs, [f"{x:,.0f}" for x in xs], fontsize=8)
+    axes.minorticks_off()
+    axes.set_xlabel(table["tokens_from"] if by_tokens else "DPI (no visual token counts)")
+    axes.set_ylabel("share of items")
+    axes.set_ylim(-0.02, 1.02)
+    axes.legend(loc="lower right", fontsize=8)
+    return _svg(figure, "Image accuracy and RER against visual tokens, text accuracy as a line")

@@ -17,6 +17,8 @@ class Page:
     path: str
     data_url: str | None = None
     missing: str = ""
+    # The anchor of the figure that already shows these bytes, where it is a copy.
+    same_as: str | None = None
 
 
 def load_page(path: str, search: Sequence[Path]) -> Page:

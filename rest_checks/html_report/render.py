@@ -13,12 +13,17 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from rest_checks.case_rows import VERDICTS, case_rows, verdict_counts
+from rest_checks.case_rows import VERDICTS, CaseRow, case_rows, verdict_counts
 from rest_checks.compare import compare_results, headline_rates
-from rest_checks.html_report.charts import rest_plus_charts
+from rest_checks.diagnosis import FACTOR_NAMES
+from rest_checks.diagnosis_text import diagnosis_line
+from rest_checks.html_report.charts import parity_chart, probe_scatter, rest_plus_charts
 from rest_checks.html_report.pages import Page, load_page
+from rest_checks.leaderboard import Leaderboard
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.parity import parity_line, parity_point_words
 from rest_checks.reply_outcomes import outcome_phrases
+from rest_checks.token_usage import usage_lines
 from rest_checks.verdict_text import gate_lines
 
 _ENV = jinja2.Environment(
@@ -38,9 +43,9 @@ def _pct(value: Any) -> str:
 _ENV.filters["pct"] = _pct
 
 
-def _script() -> tuple[Markup, Markup]:
-    """The filter script and its CSP hash: the only script the page may run."""
-    source = (Path(__file__).parent / "templates" / "filter.js").read_text(encoding="utf-8")
+def _script(name: str = "filter.js") -> tuple[Markup, Markup]:
+    """A page's script and its CSP hash: the only script the page may run."""
+    source = (Path(__file__).parent / "templates" / name).read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
     return Markup(source), Markup(f"'sha256-{digest}'")
 
@@ -74,13 +79,43 @@ def _ocr(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+# The most page data (base64) one report embeds; the failed cases' pages come first.
+PAGE_BUDGET_BYTES = 40_000_000
+
+
+def _case_pages(rows: Sequence[CaseRow], search: Sequence[Path]) -> dict[str, dict[str, Page]]:
+    """The pages of every case that kept them (``--rest-report-pages all`` keeps every
+    case's), failed cases first, within ``PAGE_BUDGET_BYTES``: past it a page is named
+    with where it lies instead. A page shown before (the same bytes) is embedded once and
+    its copies refer to it (``Page.same_as``)."""
+    pages: dict[str, dict[str, Page]] = {}
+    seen: dict[str, str] = {}  # data URL -> the anchor of its first figure
+    spent, spent_all = 0, False
+    for row in sorted(rows, key=lambda r: not r.failed):
+        for modality, path in row.images.items():
+            page = load_page(path, search)
+            anchor = f"page-{row.key}-{modality}"
+            if page.data_url is not None and page.data_url in seen:
+                page = Page(path, same_as=seen[page.data_url])
+            elif page.data_url is not None and (
+                spent_all or spent + len(page.data_url) > PAGE_BUDGET_BYTES
+            ):
+                spent_all = True  # no smaller page after it: the order is the priority
+                page = Page(
+                    path,
+                    missing=f"left out: the report's {PAGE_BUDGET_BYTES // 1_000_000} MB of "
+                    f"pages are spent; the page is at {path}",
+                )
+            elif page.data_url is not None:
+                spent += len(page.data_url)
+                seen[page.data_url] = anchor
+            pages.setdefault(row.key, {})[modality] = page
+    return pages
+
+
 def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
     rows = case_rows(results)
-    pages: dict[str, dict[str, Page]] = {
-        row.key: {m: load_page(p, search) for m, p in row.images.items()}
-        for row in rows
-        if row.failed
-    }
+    pages = _case_pages(rows, search)
     invariance = results.get("invariance") or {"n_items": 0, "counterexamples": {}}
     invariance_pages = {
         item: load_page(path, search) for item, path in invariance.get("pages", {}).items()
@@ -99,9 +134,17 @@ def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
         baseline=baseline,
         gate=baseline.get("gate"),
         gate_lines=gate_lines(results) if baseline.get("gate") else [],
+        diagnosis=baseline.get("diagnosis"),
+        diagnosis_line=diagnosis_line(baseline["diagnosis"]) if baseline.get("diagnosis") else "",
+        factor_names=FACTOR_NAMES,
         headline=_headline(results["metrics"]),
         ocr=_ocr(results["metrics"]),
         outcomes=outcome_phrases(results.get("outcomes") or {}),
+        usage=results.get("usage"),
+        parity=results.get("parity"),
+        parity_line=parity_line(results["parity"]) if results.get("parity") else "",
+        parity_chart=Markup(parity_chart(results["parity"])) if results.get("parity") else "",
+        usage_lines=usage_lines(results["usage"]) if results.get("usage") else [],
         rest_plus=results.get("rest_plus", {}),
         charts=rest_plus_charts(results.get("rest_plus", {})),
         invariance=invariance,
@@ -125,4 +168,20 @@ def render_comparison(
         modalities=ANSWER_MODALITIES,
         script=None,
         script_hash=Markup("'none'"),
+    )
+
+
+def render_leaderboard(board: Leaderboard) -> str:
+    script, script_hash = _script("sort.js")
+    return _ENV.get_template("leaderboard.html.j2").render(
+        board=board,
+        probe_chart=Markup(probe_scatter(board.probe)) if board.probe else "",
+        parity_words=parity_point_words,
+        overall=[(run, rates) for run, rates, _ in board.rows],
+        by_task=[
+            (task, [(run, tasks[task]) for run, _, tasks in board.rows if task in tasks])
+            for task in board.tasks
+        ],
+        script=script,
+        script_hash=script_hash,
     )

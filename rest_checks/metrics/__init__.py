@@ -91,7 +91,9 @@ from rest_checks.metrics.rates import (
 from rest_checks.metrics.statistics import (
     PairedComparison,
     Proportion,
+    binomial_upper_tail,
     compare_runs,
+    holm_levels,
     mcnemar_exact,
     wilson_interval,
 )
@@ -108,6 +110,7 @@ __all__ = [
     "accuracy",
     "accuracy_counts",
     "agreement_matrix",
+    "binomial_upper_tail",
     "cfr",
     "cfr_counts",
     "character_error_rate",
@@ -116,6 +119,7 @@ __all__ = [
     "correct",
     "drop_exceeds",
     "drop_upper_bound",
+    "holm_levels",
     "items_to_decide",
     "levenshtein",
     "mcnemar_exact",

@@ -15,7 +15,9 @@ from rest_checks.metrics._common import json_float, ratio
 __all__ = [
     "PairedComparison",
     "Proportion",
+    "binomial_upper_tail",
     "compare_runs",
+    "holm_levels",
     "mcnemar_exact",
     "wilson_interval",
 ]
@@ -77,6 +79,46 @@ def mcnemar_exact(
     else:
         raise ValueError(f"alternative must be two-sided, greater or less, got {alternative!r}")
     return float(min(Fraction(1), p))
+
+
+def binomial_upper_tail(k: int, n: int, share: Fraction) -> float:
+    """P(X >= k) for X ~ Binomial(n, share), exactly (``share`` a fraction in [0, 1]).
+
+    E.g. k=3, n=3, share=1/2: 0.125; k=0: 1.0."""
+    if n < 0 or k < 0:
+        raise ValueError(f"need k >= 0 and n >= 0, got k={k}, n={n}")
+    if not 0 <= share <= 1:
+        raise ValueError(f"share must lie in [0, 1], got {share}")
+    if k == 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    a, total = share.numerator, share.denominator
+    b = total - a
+    if b == 0:
+        return 1.0  # every draw succeeds
+    # The sum over i >= k of C(n, i) a^i b^(n - i), over total^n: integers throughout.
+    # Each term from the last (exact: every term is an integer), not from its own powers.
+    term = math.comb(n, k) * a**k * b ** (n - k)
+    tail = 0
+    for i in range(k, n + 1):
+        tail += term
+        term = term * (n - i) * a // ((i + 1) * b)
+    return float(min(Fraction(1), Fraction(tail, total**n)))
+
+
+def holm_levels(p_values: Mapping[str, float], alpha: float) -> dict[str, float | None]:
+    """Holm's step-down levels: the smallest p-value is tested at alpha/m, the next at
+    alpha/(m - 1), ...; once one is not below its level, none after it is tested (None).
+    A name is rejected when its p-value is below its level."""
+    levels: dict[str, float | None] = {}
+    stopped = False
+    ordered = sorted(p_values, key=lambda name: p_values[name])
+    for rank, name in enumerate(ordered):
+        level = None if stopped else alpha / (len(ordered) - rank)
+        levels[name] = level
+        stopped = stopped or level is None or not p_values[name] < level
+    return levels
 
 
 @dataclass(frozen=True)

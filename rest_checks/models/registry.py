@@ -56,6 +56,8 @@ DEFAULT_MODELS_FILE = "rest_models.toml"
 # a timeout above 0, delays of 0 or more, all finite.
 TIMEOUT_KEYS = ("timeout",)
 DELAY_KEYS = ("retry_base_delay", "retry_max_delay", "retry_after_max")
+# Prices per million tokens, for a run's cost in its report; no backend reads them.
+PRICE_KEYS = {"price_prompt": "prompt", "price_completion": "completion"}
 
 
 class ModelsFileError(ValueError):
@@ -157,6 +159,9 @@ class ResolvedModel:
     params: dict[str, Any] = field(default_factory=dict)
     # Where a models file defines it (``path:line``), for the errors of building it.
     origin: str | None = field(default=None, compare=False)
+    # What its tokens cost, per million ("prompt", "completion"), where the models file
+    # says (``price_prompt``, ``price_completion``): for the report, never sent anywhere.
+    prices: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 # -- backends --------------------------------------------------------------------------
@@ -329,6 +334,13 @@ def _key_problem(key: str, value: Any) -> str | None:
         ):
             above = "0 or more" if least == 0 else "above 0"
             return f"must be a finite number of seconds, {above}, got {value!r}"
+    if key in PRICE_KEYS and (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        return f"must be a price per million tokens, a number of 0 or more, got {value!r}"
     if key in ("base_url", "device", "dtype") and not isinstance(value, str):
         return f"must be a string, got {value!r}"
     return None
@@ -390,7 +402,8 @@ def load_user_models(path: Path | None, *, required: bool = False) -> dict[str, 
         model_name = params.pop("name", None)
         if not isinstance(model_name, str):
             raise ModelsFileError(f"{where}: model {name!r} needs a 'name' string")
-        out[name] = ResolvedModel(name, backend, model_name, params, origin=where)
+        prices = {part: float(params.pop(key)) for key, part in PRICE_KEYS.items() if key in params}
+        out[name] = ResolvedModel(name, backend, model_name, params, origin=where, prices=prices)
     return out
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from rest_checks.case_rows import case_rows, verdict_counts
+from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.html_report import render_comparison_report
 from tests.unit.report_sample import ALREADY, BROKEN, HOSTILE, build_sample_run
 
@@ -201,3 +202,102 @@ def test_the_comparison_lists_the_cases_that_changed(
     assert page.locator('tr.changed[data-direction="lost"]').count() == len(lost)
     assert "lost 3, gained 0" in page.locator("#mcnemar").inner_text()
     page.locator("#changed").screenshot(path=str(SCREENS / "compare-changed.png"))
+
+
+def test_the_diagnosis_table_shows_every_level_the_results_hold(
+    browser: Any, report: tuple[Path, dict[str, Any]]
+) -> None:
+    path, results = report
+    diagnosis = results["baseline"]["diagnosis"]
+    page = _open(browser, path)
+    assert page.locator("#diagnosis-line").inner_text() == diagnosis_line(diagnosis)
+    rows = page.locator("#diagnosis-table tr")
+    assert rows.count() == 1 + len(diagnosis["levels"]) > 1
+    for index, level in enumerate(diagnosis["levels"], start=1):
+        cells = rows.nth(index).locator("td").all_inner_texts()
+        assert cells[1:5] == [
+            level["level"],
+            str(level["n"]),
+            str(level["lost"]),
+            str(level["gained"]),
+        ]
+    assert diagnosis["lost"] == sum(
+        lv["lost"] for lv in diagnosis["levels"] if lv["factor"] == "task"
+    )
+
+
+def test_the_leaderboard_sorts_by_a_clicked_column_and_reads_without_javascript(
+    browser: Any, tmp_path: Path
+) -> None:
+    from board_runs import write_board_runs
+
+    from rest_checks.cli import main
+
+    runs = write_board_runs(tmp_path / "runs")
+    html = tmp_path / "board.html"
+    assert main(["compare", str(runs), "-o", str(html)]) == 0
+    page = _open(browser, html)
+    board = page.locator("#board-table")
+
+    def names() -> list[str]:
+        return [
+            text.rsplit("/", 1)[-1]
+            for text in board.locator("tbody tr td:first-child").all_inner_texts()
+        ]
+
+    assert names()[-1] == "much-worse"  # best RER first
+    board.locator("thead th", has_text="RER").click()  # highest first
+    assert names()[-1] == "much-worse"
+    board.locator("thead th", has_text="RER").click()  # the other way
+    assert names()[0] == "much-worse"
+    board.locator("thead th", has_text="run").click()
+    assert names() == sorted(names(), reverse=True)
+    assert page.locator("#pairs li.shown").count() == 3
+    page.locator("#board").screenshot(path=str(SCREENS / "leaderboard.png"))
+    still = _open(browser, html, javascript=False)
+    assert still.locator("#board-table tbody tr").count() == 4
+    assert still.locator("#task-arith tbody tr").count() == 4
+
+
+def test_the_leaderboard_shows_the_probe_scatter(browser: Any, tmp_path: Path) -> None:
+    from board_runs import add_probe, write_board_runs
+
+    from rest_checks.cli import main
+
+    runs = write_board_runs(tmp_path / "runs")
+    add_probe(runs)
+    html = tmp_path / "board.html"
+    assert main(["compare", str(runs), "-o", str(html)]) == 0
+    page = _open(browser, html)
+    chart = page.locator("#probe svg")
+    assert chart.is_visible() and chart.bounding_box()["width"] > 300
+    assert page.locator("#probe-fit").inner_text().startswith("RER = ")
+    assert page.locator("#probe-table tr").count() == 1 + 4
+    page.locator("#probe").screenshot(path=str(SCREENS / "leaderboard-probe.png"))
+
+
+def test_the_parity_curve_shows_in_the_report(browser: Any, tmp_path: Path) -> None:
+    from parity_runs import build_parity_run
+
+    results = build_parity_run(tmp_path)
+    page = _open(browser, tmp_path / "report.html")
+    assert page.locator("#parity svg").is_visible()
+    assert (
+        page.locator("#parity-line")
+        .inner_text()
+        .startswith("parity: image accuracy reaches text accuracy (100.0%) at 121 DPI")
+    )
+    assert page.locator("#parity-table tr").count() == 1 + len(results["parity"]["steps"])
+    page.locator("#parity").screenshot(path=str(SCREENS / "parity.png"))
+
+
+def test_every_case_opens_to_its_pages_and_replies(browser: Any, tmp_path: Path) -> None:
+    results = build_sample_run(tmp_path, rest_html="report.html", rest_report_pages="all")
+    key = next(i["key"] for i in results["items"] if i["verdict"] == "consistent")
+    page = _open(browser, tmp_path / "report.html")
+    figure = page.locator(f'[id="page-{key}-image"]')
+    assert not figure.is_visible()  # a consistent case starts closed
+    page.locator(f'[id="page-{key}-image"]').locator("xpath=ancestor::details/summary").click()
+    image = figure.locator("img")
+    assert image.is_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth > 0")

@@ -101,6 +101,7 @@ def test_step_summary_has_the_headline_the_gate_and_each_regression(
     for key in results["baseline"]["regressions"]:
         assert f"`report.html#case-{key}`" in text
     assert "(https://github.com/o/r/actions/runs/7#artifacts)" in text
+    assert "<br>where the loss is: in no one level of task source, DPI, colour" in text
     assert artifact_page({}) is None
 
 
