@@ -43,7 +43,7 @@ from rest_checks.items.soebench import generate_soebench
 from rest_checks.models.base import Response
 from rest_checks.models.hf import HFModel
 from rest_checks.prompts import Request, image_request
-from rest_checks.render import RenderSpec
+from rest_checks.render.specs import RenderSpec
 
 
 @dataclass(frozen=True)

@@ -83,13 +83,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from children import child_env, describe
 
 from rest_checks.items import load_suite
-from rest_checks.render import (
-    DEFAULT_SPEC,
-    REST_PLUS_GRID,
-    clear_render_cache,
-    render_image,
-    render_png,
-)
+from rest_checks.render.drawing import clear_render_cache, render_image, render_png
+from rest_checks.render.specs import DEFAULT_SPEC, REST_PLUS_GRID
 
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS = 1500

@@ -81,7 +81,8 @@ from rest_checks.models.reference import (
     reading_order_text,
 )
 from rest_checks.prompts import build_requests
-from rest_checks.render import REST_PLUS_GRID, RenderSpec, render_png
+from rest_checks.render.drawing import render_png
+from rest_checks.render.specs import REST_PLUS_GRID, RenderSpec
 
 TASKS = ("soebench", "arith", "mcq")
 DPIS = (50, 100, 200)

@@ -15,7 +15,8 @@ import time
 from PIL import Image, features
 
 from rest_checks.fonts import font_names
-from rest_checks.render import RenderSpec, clear_render_cache, render_png
+from rest_checks.render.drawing import clear_render_cache, render_png
+from rest_checks.render.specs import RenderSpec
 
 SYSTEM = "\n".join(
     [

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rest_checks.items.base import Item
     from rest_checks.prompts import Request, build_requests
-    from rest_checks.render import DEFAULT_SPEC, RenderSpec
+    from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
 
 __version__ = "0.1.0"
 
@@ -22,8 +22,8 @@ _LAZY = {
     "Item": "rest_checks.items.base",
     "Request": "rest_checks.prompts",
     "build_requests": "rest_checks.prompts",
-    "DEFAULT_SPEC": "rest_checks.render",
-    "RenderSpec": "rest_checks.render",
+    "DEFAULT_SPEC": "rest_checks.render.specs",
+    "RenderSpec": "rest_checks.render.specs",
 }
 
 __all__ = ["DEFAULT_SPEC", "Item", "RenderSpec", "Request", "__version__", "build_requests"]

@@ -191,7 +191,7 @@ def run_signature(settings: RestSettings, hypothesis_profile: str = "") -> dict[
     replies are read (extraction mode), what the model is asked (a hash of the prompt
     texts, the answer budgets), how pages are drawn (renderer version, font file hashes)
     and, when REST+ runs the Hypothesis check, the profile that draws its renderings."""
-    from rest_checks.render import RENDERER_VERSION
+    from rest_checks.render.drawing import RENDERER_VERSION
 
     sources = []
     for name, resolved in zip(settings.suite, settings.suite_sources(), strict=True):

@@ -32,7 +32,8 @@ from rest_checks.items.files import LAYOUT_NAMES, LoadResult
 from rest_checks.items.suites import load_suite
 from rest_checks.leaderboard import Run, build_leaderboard, leaderboard_markdown
 from rest_checks.options import count_or_all, positive_int, probability, seed_int
-from rest_checks.render import DEFAULT_SPEC, RenderSpec, describe_spec, render_png
+from rest_checks.render.drawing import render_png
+from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec, describe_spec
 
 GENERATED = ("soebench", "arith")
 SUITE_MODULE = "rest_checks.suite"

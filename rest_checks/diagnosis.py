@@ -26,7 +26,8 @@ from rest_checks.fonts import font_info
 from rest_checks.items.base import Item
 from rest_checks.metrics import binomial_upper_tail, holm_levels, mcnemar_exact
 from rest_checks.records import CaseRecord
-from rest_checks.render import RenderSpec, colour_name
+from rest_checks.render.colours import colour_name
+from rest_checks.render.specs import RenderSpec
 
 # The factors in the order they are shown; each case has one level of each.
 FACTORS = ("task", "font", "dpi", "colour", "answer_type", "question_length")

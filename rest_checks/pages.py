@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from rest_checks.render import DEFAULT_SPEC, RenderSpec, page_key, render_png
+from rest_checks.render.drawing import render_png
+from rest_checks.render.page_keys import page_key
+from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
 
 
 class Page:

@@ -19,7 +19,7 @@ from typing import Any
 
 from rest_checks.metrics.statistics import wilson_interval
 from rest_checks.records import CaseRecord
-from rest_checks.render import RenderSpec
+from rest_checks.render.specs import RenderSpec
 
 # 8 steps from 36 to 300 DPI, evenly spaced on a log scale: 36, 49, 66, 89, 121, 164, 222, 300.
 PARITY_DPIS = tuple(round(36 * (300 / 36) ** (i / 7)) for i in range(8))

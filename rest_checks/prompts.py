@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from rest_checks.items.base import Item
 from rest_checks.modalities import FINAL_ANSWER_PREFIX, Modality
 from rest_checks.pages import Page, PngPage, RenderedPage
-from rest_checks.render import DEFAULT_SPEC, RenderSpec
+from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
 
 _FORMAT_BY_TYPE = {
     "choice": "the letter of the correct option, e.g. 'ANSWER: B'",

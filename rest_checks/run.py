@@ -55,7 +55,7 @@ from rest_checks.parity import PARITY_LADDER, is_parity
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request, build_requests, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
-from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
+from rest_checks.render.specs import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
 from rest_checks.reply_outcomes import AMBIGUOUS, TRUNCATED, was_cut
 from rest_checks.sequential import SequentialDecision, sequential_gate
 from rest_checks.step_summary import markdown_summary

@@ -15,13 +15,8 @@ from collections.abc import Sequence
 from hypothesis import strategies as st
 
 from rest_checks.fonts import font_names
-from rest_checks.render import (
-    DEFAULT_SPEC,
-    RGB,
-    RenderSpec,
-    contrast_ratio,
-    format_colour,
-)
+from rest_checks.render.colours import RGB, contrast_ratio, format_colour
+from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
 
 MAX_CONTRAST = 21.0
 _BLACK: RGB = (0, 0, 0)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 
 from rest_checks.items.base import Item
-from rest_checks.render import RenderSpec
+from rest_checks.render.specs import RenderSpec
 from rest_checks.run import RestRun
 from rest_checks.strategies import render_specs
 

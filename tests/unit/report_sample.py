@@ -16,7 +16,7 @@ from rest_checks.config import RestSettings
 from rest_checks.models.base import Model, ModelError, Response
 from rest_checks.models.mock import MockModel
 from rest_checks.prompts import Request
-from rest_checks.render import REST_PLUS_GRID, RenderSpec
+from rest_checks.render.specs import REST_PLUS_GRID, RenderSpec
 from rest_checks.run import RestRun
 from rest_checks.verdicts import InconsistentAnswers
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from test_run import CountingModel, full_run, settings
 
-from rest_checks import prompts, render
+from rest_checks import prompts
 from rest_checks.baselines import (
     BASELINE_FORMAT,
     BaselineError,
@@ -23,7 +23,8 @@ from rest_checks.fonts import DEFAULT_FONTS_DIR, FONTS_DIR_ENV, clear_font_cache
 from rest_checks.models.base import Model, Response
 from rest_checks.models.mock import MockModel
 from rest_checks.prompts import Request
-from rest_checks.render import RenderSpec
+from rest_checks.render import drawing
+from rest_checks.render.specs import RenderSpec
 from rest_checks.run import RestRun
 from rest_checks.verdicts import ModelGaveNoReply
 
@@ -227,7 +228,7 @@ def test_another_renderer_version_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _write_baseline(tmp_path)
-    monkeypatch.setattr(render, "RENDERER_VERSION", render.RENDERER_VERSION + 1)
+    monkeypatch.setattr(drawing, "RENDERER_VERSION", drawing.RENDERER_VERSION + 1)
     assert "renderer:" in _refusal(tmp_path)
 
 
@@ -321,7 +322,7 @@ def test_an_update_keeps_nothing_of_the_previous_signature(tmp_path: Path) -> No
     assert "hypothesis_profile" not in written["signature"]
     assert "gone-0001" not in written["cases"]
     assert written["signature"]["extract"] == "strict"
-    assert written["signature"]["renderer"] == render.RENDERER_VERSION
+    assert written["signature"]["renderer"] == drawing.RENDERER_VERSION
 
 
 def test_another_answer_budget_option_is_refused_with_the_way_out(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from rest_checks.cache import ModelCalls
 from rest_checks.items.soebench import generate_soebench
 from rest_checks.models.hf import HFModel
 from rest_checks.prompts import Request, build_requests
-from rest_checks.render import RenderSpec
+from rest_checks.render.specs import RenderSpec
 from tests.tiny_models.qwen2_vl import build_tiny_qwen2_vl
 
 PIXELS = {"min_pixels": 4 * 28 * 28, "max_pixels": 256 * 28 * 28, "max_new_tokens": 3}

@@ -23,7 +23,7 @@ from rest_checks.models import hf_images
 from rest_checks.models.hf import HFModel
 from rest_checks.models.pixels import QWEN3_MAX_PIXELS, QWEN3_MIN_PIXELS
 from rest_checks.prompts import build_requests
-from rest_checks.render import RenderSpec
+from rest_checks.render.specs import RenderSpec
 from rest_checks.run import RestRun
 from tests.tiny_models.families import BUILDERS
 

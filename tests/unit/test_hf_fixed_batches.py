@@ -13,7 +13,7 @@ from rest_checks.config import RestSettings
 from rest_checks.items.soebench import generate_soebench
 from rest_checks.models.fixed_batches import FixedBatches, request_key
 from rest_checks.prompts import build_requests
-from rest_checks.render import RenderSpec
+from rest_checks.render.specs import RenderSpec
 from rest_checks.run import RestRun
 
 

@@ -24,7 +24,7 @@ from rest_checks.models import checkpoint_files, hf_load_errors  # noqa: E402
 from rest_checks.models.base import ModelLoadError, ModelUnusableError  # noqa: E402
 from rest_checks.models.hf import HFModel  # noqa: E402
 from rest_checks.prompts import build_requests  # noqa: E402
-from rest_checks.render import RenderSpec  # noqa: E402
+from rest_checks.render.specs import RenderSpec  # noqa: E402
 from tests.tiny_models.qwen2_vl import build_tiny_qwen2_vl  # noqa: E402
 from tests.unit.suite_runs import make_suite, run_suite  # noqa: E402
 

@@ -28,7 +28,8 @@ from rest_checks.models.base import ModelError  # noqa: E402
 from rest_checks.models.hf import HFModel, default_qwen_pixels  # noqa: E402
 from rest_checks.models.registry import load, resolve  # noqa: E402
 from rest_checks.prompts import Request, build_requests  # noqa: E402
-from rest_checks.render import RenderSpec, render_image  # noqa: E402
+from rest_checks.render.drawing import render_image  # noqa: E402
+from rest_checks.render.specs import RenderSpec  # noqa: E402
 from tests.tiny_models.published import publish_llava, publish_qwen  # noqa: E402
 from tests.tiny_models.qwen2_vl import TINY_TEXT_CONFIG, build_tiny_qwen2_vl  # noqa: E402
 

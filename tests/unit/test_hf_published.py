@@ -32,7 +32,7 @@ from rest_checks.models.hf import HFModel  # noqa: E402
 from rest_checks.models.pixels import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS  # noqa: E402
 from rest_checks.models.registry import ModelOptions, load, resolve  # noqa: E402
 from rest_checks.prompts import Request, build_requests  # noqa: E402
-from rest_checks.render import RenderSpec  # noqa: E402
+from rest_checks.render.specs import RenderSpec  # noqa: E402
 from tests.tiny_models import published  # noqa: E402
 from tests.tiny_models.llava import build_tiny_llava  # noqa: E402
 from tests.tiny_models.qwen2_vl import build_tiny_qwen2_5_vl, build_tiny_qwen2_vl  # noqa: E402

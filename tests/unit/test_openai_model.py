@@ -25,7 +25,7 @@ from rest_checks.models.openai_api import (
 )
 from rest_checks.models.registry import ModelOptions, load, resolve
 from rest_checks.prompts import Request, build_requests
-from rest_checks.render import render_png
+from rest_checks.render.drawing import render_png
 from rest_checks.testing import ChatCompletionsServer, Reply, ServerState, request_text
 from rest_checks.testing.chat_server import failing_on
 

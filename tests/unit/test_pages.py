@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rest_checks import pages, render
+from rest_checks import pages
 from rest_checks.cache import ModelCalls, ResponseCache, request_key
 from rest_checks.fonts import DEFAULT_FONTS_DIR, FONTS_DIR_ENV, clear_font_cache
 from rest_checks.items.arith import generate_arith
@@ -23,7 +23,10 @@ from rest_checks.models.mock import MockModel
 from rest_checks.models.openai_api import OpenAIModel
 from rest_checks.pages import PngPage, RenderedPage
 from rest_checks.prompts import Request, build_requests
-from rest_checks.render import DEFAULT_SPEC, RenderSpec, page_key, render_png
+from rest_checks.render import drawing, page_keys
+from rest_checks.render.drawing import render_png
+from rest_checks.render.page_keys import page_key
+from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
 from rest_checks.testing import ChatCompletionsServer, request_images
 
 TEXT = "Solve for A and B.\n3A + 2B = 12\nA - B = -1"
@@ -35,7 +38,7 @@ class RenderCounter:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[tuple[str, RenderSpec]] = []
         self._lock = threading.Lock()
-        render.clear_render_cache(fonts=False)
+        drawing.clear_render_cache(fonts=False)
 
         def counting(text: str, spec: RenderSpec = DEFAULT_SPEC) -> bytes:
             with self._lock:
@@ -48,7 +51,7 @@ class RenderCounter:
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[RenderCounter]:
     yield RenderCounter(monkeypatch)
-    render.clear_render_cache(fonts=False)
+    drawing.clear_render_cache(fonts=False)
 
 
 def test_page_key_is_stable_and_computed_without_rendering(
@@ -59,7 +62,9 @@ def test_page_key_is_stable_and_computed_without_rendering(
     def no_rendering(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a page key must not render")
 
-    monkeypatch.setattr(render, "render_image", no_rendering)
+    # Every drawing is laid out first; a cached rendering would be served by render_png.
+    monkeypatch.setattr(drawing, "lay_out_page", no_rendering)
+    monkeypatch.setattr(drawing, "render_png", no_rendering)
     assert page_key(TEXT, RenderSpec()) == key
     assert RenderedPage(TEXT).key == key
 
@@ -90,15 +95,15 @@ def test_renderer_and_library_versions_change_the_page_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     base = page_key(TEXT)
-    monkeypatch.setattr(render, "RENDERER_VERSION", render.RENDERER_VERSION + 1)
+    monkeypatch.setattr(drawing, "RENDERER_VERSION", drawing.RENDERER_VERSION + 1)
     assert page_key(TEXT) != base
     monkeypatch.undo()
-    monkeypatch.setattr(render, "PNG_COMPRESS_LEVEL", render.PNG_COMPRESS_LEVEL + 1)
+    monkeypatch.setattr(drawing, "PNG_COMPRESS_LEVEL", drawing.PNG_COMPRESS_LEVEL + 1)
     assert page_key(TEXT) != base
     monkeypatch.undo()
     for library in ("pillow", "freetype", "zlib"):
-        versions = {**render._library_versions(), library: "0.0-other"}
-        monkeypatch.setattr(render, "_library_versions", lambda v=versions: v)
+        versions = {**page_keys._library_versions(), library: "0.0-other"}
+        monkeypatch.setattr(page_keys, "_library_versions", lambda v=versions: v)
         assert page_key(TEXT) != base, library
         monkeypatch.undo()
     assert page_key(TEXT) == base

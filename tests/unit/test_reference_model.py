@@ -41,7 +41,8 @@ from rest_checks.prompts import (
     ocr_request,
     text_request,
 )
-from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, render_png
+from rest_checks.render.drawing import render_png
+from rest_checks.render.specs import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec
 
 pytest.importorskip("rapidocr")
 

@@ -19,28 +19,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageFont, features
 
-from rest_checks import render
 from rest_checks.fonts import font_info, font_names, load_font
 from rest_checks.items import load_suite
-from rest_checks.render import (
-    DEFAULT_SPEC,
+from rest_checks.render import layout
+from rest_checks.render.colours import colour_name, contrast_ratio, parse_colour
+from rest_checks.render.drawing import (
     RENDERER_VERSION,
-    REST_PLUS_GRID,
-    RenderSpec,
     clear_render_cache,
-    colour_name,
-    contrast_ratio,
-    describe_spec,
-    font_size_px,
-    line_width,
-    parse_colour,
     render_image,
     render_png,
+    text_palette,
+)
+from rest_checks.render.layout import line_width, wrap_lines
+from rest_checks.render.specs import (
+    DEFAULT_SPEC,
+    REST_PLUS_GRID,
+    RenderSpec,
+    describe_spec,
+    font_size_px,
     spec_label,
     spec_parts,
-    text_palette,
     text_width_px,
-    wrap_lines,
 )
 from rest_checks.strategies import page_texts, render_specs
 
@@ -151,7 +150,8 @@ def test_page_whose_lines_overlap_stays_rgb_with_the_same_pixels() -> None:
 
 def test_fresh_processes_render_identical_bytes() -> None:
     script = (
-        "import hashlib, sys; from rest_checks.render import REST_PLUS_GRID, render_png; "
+        "import hashlib, sys; from rest_checks.render.drawing import render_png; "
+        "from rest_checks.render.specs import REST_PLUS_GRID; "
         f"print(hashlib.sha256(b''.join(render_png({SYSTEM!r}, s) "
         "for s in REST_PLUS_GRID.values())).hexdigest())"
     )
@@ -229,7 +229,7 @@ def test_a_line_fits_exactly_when_its_measured_width_fits(
         width, advance = line_width(font, line), font.getlength(line)
         # Between the advance and the ink's reach is where measuring the advance alone errs.
         for limit in (width + slack / 8, width, advance, (advance + width) / 2):
-            assert render._fits(font, line, limit) == (width <= limit), (line, limit)
+            assert layout._fits(font, line, limit) == (width <= limit), (line, limit)
 
 
 def greedy_wrap(font: ImageFont.FreeTypeFont, paragraph: str, width: float) -> list[str]:
@@ -243,7 +243,7 @@ def greedy_wrap(font: ImageFont.FreeTypeFont, paragraph: str, width: float) -> l
         if current:
             lines.append(current)
             piece = piece.lstrip()
-        *full, current = render._split_long(font, piece, width)
+        *full, current = layout._split_long(font, piece, width)
         lines.extend(full)
     return [*lines, current]
 

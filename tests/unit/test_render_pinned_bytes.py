@@ -19,7 +19,9 @@ import PIL
 import pytest
 from PIL import features
 
-from rest_checks.render import RENDERER_VERSION, RenderSpec, page_key, render_png
+from rest_checks.render.drawing import RENDERER_VERSION, render_png
+from rest_checks.render.page_keys import page_key
+from rest_checks.render.specs import RenderSpec
 
 PAGE_DIGESTS = Path(__file__).resolve().parents[1] / "data" / "page_digests.json"
 

@@ -7,7 +7,8 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from rest_checks.fonts import font_names, font_path
-from rest_checks.render import DEFAULT_SPEC, RenderSpec, contrast_ratio, validate_spec
+from rest_checks.render.colours import contrast_ratio
+from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec, validate_spec
 from rest_checks.strategies import anchored_integers, colour_pairs, page_texts, render_specs
 
 PROPERTY = settings(max_examples=25, deadline=None)
