@@ -27,7 +27,7 @@ from typing import Any
 
 from rest_checks.atomic import describe_os_error, remove_stale_temps, write_atomic
 from rest_checks.models.base import Model, ModelError, Response
-from rest_checks.pages import Page
+from rest_checks.pages import KeyedPage
 from rest_checks.progress import Progress, say
 from rest_checks.prompts import Request
 
@@ -325,7 +325,7 @@ class _Asking:
         self.progress = progress
         # Requests showing the same page share one Page object, so it is rendered once
         # (the image and ocr requests of a case show the same page).
-        shared: dict[str, Page] = {}
+        shared: dict[str, KeyedPage] = {}
         self.waiting: dict[str, int] = {}
         self.sent: list[tuple[str, Request]] = []
         for key, request in sent:

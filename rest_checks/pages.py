@@ -16,7 +16,7 @@ from rest_checks.render.page_keys import page_key
 from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
 
 
-class Page:
+class KeyedPage:
     """A PNG image known by a key that identifies its bytes without producing them."""
 
     def __init__(self) -> None:
@@ -37,7 +37,7 @@ class Page:
                 self._png = self._produce()
             return self._png
 
-    def fresh(self) -> Page:
+    def fresh(self) -> KeyedPage:
         """The same page as a new object holding no bytes yet (one whose bytes its owner
         may drop without touching anyone else's)."""
         raise NotImplementedError
@@ -58,13 +58,13 @@ class Page:
         self._lock = threading.Lock()
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Page) and self.key == other.key
+        return isinstance(other, KeyedPage) and self.key == other.key
 
     def __hash__(self) -> int:
         return hash(self.key)
 
 
-class RenderedPage(Page):
+class RenderedPage(KeyedPage):
     """``text`` drawn with ``spec``; keyed by ``page_key(text, spec)``."""
 
     def __init__(self, text: str, spec: RenderSpec = DEFAULT_SPEC) -> None:
@@ -91,7 +91,7 @@ class RenderedPage(Page):
         return f"RenderedPage({self.text[:20]!r}..., {self.spec!r})"
 
 
-class PngPage(Page):
+class PngPage(KeyedPage):
     """Given PNG bytes (or any bytes a test hands a backend); keyed by their SHA-256."""
 
     def __init__(self, data: bytes) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from rest_checks.items.base import Item
 from rest_checks.modalities import FINAL_ANSWER_PREFIX, Modality
-from rest_checks.pages import Page, PngPage, RenderedPage
+from rest_checks.pages import KeyedPage, PngPage, RenderedPage
 from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
 
 _FORMAT_BY_TYPE = {
@@ -44,14 +44,14 @@ MAX_TOKENS_BY_TASK = {"soebench": 2048}
 class Request:
     """One call to a model: a text prompt and, for the visual modalities, one PNG image.
 
-    The image is a ``Page``, rendered only when a backend reads ``image_png`` (given bytes
+    The image is a ``KeyedPage``, rendered only when a backend reads ``image_png`` (given bytes
     become a ``PngPage``), so building a request and looking it up in the cache are cheap.
     """
 
     item_id: str
     modality: Modality
     prompt: str
-    page: Page | bytes | None = field(default=None, repr=False)
+    page: KeyedPage | bytes | None = field(default=None, repr=False)
     max_tokens: int = DEFAULT_MAX_TOKENS
     # The item travels along for readers that check their transcription against it
     # (the reference model); it is never part of the cache key or of what a model is sent.
@@ -64,14 +64,14 @@ class Request:
             object.__setattr__(self, "page", PngPage(bytes(self.page)))
 
     @property
-    def image(self) -> Page | None:
+    def image(self) -> KeyedPage | None:
         """The page this request shows, or None for a text request."""
-        return self.page if isinstance(self.page, Page) else None
+        return self.page if isinstance(self.page, KeyedPage) else None
 
     @property
     def image_png(self) -> bytes | None:
         """The exact PNG bytes a model is sent (rendered here on first use)."""
-        return self.page.png() if isinstance(self.page, Page) else None
+        return self.page.png() if isinstance(self.page, KeyedPage) else None
 
 
 def reasoning_instruction(item: Item) -> str:

@@ -81,7 +81,7 @@ class Reading:
     answer_type: AnswerType | None = None
 
 
-def normalise_text(text: str) -> str:
+def fold_typography(text: str) -> str:
     """Light normalisation: compatibility forms (full-width signs), dashes and minus signs
     to ``-``, curly quotes to straight ones, runs of spaces to one; lines are kept."""
     text = unicodedata.normalize("NFKC", text).translate(_DASHES)
@@ -103,7 +103,7 @@ def answer_from_text(
 def read_text(text: str, item: Item | None, *, answer_type: AnswerType | None = None) -> Reading:
     """Like :func:`answer_from_text`, with a short note on how the answer was reached."""
     kind = answer_type or (item.answer_type if item is not None else None)
-    clean = normalise_text(text)
+    clean = fold_typography(text)
     if kind == "solution":
         return read_solution(clean)
     if kind == "number":
@@ -133,7 +133,7 @@ def is_equation_line(line: str) -> bool:
     """Whether all of ``line`` is one or more equations (a final ``.``, ``,`` or ``;``
     aside). Two digits with only space between them ("2 2E", "= -1 3") are not one
     number: such a line is not read."""
-    body = _MULTIPLICATION.sub("", normalise_text(line)).rstrip(".,;")
+    body = _MULTIPLICATION.sub("", fold_typography(line)).rstrip(".,;")
     if _DIGITS_APART.search(body):
         return False
     return _EQUATION_LINE.fullmatch(_ALL_SPACE.sub("", body).upper()) is not None
@@ -339,7 +339,7 @@ def read_published_problem(text: str, item: Item) -> Reading:
         return Reading(
             None, f"Could not recognise the problem in the text ({coverage:.0%} of it found)."
         )
-    wanted = _WRITTEN_NUMBER.findall(normalise_text(item.full_text()))
+    wanted = _WRITTEN_NUMBER.findall(fold_typography(item.full_text()))
     read = _WRITTEN_NUMBER.findall(text)
     position = 0
     for number in wanted:
@@ -356,7 +356,7 @@ def read_published_problem(text: str, item: Item) -> Reading:
 
 def _squash(text: str) -> str:
     """For fuzzy matching: case-folded, with no whitespace at all (OCR drops spaces)."""
-    return _ALL_SPACE.sub("", normalise_text(text).casefold())
+    return _ALL_SPACE.sub("", fold_typography(text).casefold())
 
 
 def stem_coverage(stem: str, text: str) -> float:

@@ -11,7 +11,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
-class Page:
+class EmbeddedPage:
     """An image for the report: its data URL, or why there is none."""
 
     path: str
@@ -21,7 +21,7 @@ class Page:
     same_as: str | None = None
 
 
-def load_page(path: str, search: Sequence[Path]) -> Page:
+def load_page(path: str, search: Sequence[Path]) -> EmbeddedPage:
     """Read a PNG the run saved. A relative path is looked up under each of ``search`` (the
     results file's folder, the working directory); a file that is gone or not a PNG is
     reported as such, never guessed."""
@@ -31,7 +31,7 @@ def load_page(path: str, search: Sequence[Path]) -> Page:
         if file.is_file():
             data = file.read_bytes()
             if not data.startswith(PNG_SIGNATURE):
-                return Page(path, missing=f"{file} is not a PNG file")
+                return EmbeddedPage(path, missing=f"{file} is not a PNG file")
             encoded = base64.b64encode(data).decode("ascii")
-            return Page(path, data_url=f"data:image/png;base64,{encoded}")
-    return Page(path, missing=f"not found: {path} (the run saved it; was it moved?)")
+            return EmbeddedPage(path, data_url=f"data:image/png;base64,{encoded}")
+    return EmbeddedPage(path, missing=f"not found: {path} (the run saved it; was it moved?)")

@@ -18,7 +18,7 @@ from rest_checks.compare import compare_results, headline_rates
 from rest_checks.diagnosis import FACTOR_NAMES
 from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.html_report.charts import parity_chart, probe_scatter, rest_plus_charts
-from rest_checks.html_report.pages import Page, load_page
+from rest_checks.html_report.pages import EmbeddedPage, load_page
 from rest_checks.leaderboard import Leaderboard
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.parity import parity_line, parity_point_words
@@ -83,12 +83,14 @@ def _ocr(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
 PAGE_BUDGET_BYTES = 40_000_000
 
 
-def _case_pages(rows: Sequence[CaseRow], search: Sequence[Path]) -> dict[str, dict[str, Page]]:
+def _case_pages(
+    rows: Sequence[CaseRow], search: Sequence[Path]
+) -> dict[str, dict[str, EmbeddedPage]]:
     """The pages of every case that kept them (``--rest-report-pages all`` keeps every
     case's), failed cases first, within ``PAGE_BUDGET_BYTES``: past it a page is named
     with where it lies instead. A page shown before (the same bytes) is embedded once and
-    its copies refer to it (``Page.same_as``)."""
-    pages: dict[str, dict[str, Page]] = {}
+    its copies refer to it (``EmbeddedPage.same_as``)."""
+    pages: dict[str, dict[str, EmbeddedPage]] = {}
     seen: dict[str, str] = {}  # data URL -> the anchor of its first figure
     spent, spent_all = 0, False
     for row in sorted(rows, key=lambda r: not r.failed):
@@ -96,12 +98,12 @@ def _case_pages(rows: Sequence[CaseRow], search: Sequence[Path]) -> dict[str, di
             page = load_page(path, search)
             anchor = f"page-{row.key}-{modality}"
             if page.data_url is not None and page.data_url in seen:
-                page = Page(path, same_as=seen[page.data_url])
+                page = EmbeddedPage(path, same_as=seen[page.data_url])
             elif page.data_url is not None and (
                 spent_all or spent + len(page.data_url) > PAGE_BUDGET_BYTES
             ):
                 spent_all = True  # no smaller page after it: the order is the priority
-                page = Page(
+                page = EmbeddedPage(
                     path,
                     missing=f"left out: the report's {PAGE_BUDGET_BYTES // 1_000_000} MB of "
                     f"pages are spent; the page is at {path}",

@@ -43,7 +43,7 @@ from typing import Any
 
 from rest_checks.answers import format_answer
 from rest_checks.models.base import Collected, Model, ModelError, ReplySink, Response
-from rest_checks.pages import Page
+from rest_checks.pages import KeyedPage
 from rest_checks.progress import say
 from rest_checks.prompts import FINAL_ANSWER_PREFIX, Request
 from rest_checks.reader import READER_VERSION, Reading, read_text
@@ -451,7 +451,7 @@ class ReferenceModel(Model):
         """Answer text requests at once and read the distinct pages side by side, one per
         worker; each page's requests are answered (and handed to ``sink``) as soon as that
         page is read, so a reply is stored while other pages are still being read."""
-        by_page: dict[Page, list[int]] = {}
+        by_page: dict[KeyedPage, list[int]] = {}
         for index, request in enumerate(requests):
             if request.image is None:
                 sink.reply(index, self._answer(request))

@@ -217,7 +217,7 @@ def test_the_package_keeps_one_table_of_dashes() -> None:
     from rest_checks.items import soebench
 
     for dash in DASHES:
-        assert reader.normalise_text(f"A {dash} B") == "A - B"
+        assert reader.fold_typography(f"A {dash} B") == "A - B"
         assert soebench.parse_system(f"A {dash} B = 1")[0].coeffs == {"A": 1, "B": -1}
 
 

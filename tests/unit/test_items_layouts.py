@@ -14,9 +14,9 @@ from rest_checks.items.files import (
     LAYOUT_NAMES,
     ItemFileError,
     LoadResult,
+    clean_item_text,
     load_item_dir,
     load_item_file,
-    normalise_text,
     stratified_sample,
 )
 from rest_checks.items.suites import load_source
@@ -350,7 +350,7 @@ def test_normalisation_is_crlf_controls_and_nfc() -> None:
     decomposed = unicodedata.normalize("NFD", "Čerenkov café")
     assert decomposed != "Čerenkov café"
     text = f" {decomposed}\r\nline\rtwo\x02\tend\x85\x00 "
-    assert normalise_text(text) == "Čerenkov café\nline\ntwo\tend"
+    assert clean_item_text(text) == "Čerenkov café\nline\ntwo\tend"
 
 
 def test_every_text_field_is_normalised_and_controls_counted(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from rest_checks.reader import (
     READER_VERSION,
     Reading,
     answer_from_text,
+    fold_typography,
     follow_item_words,
     is_equation_line,
-    normalise_text,
     read_digits,
     read_text,
     stem_coverage,
@@ -358,10 +358,10 @@ def test_choice_label_styles(label_line: str, expected: str) -> None:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def test_normalise_text_is_light() -> None:
-    assert normalise_text("A \u2212 B\u3000=  ８") == "A - B = 8"
+def test_fold_typography_is_light() -> None:
+    assert fold_typography("A \u2212 B\u3000=  ８") == "A - B = 8"
     # Look-alike characters are kept as they are.
-    assert normalise_text("8O0B") == "8O0B"
+    assert fold_typography("8O0B") == "8O0B"
 
 
 def test_stem_coverage_ignores_spaces_and_case() -> None:

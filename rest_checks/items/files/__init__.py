@@ -7,7 +7,7 @@ from rest_checks.items.files.errors import ItemFileError
 from rest_checks.items.files.filters import MAX_CHARS, drop_reason, has_latex
 from rest_checks.items.files.layouts import LAYOUT_NAMES, LAYOUTS, supported_layouts
 from rest_checks.items.files.load import LoadResult, load_item_file, read_rows
-from rest_checks.items.files.normalise import normalise_text
+from rest_checks.items.files.normalise import clean_item_text
 
 __all__ = [
     "LAYOUTS",
@@ -15,11 +15,11 @@ __all__ = [
     "MAX_CHARS",
     "ItemFileError",
     "LoadResult",
+    "clean_item_text",
     "drop_reason",
     "has_latex",
     "load_item_dir",
     "load_item_file",
-    "normalise_text",
     "read_rows",
     "stratified_sample",
     "supported_layouts",

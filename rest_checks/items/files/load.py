@@ -21,7 +21,7 @@ from rest_checks.items.files.errors import ItemFileError
 from rest_checks.items.files.filters import drop_reason
 from rest_checks.items.files.json_records import json_records
 from rest_checks.items.files.layouts import LAYOUTS, Layout, supported_layouts
-from rest_checks.items.files.normalise import ControlCount, normalise_text
+from rest_checks.items.files.normalise import ControlCount, clean_item_text
 from rest_checks.items.files.rows import SourceRow, Where
 
 ID_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
@@ -161,10 +161,10 @@ def split_question(text: str) -> tuple[str, str]:
 
 
 def item_of(row: SourceRow, item_id: str, path: Path, count: ControlCount) -> Item:
-    stem = normalise_text(row.stem, count)
+    stem = clean_item_text(row.stem, count)
     if not stem:
         raise ItemFileError(path, row.line, "empty question")
-    options = tuple(normalise_text(o, count) for o in row.options)
+    options = tuple(clean_item_text(o, count) for o in row.options)
     if any(not o for o in options):
         raise ItemFileError(path, row.line, "empty option")
     context, question = (stem, "") if row.answer_type == "choice" else split_question(stem)
@@ -177,7 +177,7 @@ def item_of(row: SourceRow, item_id: str, path: Path, count: ControlCount) -> It
         answer_type=row.answer_type,
         options=options,
         source=f"{path}:{row.line}",
-        subject=normalise_text(row.subject),
+        subject=clean_item_text(row.subject),
     )
 
 

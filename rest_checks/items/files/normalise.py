@@ -4,8 +4,8 @@ Published files carry CRLF line ends inside quoted fields and, now and then, a s
 control character (an ARC item holds U+0002). A control character is invisible in the
 text prompt but drawn as a box in the image, so the modalities would differ for a reason
 that has nothing to do with the model. Every text field of every item goes through
-``normalise_text``: CRLF and lone CR become LF, control characters other than newline and
-tab are removed (and counted), and the result is in Unicode NFC.
+``clean_item_text``: CRLF and lone CR become LF, control characters other than newline
+and tab are removed (and counted), and the result is in Unicode NFC.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class ControlCount:
     removed: int = 0
 
 
-def normalise_text(text: str, count: ControlCount | None = None) -> str:
+def clean_item_text(text: str, count: ControlCount | None = None) -> str:
     """``text`` with LF line ends, no control characters but newline and tab, in NFC,
     and stripped of surrounding whitespace."""
     text = _LINE_ENDS.sub("\n", text)
