@@ -128,7 +128,7 @@ def render_specs(
     """Valid :class:`RenderSpec` values over the repository's fonts (or ``fonts``), DPI in
     [min_dpi, max_dpi], colour pairs at or above ``min_contrast``, margins of 0.1 to 1 inch,
     pages 3 to 8.5 inches wide and font sizes in half points. Line spacing stays at its
-    default. Shrinks towards :data:`~rest_checks.render.DEFAULT_SPEC`.
+    default. Shrinks towards :data:`~rest_checks.render.specs.DEFAULT_SPEC`.
     """
     known = font_names()
     if fonts is None:
