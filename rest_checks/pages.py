@@ -1,9 +1,9 @@
 """The image a request shows, as a page that is rendered only when its bytes are needed.
 
-A page is known by its key (``render.page_key``: what determines its bytes), which the
-response cache uses, so a request answered from the cache never renders. The bytes are
-rendered on the first ``png()`` and kept by that page object until ``forget()``; several
-threads asking at once render it once.
+A page is known by its key (``render.page_keys.page_key``: what determines its bytes),
+which the response cache uses, so a request answered from the cache never renders. The
+bytes are rendered on the first ``png()`` and kept by that page object until ``forget()``;
+several threads asking at once render it once.
 """
 
 from __future__ import annotations
