@@ -33,9 +33,9 @@ __all__ = [
     "DESCRIPTION_FILE",
     "ResponseCache",
     "describe_identity",
-    "read_description",
     "identity_json",
     "keyed_request",
+    "read_description",
     "request_key",
 ]
 
@@ -142,8 +142,6 @@ class ResponseCache:
         # a write failed: said once, and the run goes on with its replies in memory.
         self.write_error: str | None = None
         self._lock = threading.Lock()
-        # Model folders whose description this store has seen or written.
-        self._described: set[str] = set()
 
     def _path(self, key: str) -> Path:
         return Path(self._file(key))
@@ -192,7 +190,6 @@ class ResponseCache:
             except FileNotFoundError:
                 # The model's folder went between making it and writing in it: cleared
                 # by ``rest-checks cache`` beside this run. Made again, with its description.
-                self._described.discard(folder)
                 self._write(folder, key, payload)
         except OSError as exc:
             self._stop_writing(exc)
@@ -200,17 +197,18 @@ class ResponseCache:
         return True
 
     def _write(self, folder: str, key: str, payload: str) -> None:
-        if folder and folder not in self._described:
-            self._describe(folder)
+        self._describe(folder)
         write_atomic(self._path(key), payload, durable=False)
 
     def _describe(self, folder: str) -> None:
-        """Write the folder's description unless it is there (or the identity unknown)."""
-        description = self.directory / folder / DESCRIPTION_FILE
+        """Write the folder's description unless it is there (or the identity unknown).
+        Looked for at every reply stored (one ``stat`` beside a model call), so a folder
+        cleared while this run goes on is described again."""
+        description = f"{self._root}/{folder}/{DESCRIPTION_FILE}"
         identity = _IDENTITY_IN.get(folder)
-        if identity is not None and not description.exists():
-            write_atomic(description, describe_identity(json.loads(identity)), durable=False)
-        self._described.add(folder)
+        if folder and identity is not None and not os.path.exists(description):
+            text = describe_identity(json.loads(identity))
+            write_atomic(Path(description), text, durable=False)
 
     def _stop_writing(self, exc: OSError) -> None:
         with self._lock:
