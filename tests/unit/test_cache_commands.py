@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from suite_runs import make_suite, run_suite
 
 from rest_checks.atomic import TEMP_PREFIX
 from rest_checks.cache_commands import default_cache_dir, human_size
@@ -264,3 +265,22 @@ def test_cache_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None
         main(["cache", "--help"])
     out = capsys.readouterr().out
     assert all(verb in out for verb in ("list", "prune", "clear"))
+
+
+@pytest.mark.slow
+def test_a_suite_runs_replies_are_listed_under_its_model_and_a_cleared_model_is_asked_again(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = make_suite(pytester)
+    args = ["--model", "mock:oracle", "--rest-suite", "arith", "--rest-n", "2", "-p", "no:randomly"]
+    assert run_suite(suite, *args).ret == 0
+    cache = suite.path / ".rest-cache"
+    capsys.readouterr()
+    assert cache_cli(cache, "list") == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("mock:")]
+    assert row.split()[0] == "mock:oracle" and int(row.split()[2]) > 0
+    again = run_suite(suite, *args)
+    again.stdout.fnmatch_lines(["*calls 0 (cached *"])
+    assert cache_cli(cache, "clear", "--model", "mock:oracle") == 0
+    cleared = run_suite(suite, *args)
+    cleared.stdout.no_fnmatch_line("*calls 0 (cached *")
