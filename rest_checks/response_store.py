@@ -101,8 +101,9 @@ def describe_identity(identity: dict[str, Any]) -> str:
     backend, name = identity.get("backend"), identity.get("name")
     label = f"{backend}:{name}" if backend and name and name != backend else backend or name
     shown = json.dumps(_without_secrets(identity), indent=2, sort_keys=True, default=str)
+    first_line = " ".join(str(label or "unnamed model").split())  # the label is one line
     return (
-        f"{label or 'unnamed model'}\n"
+        f"{first_line}\n"
         f"The replies in this folder are this model's (rest-checks response cache, format "
         f"{CACHE_FORMAT}). Its identity, as the cache keys it:\n{shown}\n"
     )

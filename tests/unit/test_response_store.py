@@ -58,6 +58,14 @@ def test_a_folder_describes_its_model_and_identity(tmp_path: Path) -> None:
     assert read_description(text) == ("hf:Qwen/Qwen2-VL-2B-Instruct", identity)
 
 
+
+def test_a_model_name_over_two_lines_keeps_the_label_on_the_first(tmp_path: Path) -> None:
+    identity = {"backend": "custom", "name": "two\nlines"}
+    ResponseCache(tmp_path).put(request_key(identity, req("p")), Response("r"))
+    text = (tmp_path / identity_key(identity) / DESCRIPTION_FILE).read_text()
+    assert read_description(text) == ("custom:two lines", identity)
+
+
 SECRET = "sk-proj-0123456789abcdefSECRET"
 
 
