@@ -4,7 +4,7 @@
 and ``<cache>/<identity key>/<2 hex>/<sha256>.json`` holds one reply each. The key of a
 reply names both: the identity's folder and the SHA-256 of (format, identity, answer
 budget, page key, prompt). An image is keyed by what determines its bytes
-(``pages.page_key``), so a request answered from the cache renders nothing. Files are
+(its page key), so a request answered from the cache renders nothing. Files are
 written to a temporary name and renamed into place (``atomic.write_atomic``), so
 concurrent xdist workers, and ``rest-checks cache`` pruning beside a run, never see half a
 file and never lock each other out.
