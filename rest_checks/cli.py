@@ -6,6 +6,7 @@ rest-checks render ITEM_ID [--font F --dpi D --fg C --bg C] -o out.png [--modali
 rest-checks report RESULTS.json -o report.html
 rest-checks compare A.json B.json [-o comparison.html]
 rest-checks compare RUN.json RUN.json RUN.json ... | FOLDER [-o board.html] [--markdown board.md]
+rest-checks cache list | prune [--older-than 30d] [--model M] | clear --model M | --all
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rest_checks.atomic import write_atomic
+from rest_checks.cache_commands import add_cache_parser
 from rest_checks.compare import compare_results, format_comparison, load_results, results_paths
 from rest_checks.config import DEFAULT_SUITE, suite_list
 from rest_checks.html_report import (
@@ -222,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="family-wise level of the leaderboard's pairwise tests (Holm); default 0.05",
     )
     compare.set_defaults(run=cmd_compare)
+
+    add_cache_parser(sub)
     return parser
 
 

@@ -127,7 +127,15 @@ class Collected:
         return [r for r in self._replies if r is not None]
 
 
-def identity_key(identity: dict[str, Any]) -> str:
-    """A short stable hash of a model identity, for file names and cache keys."""
-    blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def identity_json(identity: dict[str, Any]) -> str:
+    """A model identity as canonical JSON (sorted keys, no spaces): what the response
+    cache's keys and folder names are made of."""
+    return json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def identity_key(identity: dict[str, Any] | str) -> str:
+    """The name of a model identity's folder in the response cache: 16 hex digits of the
+    SHA-256 of its canonical JSON (given as a table, or already encoded by
+    :func:`identity_json`)."""
+    text = identity if isinstance(identity, str) else identity_json(identity)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

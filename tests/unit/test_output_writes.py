@@ -207,9 +207,9 @@ class Echo(Model):
 def test_a_cache_that_cannot_be_written_is_said_once_and_the_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rest_checks import cache as cache_module
+    from rest_checks import response_store
 
-    monkeypatch.setattr(cache_module, "write_atomic", no_space)
+    monkeypatch.setattr(response_store, "write_atomic", no_space)
     calls = ModelCalls(Echo(), ResponseCache(tmp_path / "cache"))
     asked = [Request(f"i-{n}", "text", f"What is {n}+1?", None, 8) for n in range(10)]
     first = calls.generate(asked)
