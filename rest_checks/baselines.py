@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from rest_checks.atomic import write_atomic
+from rest_checks.baseline_document import BASELINE_FORMAT, BaselineDocument
 from rest_checks.metrics import PairedComparison, compare_runs, holm_levels
 from rest_checks.metrics.paired_bound import (
     drop_upper_bound,
@@ -39,9 +40,9 @@ from rest_checks.metrics.paired_bound import (
 
 if TYPE_CHECKING:
     from rest_checks.config import RestSettings
+    from rest_checks.results_document import CoverageCounts, Metrics
     from rest_checks.sequential import SequentialDecision
 
-BASELINE_FORMAT = 3
 # Digits after the point of the numbers in a baseline's metrics block.
 METRIC_DIGITS = 4
 # Lost and gained cases named in a message; the rest are counted.
@@ -394,11 +395,11 @@ def baseline_document(
     model_identity: Mapping[str, Any],
     suite: tuple[str, ...],
     seed: int,
-    metrics: Mapping[str, Any],
+    metrics: Metrics,
     cases: Mapping[str, bool],
     fingerprints: Mapping[str, str],
     signature: Mapping[str, Any],
-) -> dict[str, Any]:
+) -> BaselineDocument:
     return {
         "format": BASELINE_FORMAT,
         "model": model,
@@ -406,7 +407,7 @@ def baseline_document(
         "suite": list(suite),
         "seed": seed,
         "signature": dict(signature),
-        "metrics": dict(metrics),
+        "metrics": metrics,
         "cases": {
             key: {"consistent": cases[key], "fingerprint": fingerprints[key]}
             for key in sorted(cases)
@@ -414,7 +415,7 @@ def baseline_document(
     }
 
 
-def write_baseline(path: Path, document: Mapping[str, Any]) -> None:
+def write_baseline(path: Path, document: BaselineDocument) -> None:
     write_atomic(path, BaselineExtension().serialize_baseline(document))
 
 
@@ -447,7 +448,7 @@ class Coverage:
             text += f", {others} of the baseline's REST+ cases not judged"
         return text + f"; not run: {_named(self.not_run)}"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CoverageCounts:
         return {
             "partial": self.partial,
             "baseline_items": self.baseline_items,

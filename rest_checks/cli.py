@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rest_checks.atomic import write_atomic
-from rest_checks.compare import compare_results, format_comparison, load_results, results_paths
+from rest_checks.compare import compare_results, format_comparison
 from rest_checks.config import DEFAULT_SUITE, suite_list
 from rest_checks.html_report import (
     ReportDependencyError,
@@ -33,6 +33,7 @@ from rest_checks.items.suites import load_suite
 from rest_checks.leaderboard import Run, build_leaderboard, leaderboard_markdown
 from rest_checks.options import count_or_all, positive_int, probability, seed_int
 from rest_checks.render import DEFAULT_SPEC, RenderSpec, describe_spec, render_png
+from rest_checks.results_file import load_results, results_paths
 
 GENERATED = ("soebench", "arith")
 SUITE_MODULE = "rest_checks.suite"

@@ -20,13 +20,15 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from rest_checks.fonts import font_info
 from rest_checks.items.base import Item
 from rest_checks.metrics import binomial_upper_tail, holm_levels, mcnemar_exact
 from rest_checks.records import CaseRecord
 from rest_checks.render import RenderSpec, colour_name
+from rest_checks.results_document import Diagnosis as DiagnosisJson
+from rest_checks.results_document import LevelTest as LevelTestJson
+from rest_checks.results_document import Where
 
 # The factors in the order they are shown; each case has one level of each.
 FACTORS = ("task", "font", "dpi", "colour", "answer_type", "question_length")
@@ -114,8 +116,19 @@ class LevelTest:
             and self.p_concentration < self.holm_concentration
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "significant": self.significant}
+    def to_json(self) -> LevelTestJson:
+        return {
+            "factor": self.factor,
+            "level": self.level,
+            "n": self.n,
+            "lost": self.lost,
+            "gained": self.gained,
+            "p_net_loss": self.p_net_loss,
+            "p_concentration": self.p_concentration,
+            "holm_net_loss": self.holm_net_loss,
+            "holm_concentration": self.holm_concentration,
+            "significant": self.significant,
+        }
 
 
 @dataclass(frozen=True)
@@ -131,7 +144,7 @@ class Diagnosis:
     levels: tuple[LevelTest, ...]
     # Factors with a single level among the shared cases: they cannot say where.
     single_level: tuple[str, ...]
-    where: dict[str, Any] | None
+    where: Where | None
 
     def named(self) -> dict[str, list[str]]:
         """Factor -> the levels the loss is said to be in (``where``): the significant
@@ -146,7 +159,7 @@ class Diagnosis:
                 found.setdefault(test.factor, []).append(test.level)
         return found
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> DiagnosisJson:
         return {
             "alpha": self.alpha,
             "n_shared": self.n_shared,
@@ -221,7 +234,7 @@ def diagnose(
         return diagnosis
     there = [k for k in shared if all(factors[k][f] in found[f] for f in found)]
     anywhere = [k for k in shared if any(factors[k][f] in found[f] for f in found)]
-    where = {
+    where: Where = {
         "factors": {f: found[f] for f in FACTORS if f in found},
         "n": len(there),
         "lost": sum(k in lost for k in there),

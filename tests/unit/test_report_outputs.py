@@ -15,7 +15,8 @@ import pytest
 
 from rest_checks.case_rows import case_rows
 from rest_checks.cli import main
-from rest_checks.compare import ResultsFileError, compare_results, format_comparison, load_results
+from rest_checks.compare import compare_results, format_comparison
+from rest_checks.results_file import ResultsFileError, load_results
 from rest_checks.config import RestSettings
 from rest_checks.html_report import render_report
 from rest_checks.models.mock import MockModel
