@@ -332,6 +332,31 @@ def _field(path: Path, data: Mapping[str, Any], name: str, kind: type, default: 
     return value
 
 
+def _check_format(path: Path, data: object) -> None:
+    """A ``BaselineError`` unless ``data`` is a baseline of this version's format: the
+    message names the file, what it is or the format it has, the one expected, and the
+    way out."""
+    if isinstance(data, dict) and "items" in data and "n_items" in data:
+        raise BaselineError(
+            f"{path}: a rest-checks results file (--rest-json, format {data.get('format')!r}), "
+            "not a baseline; name a baseline written with --snapshot-update (baselines/...)"
+        )
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
+        raise BaselineError(f"{path}: not a rest-checks baseline (no 'cases' table)")
+    found = data.get("format")
+    if found != BASELINE_FORMAT:
+        newer = isinstance(found, int) and not isinstance(found, bool) and found > BASELINE_FORMAT
+        raise BaselineError(
+            f"{path}: baseline format {found!r}, this rest-checks reads format "
+            f"{BASELINE_FORMAT}; "
+            + (
+                "upgrade rest-checks to read it, or write it again with --snapshot-update"
+                if newer
+                else "write it again with --snapshot-update"
+            )
+        )
+
+
 def load_baseline(path: Path, *, explicit: bool = False, updating: bool = False) -> Baseline | None:
     """Read and validate a baseline; None when the file does not exist. Every defect is
     a ``BaselineError`` naming the file and the field.
@@ -357,13 +382,7 @@ def load_baseline(path: Path, *, explicit: bool = False, updating: bool = False)
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
-        raise BaselineError(f"{path}: not a rest-checks baseline (no 'cases' table)")
-    if data.get("format") != BASELINE_FORMAT:
-        raise BaselineError(
-            f"{path}: baseline format {data.get('format')!r}, expected {BASELINE_FORMAT}; "
-            "write it again with --snapshot-update"
-        )
+    _check_format(path, data)
     cases: dict[str, bool] = {}
     fingerprints: dict[str, str] = {}
     for key, entry in data["cases"].items():
