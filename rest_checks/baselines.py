@@ -37,6 +37,7 @@ from rest_checks.metrics.paired_bound import (
     paired_verdict,
     shows_within,
 )
+from rest_checks.wording import named
 
 if TYPE_CHECKING:
     from rest_checks.config import RestSettings
@@ -45,8 +46,6 @@ if TYPE_CHECKING:
 
 # Digits after the point of the numbers in a baseline's metrics block.
 METRIC_DIGITS = 4
-# Lost and gained cases named in a message; the rest are counted.
-NAMED_CASES = 20
 
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -297,7 +296,7 @@ def check_compatible(
     if differing:
         problems.append(
             f"{len(differing)} case(s) ask other content than the baseline's cases of the "
-            f"same name: {_named(differing)}"
+            f"same name: {named(differing)}"
         )
     if not explicit and dict(identity) != baseline.model_identity:
         problems.append(
@@ -310,12 +309,6 @@ def check_compatible(
             f"{baseline.path}: this baseline does not match the run, so no case is judged "
             "against it:\n  - " + "\n  - ".join(problems) + f"\n  Either {', or '.join(ways_out)}."
         )
-
-
-def _named(keys: Iterable[str]) -> str:
-    keys = list(keys)
-    shown = ", ".join(keys[:NAMED_CASES])
-    return shown + (f" and {len(keys) - NAMED_CASES} more" if len(keys) > NAMED_CASES else "")
 
 
 # --- reading and writing -------------------------------------------------------------------
@@ -465,7 +458,7 @@ class Coverage:
         text = f"partial: {self.judged_items} of {self.baseline_items} baseline items"
         if others:
             text += f", {others} of the baseline's REST+ cases not judged"
-        return text + f"; not run: {_named(self.not_run)}"
+        return text + f"; not run: {named(self.not_run)}"
 
     def to_json(self) -> CoverageCounts:
         return {

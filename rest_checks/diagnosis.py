@@ -232,9 +232,21 @@ def diagnose(
     found = _separable(diagnosis.significant(), shared, lost, factors, alpha)
     if not found:
         return diagnosis
+    where = _where(found, shared, lost, gained, factors)
+    return Diagnosis(**{**diagnosis.__dict__, "where": where})
+
+
+def _where(
+    found: Mapping[str, list[str]],
+    shared: Sequence[str],
+    lost: set[str],
+    gained: set[str],
+    factors: Mapping[str, Mapping[str, str]],
+) -> Where:
+    """The shared cases in every named level (``found``), and those lost in any."""
     there = [k for k in shared if all(factors[k][f] in found[f] for f in found)]
     anywhere = [k for k in shared if any(factors[k][f] in found[f] for f in found)]
-    where: Where = {
+    return {
         "factors": {f: found[f] for f in FACTORS if f in found},
         "n": len(there),
         "lost": sum(k in lost for k in there),
@@ -243,7 +255,6 @@ def diagnose(
         # separate places (cursive at 50 DPI, and any font at 36 DPI), not in one.
         "lost_in_any": sum(k in lost for k in anywhere),
     }
-    return Diagnosis(**{**diagnosis.__dict__, "where": where})
 
 
 def _separable(

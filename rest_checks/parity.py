@@ -121,7 +121,7 @@ def parity_line(table: Parity) -> str:
         image = top["image_accuracy"]["value"]
         return (
             f"parity: not reached up to {top['dpi']} DPI (image accuracy "
-            f"{100 * (image or 0):.1f}% there, text {100 * (text or 0):.1f}%)"
+            f"{pct(image or 0.0)} there, text {pct(text or 0.0)})"
         )
     step = next(s for s in table["steps"] if s["dpi"] == point["dpi"])
     low, high = step["image_accuracy"]["ci95"]

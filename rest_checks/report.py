@@ -33,6 +33,7 @@ from rest_checks.reply_outcomes import outcome_counts, outcome_phrases
 from rest_checks.results_document import (
     RESULTS_FORMAT,
     BaselineBlock,
+    BaselineSource,
     CaseIdentity,
     CaseVerdict,
     Error,
@@ -192,6 +193,25 @@ def _settings_json(settings: RestSettings) -> Settings:
     }
 
 
+def _baseline_json(
+    settings: RestSettings, identity: dict[str, Any], baseline: Baseline | None, explicit: bool
+) -> BaselineSource:
+    """Which baseline judged the run, or where one would be."""
+    return {
+        "path": str(settings.baseline_path),
+        "present": baseline is not None,
+        "explicit": explicit,
+        "updating": settings.update_baseline,
+        "model": None if baseline is None else baseline.model,
+        "model_identity": None if baseline is None else baseline.model_identity,
+        "identity_differences": (
+            [] if baseline is None else identity_differences(identity, baseline.model_identity)
+        ),
+    }
+
+
+# Long by its keyword parameters and the document's literal, one line per key: split, the
+# document would be read in several places.
 def build_results(
     *,
     settings: RestSettings,
@@ -229,7 +249,6 @@ def build_results(
         )
         for r in records
     }
-    regressions = sorted(key for key, verdict in verdicts.items() if verdict == "regression")
     results: ResultsDocument = {
         "format": RESULTS_FORMAT,
         "complete": complete,
@@ -253,16 +272,8 @@ def build_results(
         # Accuracy against visual tokens on the --rest-parity ladder (docs/parity.md).
         "parity": parity_table(answered),
         "baseline": {
-            "path": str(settings.baseline_path),
-            "present": baseline is not None,
-            "explicit": baseline_explicit,
-            "updating": settings.update_baseline,
-            "model": None if baseline is None else baseline.model,
-            "model_identity": None if baseline is None else baseline.model_identity,
-            "identity_differences": (
-                [] if baseline is None else identity_differences(identity, baseline.model_identity)
-            ),
-            "regressions": regressions,
+            **_baseline_json(settings, identity, baseline, baseline_explicit),
+            "regressions": sorted(k for k, v in verdicts.items() if v == "regression"),
             "gate": None if gate_result is None else _gate_json(gate_result),
             # Where the gate's lost cases lie, by factor level (docs/diagnosis.md).
             "diagnosis": None if diagnosis is None else diagnosis.to_json(),

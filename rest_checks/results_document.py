@@ -337,7 +337,7 @@ class Diagnosis(TypedDict):
     levels: list[LevelTest]
 
 
-class BaselineBlock(TypedDict):
+class BaselineSource(TypedDict):
     """The baseline the run was judged against (``present``), or where it would be."""
 
     path: str
@@ -347,6 +347,11 @@ class BaselineBlock(TypedDict):
     model: str | None
     model_identity: dict[str, Any] | None
     identity_differences: list[str]
+
+
+class BaselineBlock(BaselineSource):
+    """The baseline, the cases that regressed against it, the gate and where the loss is."""
+
     regressions: list[str]
     gate: Gate | None
     diagnosis: Diagnosis | None
