@@ -13,28 +13,17 @@ import pytest
 from rest_checks.baseline_document import BASELINE_FORMAT
 from rest_checks.baselines import BaselineError, load_baseline
 from rest_checks.cli import main
-from rest_checks.config import RestSettings
 from rest_checks.models.mock import MockModel
 from rest_checks.results_document import RESULTS_FORMAT
 from rest_checks.results_file import ResultsFileError, check_results_format, load_results
-from rest_checks.run import RestRun
+from tests.unit.report_sample import build_small_run
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A small whole run's results file and the baseline it wrote."""
     root = tmp_path_factory.mktemp("formats")
-    values = {
-        "rest_model": "mock:oracle",
-        "rest_suite": ("arith",),
-        "rest_n": 2,
-        "rest_no_cache": True,
-        "rest_json": "results.json",
-    }
-    run = RestRun(RestSettings.from_values(values, root, update_baseline=True), MockModel("oracle"))
-    for item in run.items():
-        run.cross_modal(item)
-    run.finish()
+    build_small_run(root, MockModel("oracle"), update=True)
     return root / "results.json", root / "baselines" / "mock_oracle.json"
 
 

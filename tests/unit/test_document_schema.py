@@ -6,7 +6,6 @@ Hypothesis check, token usage and prices, the parity ladder) validate against th
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, get_args, get_type_hints, is_typeddict
 
@@ -15,16 +14,12 @@ import pytest
 from suite_runs import make_suite, run_suite
 
 from rest_checks.baseline_document import BASELINE_FORMAT, BaselineDocument
-from rest_checks.config import RestSettings
 from rest_checks.diagnosis import diagnose
 from rest_checks.document_schema import SCHEMAS, schema_texts
-from rest_checks.models.base import Model, Response
-from rest_checks.models.mock import MockModel
-from rest_checks.prompts import Request
 from rest_checks.results_document import RESULTS_FORMAT, ResultsDocument
-from rest_checks.run import RestRun
 from tests.unit.parity_runs import build_parity_run
-from tests.unit.report_sample import build_sample_run
+from tests.unit.report_sample import build_sample_run, build_small_run
+from tests.unit.test_token_usage import Metered
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -140,23 +135,6 @@ def test_a_suite_run_and_its_baseline_match_their_schemas(pytester: pytest.Pytes
     assert base["regressions"] and base["identity_differences"]
 
 
-class _Metered(Model):
-    """The oracle, with a usage in every reply as an API reports it."""
-
-    def __init__(self) -> None:
-        self.oracle = MockModel("oracle")
-        self.spec = "mock:oracle"
-
-    def identity(self) -> dict[str, Any]:
-        return self.oracle.identity()
-
-    def generate(self, requests: Sequence[Request]) -> list[Response]:
-        replies = self.oracle.generate(requests)
-        for reply in replies:
-            reply.extra["usage"] = {"prompt_tokens": 100, "completion_tokens": 10}
-        return replies
-
-
 def test_a_run_with_errors_rest_plus_and_the_hypothesis_check_matches(tmp_path: Path) -> None:
     build_sample_run(tmp_path)
     results = _assert_valid_results(tmp_path / "results.json")
@@ -166,18 +144,8 @@ def test_a_run_with_errors_rest_plus_and_the_hypothesis_check_matches(tmp_path: 
 
 
 def test_a_run_with_token_usage_and_prices_matches(tmp_path: Path) -> None:
-    values = {
-        "rest_model": "mock:oracle",
-        "rest_suite": ("arith",),
-        "rest_n": 2,
-        "rest_no_cache": True,
-        "rest_json": "results.json",
-    }
-    run = RestRun(RestSettings.from_values(values, tmp_path), _Metered(), prices={"prompt": 1.0})
-    for item in run.items():
-        run.cross_modal(item)
-    run.finish()
-    results = _assert_valid_results(tmp_path / "results.json")
+    path = build_small_run(tmp_path, Metered(), prices={"prompt": 1.0})
+    results = _assert_valid_results(path)
     assert results["usage"]["cost"]["total"] > 0
 
 
