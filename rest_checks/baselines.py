@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from rest_checks.atomic import write_atomic
+from rest_checks.baseline_document import BASELINE_FORMAT, BaselineDocument
 from rest_checks.metrics import PairedComparison, compare_runs, holm_levels
 from rest_checks.metrics.paired_bound import (
     drop_upper_bound,
@@ -36,16 +37,15 @@ from rest_checks.metrics.paired_bound import (
     paired_verdict,
     shows_within,
 )
+from rest_checks.wording import named
 
 if TYPE_CHECKING:
     from rest_checks.config import RestSettings
+    from rest_checks.results_document import CoverageCounts, Metrics
     from rest_checks.sequential import SequentialDecision
 
-BASELINE_FORMAT = 3
 # Digits after the point of the numbers in a baseline's metrics block.
 METRIC_DIGITS = 4
-# Lost and gained cases named in a message; the rest are counted.
-NAMED_CASES = 20
 
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -296,7 +296,7 @@ def check_compatible(
     if differing:
         problems.append(
             f"{len(differing)} case(s) ask other content than the baseline's cases of the "
-            f"same name: {_named(differing)}"
+            f"same name: {named(differing)}"
         )
     if not explicit and dict(identity) != baseline.model_identity:
         problems.append(
@@ -311,12 +311,6 @@ def check_compatible(
         )
 
 
-def _named(keys: Iterable[str]) -> str:
-    keys = list(keys)
-    shown = ", ".join(keys[:NAMED_CASES])
-    return shown + (f" and {len(keys) - NAMED_CASES} more" if len(keys) > NAMED_CASES else "")
-
-
 # --- reading and writing -------------------------------------------------------------------
 
 
@@ -329,6 +323,31 @@ def _field(path: Path, data: Mapping[str, Any], name: str, kind: type, default: 
             f"{path}: field {name!r} must be a {kind.__name__}, not {type(value).__name__}"
         )
     return value
+
+
+def _check_format(path: Path, data: object) -> None:
+    """A ``BaselineError`` unless ``data`` is a baseline of this version's format: the
+    message names the file, what it is or the format it has, the one expected, and the
+    way out."""
+    if isinstance(data, dict) and "items" in data and "n_items" in data:
+        raise BaselineError(
+            f"{path}: a rest-checks results file (--rest-json, format {data.get('format')!r}), "
+            "not a baseline; name a baseline written with --snapshot-update (baselines/...)"
+        )
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
+        raise BaselineError(f"{path}: not a rest-checks baseline (no 'cases' table)")
+    found = data.get("format")
+    if found != BASELINE_FORMAT:
+        newer = isinstance(found, int) and not isinstance(found, bool) and found > BASELINE_FORMAT
+        raise BaselineError(
+            f"{path}: baseline format {found!r}, this rest-checks reads format "
+            f"{BASELINE_FORMAT}; "
+            + (
+                "upgrade rest-checks to read it, or write it again with --snapshot-update"
+                if newer
+                else "write it again with --snapshot-update"
+            )
+        )
 
 
 def load_baseline(path: Path, *, explicit: bool = False, updating: bool = False) -> Baseline | None:
@@ -356,13 +375,7 @@ def load_baseline(path: Path, *, explicit: bool = False, updating: bool = False)
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
-        raise BaselineError(f"{path}: not a rest-checks baseline (no 'cases' table)")
-    if data.get("format") != BASELINE_FORMAT:
-        raise BaselineError(
-            f"{path}: baseline format {data.get('format')!r}, expected {BASELINE_FORMAT}; "
-            "write it again with --snapshot-update"
-        )
+    _check_format(path, data)
     cases: dict[str, bool] = {}
     fingerprints: dict[str, str] = {}
     for key, entry in data["cases"].items():
@@ -394,11 +407,11 @@ def baseline_document(
     model_identity: Mapping[str, Any],
     suite: tuple[str, ...],
     seed: int,
-    metrics: Mapping[str, Any],
+    metrics: Metrics,
     cases: Mapping[str, bool],
     fingerprints: Mapping[str, str],
     signature: Mapping[str, Any],
-) -> dict[str, Any]:
+) -> BaselineDocument:
     return {
         "format": BASELINE_FORMAT,
         "model": model,
@@ -406,7 +419,7 @@ def baseline_document(
         "suite": list(suite),
         "seed": seed,
         "signature": dict(signature),
-        "metrics": dict(metrics),
+        "metrics": metrics,
         "cases": {
             key: {"consistent": cases[key], "fingerprint": fingerprints[key]}
             for key in sorted(cases)
@@ -414,7 +427,7 @@ def baseline_document(
     }
 
 
-def write_baseline(path: Path, document: Mapping[str, Any]) -> None:
+def write_baseline(path: Path, document: BaselineDocument) -> None:
     write_atomic(path, BaselineExtension().serialize_baseline(document))
 
 
@@ -445,9 +458,9 @@ class Coverage:
         text = f"partial: {self.judged_items} of {self.baseline_items} baseline items"
         if others:
             text += f", {others} of the baseline's REST+ cases not judged"
-        return text + f"; not run: {_named(self.not_run)}"
+        return text + f"; not run: {named(self.not_run)}"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CoverageCounts:
         return {
             "partial": self.partial,
             "baseline_items": self.baseline_items,

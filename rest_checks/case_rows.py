@@ -3,14 +3,13 @@ export and the CI summary list. Reads only the results JSON (``rest_checks.repor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.reply_outcomes import answer_label
+from rest_checks.results_document import CaseVerdict, Error, Item, ResultsDocument
 
-CaseVerdict = Literal["consistent", "inconsistent", "regression", "error"]
 VERDICTS: tuple[CaseVerdict, ...] = ("consistent", "inconsistent", "regression", "error")
 
 
@@ -63,7 +62,7 @@ class CaseRow:
         return self.verdict != "consistent"
 
 
-def _answered_row(item: Mapping[str, Any]) -> CaseRow:
+def _answered_row(item: Item) -> CaseRow:
     return CaseRow(
         key=item.get("key", item["id"]),
         item_id=item["id"],
@@ -83,7 +82,7 @@ def _answered_row(item: Mapping[str, Any]) -> CaseRow:
     )
 
 
-def _error_row(error: Mapping[str, Any]) -> CaseRow:
+def _error_row(error: Error) -> CaseRow:
     modality = error.get("modality") or "request"
     return CaseRow(
         key=error.get("key", error["id"]),
@@ -97,7 +96,7 @@ def _error_row(error: Mapping[str, Any]) -> CaseRow:
     )
 
 
-def case_rows(results: Mapping[str, Any]) -> list[CaseRow]:
+def case_rows(results: ResultsDocument) -> list[CaseRow]:
     """The cross-modal cases, the REST+ cases and the errored cases, sorted by key."""
     rows = [_answered_row(i) for i in results.get("items", [])]
     rows += [_answered_row(i) for i in results.get("rest_plus_items", [])]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rest_checks.atomic import write_atomic
 from rest_checks.cache_commands import add_cache_parser
-from rest_checks.compare import compare_results, format_comparison, load_results, results_paths
+from rest_checks.compare import compare_results, format_comparison
 from rest_checks.config import DEFAULT_SUITE, suite_list
 from rest_checks.html_report import (
     ReportDependencyError,
@@ -36,6 +36,7 @@ from rest_checks.leaderboard import Run, build_leaderboard, leaderboard_markdown
 from rest_checks.options import count_or_all, positive_int, probability, seed_int
 from rest_checks.render.drawing import render_png
 from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec, describe_spec
+from rest_checks.results_file import load_results, results_paths
 
 GENERATED = ("soebench", "arith")
 SUITE_MODULE = "rest_checks.suite"

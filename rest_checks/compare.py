@@ -7,70 +7,22 @@ Cases are matched by key and counted as shared only where both runs asked the sa
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from rest_checks.case_rows import CaseRow, case_rows
 from rest_checks.metrics.statistics import PairedComparison, compare_runs
 from rest_checks.modalities import ANSWER_MODALITIES
-from rest_checks.report import RESULTS_FORMAT
-
-
-class ResultsFileError(ValueError):
-    """A file that is not a readable rest-checks results document."""
-
-
-def load_results(path: Path) -> dict[str, Any]:
-    """Read a results JSON, saying which file and line is wrong if it cannot be used."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ResultsFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResultsFileError(
-            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})"
-        ) from None
-    needed = ("format", "model", "metrics", "items", "cases")
-    missing = [k for k in needed if not isinstance(data, dict) or k not in data]
-    if missing:
-        raise ResultsFileError(
-            f"{path}: not a rest-checks results file (--rest-json); missing {', '.join(missing)}"
-        )
-    if data["format"] != RESULTS_FORMAT:
-        raise ResultsFileError(
-            f"{path}: results format {data['format']!r}, this rest-checks reads format "
-            f"{RESULTS_FORMAT}; run the suite again with --rest-json, or read the file with "
-            "the rest-checks version that wrote it"
-        )
-    return data
-
-
-def results_paths(paths: Sequence[Path]) -> list[Path]:
-    """The results files named: a file as given, a folder as its ``*.json`` files (sorted
-    by name). A folder without one is an error."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            inside = sorted(p for p in path.glob("*.json") if p.is_file())
-            if not inside:
-                raise ResultsFileError(f"{path}: a folder with no results file (*.json) in it")
-            found.extend(inside)
-        else:
-            found.append(path)
-    return found
+from rest_checks.rates_text import headline_rates
+from rest_checks.results_document import Rate, RestPlusRendering, ResultsDocument
+from rest_checks.wording import pct
 
 
 @dataclass(frozen=True)
 class RatePair:
     name: str
-    first: Mapping[str, Any]  # {"value", "k", "n", "ci95"}
-    second: Mapping[str, Any]
+    first: Rate
+    second: Rate
 
 
 @dataclass(frozen=True)
@@ -91,27 +43,13 @@ class RunComparison:
     changed: list[ChangedCase]
     different_content: list[str]  # same key, other content: left out of every count
     # RER per REST+ rendering of each run (None where a run did not have it).
-    renderings: list[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]]
-
-
-def _rate(metrics: Mapping[str, Any], key: str, sub: str | None = None) -> dict[str, Any]:
-    value, counts, interval = metrics[key], metrics["counts"][key], metrics["intervals"][key]
-    if sub is not None:
-        value, counts, interval = value[sub], counts[sub], interval[sub]
-    return {"value": value, "k": counts[0], "n": counts[1], "ci95": list(interval)}
-
-
-def headline_rates(metrics: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """RER, CFR, MMC and accuracy per modality, as the results document counts them."""
-    rates = [(name.upper(), _rate(metrics, name)) for name in ("rer", "cfr", "mmc")]
-    rates += [(f"accuracy {m}", _rate(metrics, "accuracy", m)) for m in ANSWER_MODALITIES]
-    return rates
+    renderings: list[tuple[str, RestPlusRendering | None, RestPlusRendering | None]]
 
 
 def compare_results(
-    first: Mapping[str, Any], second: Mapping[str, Any], names: tuple[str, str] = ("A", "B")
+    first: ResultsDocument, second: ResultsDocument, names: tuple[str, str] = ("A", "B")
 ) -> RunComparison:
-    prints_a, prints_b = first.get("fingerprints", {}), second.get("fingerprints", {})
+    prints_a, prints_b = first["fingerprints"], second["fingerprints"]
     different = sorted(
         k
         for k in set(first["cases"]) & set(second["cases"])
@@ -145,16 +83,10 @@ def compare_results(
         changed=sorted(changed, key=lambda c: c.key),
         different_content=different,
         renderings=[
-            (name, first.get("rest_plus", {}).get(name), second.get("rest_plus", {}).get(name))
-            for name in sorted({*first.get("rest_plus", {}), *second.get("rest_plus", {})})
+            (name, first["rest_plus"].get(name), second["rest_plus"].get(name))
+            for name in sorted({*first["rest_plus"], *second["rest_plus"]})
         ],
     )
-
-
-def _pct(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "  n/a"
-    return f"{100 * float(value):5.1f}%"
 
 
 def _answers(row: CaseRow | None) -> str:
@@ -172,25 +104,25 @@ def format_comparison(comparison: RunComparison) -> list[str]:
     lines.append(f"  {'':<18}{'A':>7}  {'':<16}{'B':>7}")
     for pair in comparison.rates:
         lines.append(
-            f"  {pair.name:<18}{_pct(pair.first['value'])}  ({pair.first['k']}/{pair.first['n']})"
-            f"{'':<8}{_pct(pair.second['value'])}  ({pair.second['k']}/{pair.second['n']})"
+            f"  {pair.name:<18}{pct(pair.first['value'], 6)}  ({pair.first['k']}/{pair.first['n']})"
+            f"{'':<8}{pct(pair.second['value'], 6)}  ({pair.second['k']}/{pair.second['n']})"
         )
     if comparison.renderings:
         lines.append("  REST+ RER per rendering")
 
-    def rendering_rate(stat: Mapping[str, Any] | None) -> str:
+    def rendering_rate(stat: RestPlusRendering | None) -> str:
         return (
             "    -" + " " * 9
             if stat is None
-            else f"{_pct(stat['value'])}  ({stat['k']}/{stat['n']})"
+            else f"{pct(stat['value'], 6)}  ({stat['k']}/{stat['n']})"
         )
 
     for name, stat_a, stat_b in comparison.renderings:
         lines.append(f"    {name:<22}{rendering_rate(stat_a):<20}{rendering_rate(stat_b)}")
     items = comparison.items
     lines.append(
-        f"shared items {items.n_common}: RER {_pct(items.rer_baseline)} -> "
-        f"{_pct(items.rer_current)}, lost {items.lost}, gained {items.gained}, "
+        f"shared items {items.n_common}: RER {pct(items.rer_baseline, 6)} -> "
+        f"{pct(items.rer_current, 6)}, lost {items.lost}, gained {items.gained}, "
         f"exact McNemar p={items.p_value:.4g}"
     )
     if comparison.others.n_common:

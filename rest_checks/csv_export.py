@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from rest_checks.atomic import write_atomic
 from rest_checks.case_rows import case_rows
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.results_document import ResultsDocument
 
 COLUMNS = (
     ["case", "item", "task", "rendering", "verdict", "expected"]
@@ -26,7 +25,7 @@ COLUMNS = (
 )
 
 
-def csv_text(results: Mapping[str, Any]) -> str:
+def csv_text(results: ResultsDocument) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -44,5 +43,5 @@ def csv_text(results: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
-def write_csv(path: Path, results: Mapping[str, Any]) -> None:
+def write_csv(path: Path, results: ResultsDocument) -> None:
     write_atomic(path, csv_text(results))

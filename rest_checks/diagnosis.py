@@ -20,7 +20,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from rest_checks.fonts import font_info
 from rest_checks.items.base import Item
@@ -28,6 +27,9 @@ from rest_checks.metrics import binomial_upper_tail, holm_levels, mcnemar_exact
 from rest_checks.records import CaseRecord
 from rest_checks.render.colours import colour_name
 from rest_checks.render.specs import RenderSpec
+from rest_checks.results_document import Diagnosis as DiagnosisJson
+from rest_checks.results_document import LevelTest as LevelTestJson
+from rest_checks.results_document import Where
 
 # The factors in the order they are shown; each case has one level of each.
 FACTORS = ("task", "font", "dpi", "colour", "answer_type", "question_length")
@@ -115,8 +117,19 @@ class LevelTest:
             and self.p_concentration < self.holm_concentration
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "significant": self.significant}
+    def to_json(self) -> LevelTestJson:
+        return {
+            "factor": self.factor,
+            "level": self.level,
+            "n": self.n,
+            "lost": self.lost,
+            "gained": self.gained,
+            "p_net_loss": self.p_net_loss,
+            "p_concentration": self.p_concentration,
+            "holm_net_loss": self.holm_net_loss,
+            "holm_concentration": self.holm_concentration,
+            "significant": self.significant,
+        }
 
 
 @dataclass(frozen=True)
@@ -132,7 +145,7 @@ class Diagnosis:
     levels: tuple[LevelTest, ...]
     # Factors with a single level among the shared cases: they cannot say where.
     single_level: tuple[str, ...]
-    where: dict[str, Any] | None
+    where: Where | None
 
     def named(self) -> dict[str, list[str]]:
         """Factor -> the levels the loss is said to be in (``where``): the significant
@@ -147,7 +160,7 @@ class Diagnosis:
                 found.setdefault(test.factor, []).append(test.level)
         return found
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> DiagnosisJson:
         return {
             "alpha": self.alpha,
             "n_shared": self.n_shared,
@@ -220,9 +233,21 @@ def diagnose(
     found = _separable(diagnosis.significant(), shared, lost, factors, alpha)
     if not found:
         return diagnosis
+    where = _where(found, shared, lost, gained, factors)
+    return Diagnosis(**{**diagnosis.__dict__, "where": where})
+
+
+def _where(
+    found: Mapping[str, list[str]],
+    shared: Sequence[str],
+    lost: set[str],
+    gained: set[str],
+    factors: Mapping[str, Mapping[str, str]],
+) -> Where:
+    """The shared cases in every named level (``found``), and those lost in any."""
     there = [k for k in shared if all(factors[k][f] in found[f] for f in found)]
     anywhere = [k for k in shared if any(factors[k][f] in found[f] for f in found)]
-    where = {
+    return {
         "factors": {f: found[f] for f in FACTORS if f in found},
         "n": len(there),
         "lost": sum(k in lost for k in there),
@@ -231,7 +256,6 @@ def diagnose(
         # separate places (cursive at 50 DPI, and any font at 36 DPI), not in one.
         "lost_in_any": sum(k in lost for k in anywhere),
     }
-    return Diagnosis(**{**diagnosis.__dict__, "where": where})
 
 
 def _separable(

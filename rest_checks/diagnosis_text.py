@@ -3,10 +3,10 @@ HTML report. Reads the results document's ``baseline.diagnosis`` block."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from rest_checks.diagnosis import FACTOR_NAMES, FACTORS
+from rest_checks.results_document import Diagnosis
 
 # The crossing of the named levels is named as the one place of the loss when it holds at
 # least this share of the cases lost in any of them.
@@ -30,7 +30,7 @@ def _levels_phrase(factor: str, levels: Sequence[str]) -> str:
     return _either(levels)  # a font family, a colour pair
 
 
-def diagnosis_line(diagnosis: Mapping[str, Any]) -> str:
+def diagnosis_line(diagnosis: Diagnosis) -> str:
     """``the loss is in Dancing Script, at 50 or 100 DPI: lost 14, gained 1 of the 24
     shared cases there``, or that it is in no one place."""
     lost, gained, n = diagnosis["lost"], diagnosis["gained"], diagnosis["n_shared"]
@@ -39,8 +39,8 @@ def diagnosis_line(diagnosis: Mapping[str, Any]) -> str:
         return f"where the loss is: nothing was lost ({n} shared cases, {gained} gained)"
     single = diagnosis.get("single_level") or []
     varied = [FACTOR_NAMES[f] for f in FACTORS if f not in single]
-    found = diagnosis["named"]
-    if not found:
+    found, where = diagnosis["named"], diagnosis["where"]
+    if not found or where is None:
         fixed = (
             f"; {', '.join(FACTOR_NAMES[f] for f in single)} had one level only"
             + (
@@ -56,11 +56,10 @@ def diagnosis_line(diagnosis: Mapping[str, Any]) -> str:
             f"(lost {lost}, gained {gained} of {n} shared cases; exact tests per level, "
             f"{alpha}){fixed}"
         )
-    where = diagnosis["where"]
     overall = f"lost {lost}, gained {gained} of {n} in all; exact tests per level, {alpha}"
     # One place (the crossing of the named levels) where it holds most of what they lost;
     # else each named level with its own counts.
-    if where["lost"] >= CROSSING_SHARE * where.get("lost_in_any", where["lost"]):
+    if where["lost"] >= CROSSING_SHARE * where["lost_in_any"]:
         places = ", ".join(_levels_phrase(f, found[f]) for f in FACTORS if f in found)
         return (
             f"the loss is in {places}: lost {where['lost']}, gained {where['gained']} of the "

@@ -12,16 +12,17 @@ content).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
 
-from rest_checks.compare import headline_rates
 from rest_checks.metrics import ItemOutcome, compare_runs, holm_levels, summarize
 from rest_checks.parity import parity_point_words
 from rest_checks.probe_relation import ProbeFit, fit_probe_relation, mean_probe_cosine
+from rest_checks.rates_text import headline_rates
+from rest_checks.results_document import Parity, Rate, ResultsDocument
 from rest_checks.step_summary import markdown_cell
+from rest_checks.wording import pct
 
 # Signature fields that must be equal for two runs' rates to be compared (docs/gate.md
 # describes each); the Hypothesis profile only draws the invariance check's renderings.
@@ -33,7 +34,7 @@ class Run:
     """One results document and the name it is shown under (its file)."""
 
     name: str
-    results: Mapping[str, Any]
+    results: ResultsDocument
 
     @property
     def model(self) -> str:
@@ -42,11 +43,11 @@ class Run:
     def item_prints(self) -> dict[str, str | None]:
         """Cross-modal case key -> content fingerprint (None for an errored case, which
         was asked but has no reply)."""
-        prints = self.results.get("fingerprints", {})
+        prints = self.results["fingerprints"]
         found: dict[str, str | None] = {
             key: prints.get(key) for key in self.results["cases"] if "@" not in key
         }
-        for error in self.results.get("errors", []):
+        for error in self.results["errors"]:
             if "@" not in error["key"]:
                 found.setdefault(error["key"], None)
         return found
@@ -58,7 +59,7 @@ class Run:
 def apart_reasons(run: Run, reference: Run) -> list[str]:
     """Why ``run`` cannot be ranked with ``reference``: empty when it can."""
     reasons = []
-    ours, theirs = run.results.get("signature", {}), reference.results.get("signature", {})
+    ours, theirs = run.results["signature"], reference.results["signature"]
     for name in MATCHED_SIGNATURE:
         if ours.get(name) != theirs.get(name):
             reasons.append(
@@ -91,7 +92,7 @@ def _board(runs: Sequence[Run]) -> tuple[list[Run], list[tuple[Run, list[str]]]]
     return board, apart
 
 
-def _task_rates(results: Mapping[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+def _task_rates(results: ResultsDocument) -> dict[str, list[tuple[str, Rate]]]:
     """Task source -> the headline rates on its items, from the items' answers."""
     by_task: dict[str, list[ItemOutcome]] = {}
     for item in results["items"]:
@@ -144,17 +145,17 @@ class PairTest:
 class Leaderboard:
     """``rows``: (run, headline rates, task -> rates), by RER, best first."""
 
-    rows: list[tuple[Run, list[tuple[str, dict[str, Any]]], dict[str, list[Any]]]]
+    rows: list[tuple[Run, list[tuple[str, Rate]], dict[str, list[tuple[str, Rate]]]]]
     pairs: list[PairTest]
     apart: list[tuple[Run, list[str]]]
     alpha: float
     # Mean probe cosine against RER across the ranked runs made with --rest-probe.
     probe: ProbeFit | None = None
 
-    def parity(self) -> list[tuple[Run, Mapping[str, Any]]]:
+    def parity(self) -> list[tuple[Run, Parity]]:
         """The ranked runs made with ``--rest-parity``, with their parity tables."""
         return [
-            (run, run.results["parity"]) for run, _, _ in self.rows if run.results.get("parity")
+            (run, table) for run, _, _ in self.rows if (table := run.results["parity"]) is not None
         ]
 
     @property
@@ -162,7 +163,7 @@ class Leaderboard:
         return sorted({task for _, _, by_task in self.rows for task in by_task})
 
 
-def _rer(rates: list[tuple[str, dict[str, Any]]]) -> float:
+def _rer(rates: list[tuple[str, Rate]]) -> float:
     value = dict(rates)["RER"]["value"]
     return -1.0 if value is None else float(value)
 
@@ -193,16 +194,12 @@ def build_leaderboard(runs: Sequence[Run], alpha: float = 0.05) -> Leaderboard:
     return Leaderboard(rows, pairs, apart, alpha, fit_probe_relation(probed))
 
 
-def _pct(value: Any) -> str:
-    return "n/a" if value is None else f"{100 * float(value):.1f}%"
-
-
-def _rate_cell(rate: Mapping[str, Any]) -> str:
+def _rate_cell(rate: Rate) -> str:
     low, high = rate["ci95"]
-    return f"{_pct(rate['value'])} [{_pct(low)}, {_pct(high)}]"
+    return f"{pct(rate['value'])} [{pct(low)}, {pct(high)}]"
 
 
-def _rates_table(rows: Sequence[tuple[Run, Sequence[tuple[str, Mapping[str, Any]]]]]) -> list[str]:
+def _rates_table(rows: Sequence[tuple[Run, Sequence[tuple[str, Rate]]]]) -> list[str]:
     names = [name for name, _ in rows[0][1]]
     lines = ["| run | model | items | " + " | ".join(names) + " |"]
     lines.append("|---|---|---:|" + "---:|" * len(names))
@@ -231,7 +228,7 @@ def leaderboard_markdown(board: Leaderboard) -> str:
         lines += ["", "### Representation and consistency", ""]
         lines += ["| run | mean cosine | items probed | RER |", "|---|---:|---:|---:|"]
         lines += [
-            f"| {markdown_cell(name)} | {cosine:.3f} | {n} | {_pct(rer)} |"
+            f"| {markdown_cell(name)} | {cosine:.3f} | {n} | {pct(rer)} |"
             for name, cosine, n, rer in board.probe.points
         ]
         lines += ["", board.probe.describe() + "."]

@@ -20,6 +20,8 @@ from typing import Any
 from rest_checks.metrics.statistics import wilson_interval
 from rest_checks.records import CaseRecord
 from rest_checks.render.specs import RenderSpec
+from rest_checks.results_document import Parity, ParityStep, Rate
+from rest_checks.wording import pct
 
 # 8 steps from 36 to 300 DPI, evenly spaced on a log scale: 36, 49, 66, 89, 121, 164, 222, 300.
 PARITY_DPIS = tuple(round(36 * (300 / 36) ** (i / 7)) for i in range(8))
@@ -52,11 +54,11 @@ def _visual_tokens(record: CaseRecord) -> tuple[float | None, str]:
     return None, ""
 
 
-def _rate(k: int, n: int) -> dict[str, Any]:
+def _rate(k: int, n: int) -> Rate:
     return {"value": k / n if n else None, "k": k, "n": n, "ci95": list(wilson_interval(k, n))}
 
 
-def parity_table(records: Sequence[CaseRecord]) -> dict[str, Any] | None:
+def parity_table(records: Sequence[CaseRecord]) -> Parity | None:
     """Per ladder step: DPI, visual tokens, image accuracy and RER with their intervals;
     text accuracy over the same cases; the parity point. None without parity cases."""
     steps: dict[int, list[CaseRecord]] = {}
@@ -65,7 +67,7 @@ def parity_table(records: Sequence[CaseRecord]) -> dict[str, Any] | None:
             steps.setdefault(PARITY_LADDER[record.rendering].dpi, []).append(record)
     if not steps:
         return None
-    rows: list[dict[str, Any]] = []
+    rows: list[ParityStep] = []
     sources: set[str] = set()
     # The text request is the same at every step: each item's text answer counts once.
     text_right: dict[str, bool] = {}
@@ -110,7 +112,7 @@ def parity_table(records: Sequence[CaseRecord]) -> dict[str, Any] | None:
     }
 
 
-def parity_line(table: Mapping[str, Any]) -> str:
+def parity_line(table: Parity) -> str:
     """``parity: image accuracy reaches text accuracy (80.0%) at 164 DPI, 612 visual tokens``."""
     text = table["text_accuracy"]["value"]
     point = table["parity_point"]
@@ -119,18 +121,18 @@ def parity_line(table: Mapping[str, Any]) -> str:
         image = top["image_accuracy"]["value"]
         return (
             f"parity: not reached up to {top['dpi']} DPI (image accuracy "
-            f"{100 * (image or 0):.1f}% there, text {100 * (text or 0):.1f}%)"
+            f"{pct(image or 0.0)} there, text {pct(text or 0.0)})"
         )
     step = next(s for s in table["steps"] if s["dpi"] == point["dpi"])
     low, high = step["image_accuracy"]["ci95"]
     return (
-        f"parity: image accuracy reaches text accuracy ({100 * text:.1f}%) at "
-        f"{parity_point_words(table)} (image {100 * step['image_accuracy']['value']:.1f}%, "
-        f"95% interval [{100 * low:.1f}%, {100 * high:.1f}%])"
+        f"parity: image accuracy reaches text accuracy ({pct(text)}) at "
+        f"{parity_point_words(table)} (image {pct(step['image_accuracy']['value'])}, "
+        f"95% interval [{pct(low)}, {pct(high)}])"
     )
 
 
-def parity_point_words(table: Mapping[str, Any]) -> str:
+def parity_point_words(table: Parity) -> str:
     """``121 DPI, 420 visual tokens``, or ``not reached up to 300 DPI``."""
     point = table["parity_point"]
     if point is None:

@@ -13,9 +13,10 @@ its number of layers.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from rest_checks.results_document import ResultsDocument
 
 PROBE_LAYER = "last layer (after the final norm)"
 # Fewest models a relation across models is fitted on.
@@ -23,11 +24,11 @@ MIN_MODELS = 3
 BOOTSTRAP_RESAMPLES = 2000
 
 
-def mean_probe_cosine(results: Mapping[str, Any]) -> tuple[float, int] | None:
+def mean_probe_cosine(results: ResultsDocument) -> tuple[float, int] | None:
     """The run's mean last-layer cosine over its cross-modal items with an image probe,
     and how many there were; None for a run without the probe."""
     values = []
-    for item in results.get("items", []):
+    for item in results["items"]:
         probe = ((item.get("extra") or {}).get("image") or {}).get("probe") or {}
         layers = probe.get("layer_cosine")
         if isinstance(layers, list) and layers and isinstance(layers[-1], (int, float)):

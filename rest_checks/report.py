@@ -11,41 +11,68 @@ from pathlib import Path
 from typing import Any
 
 from rest_checks.atomic import write_atomic
-from rest_checks.baselines import Baseline, GateResult, baseline_document, identity_differences
-from rest_checks.case_rows import CaseVerdict, case_verdict
+from rest_checks.baseline_document import BaselineDocument
+from rest_checks.baselines import (
+    Baseline,
+    Coverage,
+    GateResult,
+    TaskGate,
+    baseline_document,
+    identity_differences,
+)
+from rest_checks.case_rows import case_verdict
 from rest_checks.config import RestSettings
 from rest_checks.diagnosis import Diagnosis
 from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.parity import parity_line, parity_table
+from rest_checks.rates_text import agreement_rates, headline_rates
 from rest_checks.records import CaseRecord
 from rest_checks.reply_outcomes import outcome_counts, outcome_phrases
+from rest_checks.results_document import (
+    RESULTS_FORMAT,
+    BaselineBlock,
+    BaselineSource,
+    CaseIdentity,
+    CaseVerdict,
+    Error,
+    Gate,
+    GateCoverage,
+    Invariance,
+    Item,
+    Metrics,
+    Rate,
+    RestPlusRendering,
+    ResultsDocument,
+    RunCoverage,
+    Settings,
+    Source,
+)
+from rest_checks.results_document import TaskGate as TaskGateBlock
 from rest_checks.token_usage import usage_lines, usage_table
-from rest_checks.verdict_text import NAMED, gate_lines, named, task_line
-
-# 2: the gate's confidence bound and coverage, the run's coverage.
-RESULTS_FORMAT = 2
+from rest_checks.verdict_text import gate_lines, task_line
+from rest_checks.wording import NAMED, named, pct
 
 
-def _case_identity(record: CaseRecord, subject: str | None = None) -> dict[str, Any]:
+def _case_identity(record: CaseRecord, subject: str | None = None) -> CaseIdentity:
     """What names a case in the results: its item, task, rendering and expected answer."""
-    return {
+    identity: CaseIdentity = {
         "id": record.item_id,
         "key": record.key,
         "task": record.task,
-        **({"subject": subject} if subject else {}),
         "rendering": record.rendering,
         "rendering_detail": record.detail,
         "expected": record.expected,
     }
+    if subject:
+        identity["subject"] = subject
+    return identity
 
 
-def _item_json(
-    record: CaseRecord, verdict: CaseVerdict, subject: str | None = None
-) -> dict[str, Any]:
+def _item_json(record: CaseRecord, verdict: CaseVerdict, subject: str | None = None) -> Item:
     outcome = record.outcome()
-    return {
+    item: Item = {
         **_case_identity(record, subject),
         "answers": {m: record.answers.get(m) for m in ANSWER_MODALITIES},
         # The rule that read each answer, or why there is none ("ambiguous", "truncated").
@@ -56,13 +83,15 @@ def _item_json(
         "ocr_cer": record.ocr_cer,
         "n_visual_tokens": record.n_visual_tokens,
         "raw": record.raw,
-        # Of a failed case: the pages the model saw (PNG paths) and the prompts it got.
-        **({"images": record.images, "prompts": record.prompts} if record.images else {}),
-        **({"extra": record.extra} if record.extra else {}),
     }
+    if record.images:  # of a failed case: the pages the model saw and the prompts it got
+        item["images"], item["prompts"] = record.images, record.prompts
+    if record.extra:
+        item["extra"] = record.extra
+    return item
 
 
-def _rate(proportion: Proportion) -> dict[str, Any]:
+def _rate(proportion: Proportion) -> Rate:
     """A rate as the results JSON writes it: value (None for 0/0), k, n and its 95% CI."""
     value = proportion.value
     return {
@@ -73,13 +102,13 @@ def _rate(proportion: Proportion) -> dict[str, Any]:
     }
 
 
-def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
+def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, RestPlusRendering]:
     """RER per REST+ rendering, over the items that were perturbed."""
     by_rendering: dict[str, list[CaseRecord]] = defaultdict(list)
     for record in records:
         if record.kind == "rest_plus":
             by_rendering[record.rendering].append(record)
-    table = {}
+    table: dict[str, RestPlusRendering] = {}
     for rendering in sorted(by_rendering):
         rows = by_rendering[rendering]
         outcomes = [r.outcome() for r in rows]
@@ -95,7 +124,7 @@ def rest_plus_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
     return table
 
 
-def invariance_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
+def invariance_table(records: Sequence[CaseRecord]) -> Invariance:
     rows = [r for r in records if r.kind == "invariance"]
     failed = [r for r in rows if not r.consistent]
     return {
@@ -107,16 +136,29 @@ def invariance_table(records: Sequence[CaseRecord]) -> dict[str, Any]:
     }
 
 
-def _error_json(record: CaseRecord) -> dict[str, Any]:
+def _error_json(record: CaseRecord) -> Error:
     return {
         **_case_identity(record),
         "modality": record.error_modality,
-        "message": record.error,
+        "message": record.error or "",
     }
 
 
-def _gate_json(gate_result: GateResult) -> dict[str, Any]:
-    covered = gate_result.coverage
+def _coverage_json(covered: Coverage) -> GateCoverage:
+    return {**covered.to_json(), "describe": covered.describe()}
+
+
+def _task_gate_json(t: TaskGate) -> TaskGateBlock:
+    return {
+        "verdict": t.verdict,
+        "alpha": t.alpha,
+        "bound_alpha": t.bound_alpha,
+        "upper_bound": t.upper_bound,
+        **t.comparison.to_json(),
+    }
+
+
+def _gate_json(gate_result: GateResult) -> Gate:
     return {
         "verdict": gate_result.verdict,
         "failed": gate_result.failed,
@@ -129,22 +171,13 @@ def _gate_json(gate_result: GateResult) -> dict[str, Any]:
         # A sequential run (--rest-sequential): items asked, the bound at the stop, and
         # the requests the items not asked would have made.
         "sequential": None if gate_result.sequential is None else gate_result.sequential.to_json(),
-        "coverage": {**covered.to_json(), "describe": covered.describe()},
+        "coverage": _coverage_json(gate_result.coverage),
         **gate_result.comparison.to_json(),
-        "by_task": {
-            t.task: {
-                "verdict": t.verdict,
-                "alpha": t.alpha,
-                "bound_alpha": t.bound_alpha,
-                "upper_bound": t.upper_bound,
-                **t.comparison.to_json(),
-            }
-            for t in gate_result.by_task
-        },
+        "by_task": {t.task: _task_gate_json(t) for t in gate_result.by_task},
     }
 
 
-def _settings_json(settings: RestSettings) -> dict[str, Any]:
+def _settings_json(settings: RestSettings) -> Settings:
     """The settings that shape the verdicts, for a report to show (never a secret)."""
     return {
         "n": settings.n,
@@ -160,6 +193,25 @@ def _settings_json(settings: RestSettings) -> dict[str, Any]:
     }
 
 
+def _baseline_json(
+    settings: RestSettings, identity: dict[str, Any], baseline: Baseline | None, explicit: bool
+) -> BaselineSource:
+    """Which baseline judged the run, or where one would be."""
+    return {
+        "path": str(settings.baseline_path),
+        "present": baseline is not None,
+        "explicit": explicit,
+        "updating": settings.update_baseline,
+        "model": None if baseline is None else baseline.model,
+        "model_identity": None if baseline is None else baseline.model_identity,
+        "identity_differences": (
+            [] if baseline is None else identity_differences(identity, baseline.model_identity)
+        ),
+    }
+
+
+# Long by its keyword parameters and the document's literal, one line per key: split, the
+# document would be read in several places.
 def build_results(
     *,
     settings: RestSettings,
@@ -174,10 +226,10 @@ def build_results(
     baseline_explicit: bool = False,
     signature: dict[str, Any] | None = None,
     complete: bool = True,
-    coverage: Mapping[str, Any] | None = None,
-    sources: Sequence[Mapping[str, Any]] = (),
+    coverage: RunCoverage | None = None,
+    sources: Sequence[Source] = (),
     subjects: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
+) -> ResultsDocument:
     """The results document. Errored cases (no reply) are listed under ``errors`` and
     kept out of every rate, table and case list. ``complete`` is true only for a whole
     run: every case of the configuration answered and nothing stopped it (``coverage``
@@ -197,11 +249,10 @@ def build_results(
         )
         for r in records
     }
-    regressions = sorted(key for key, verdict in verdicts.items() if verdict == "regression")
-    results: dict[str, Any] = {
+    results: ResultsDocument = {
         "format": RESULTS_FORMAT,
         "complete": complete,
-        "coverage": dict(coverage) if coverage is not None else None,
+        "coverage": coverage,
         "model": settings.model,
         "model_identity": identity,
         "suite": list(settings.suite),
@@ -210,7 +261,7 @@ def build_results(
         "extract": settings.extract,
         "settings": _settings_json(settings),
         "n_items": len(cross),
-        "sources": [dict(source) for source in sources],
+        "sources": list(sources),
         "metrics": summary,
         "errors": [_error_json(r) for r in errored],
         "rest_plus": rest_plus_table(answered),
@@ -221,16 +272,8 @@ def build_results(
         # Accuracy against visual tokens on the --rest-parity ladder (docs/parity.md).
         "parity": parity_table(answered),
         "baseline": {
-            "path": str(settings.baseline_path),
-            "present": baseline is not None,
-            "explicit": baseline_explicit,
-            "updating": settings.update_baseline,
-            "model": None if baseline is None else baseline.model,
-            "model_identity": None if baseline is None else baseline.model_identity,
-            "identity_differences": (
-                [] if baseline is None else identity_differences(identity, baseline.model_identity)
-            ),
-            "regressions": regressions,
+            **_baseline_json(settings, identity, baseline, baseline_explicit),
+            "regressions": sorted(k for k, v in verdicts.items() if v == "regression"),
             "gate": None if gate_result is None else _gate_json(gate_result),
             # Where the gate's lost cases lie, by factor level (docs/diagnosis.md).
             "diagnosis": None if diagnosis is None else diagnosis.to_json(),
@@ -247,7 +290,7 @@ def build_results(
     return results
 
 
-def baseline_from_results(results: dict[str, Any]) -> dict[str, Any]:
+def baseline_from_results(results: ResultsDocument) -> BaselineDocument:
     """The baseline a whole run writes: its signature, metrics and every case."""
     return baseline_document(
         model=results["model"],
@@ -261,20 +304,14 @@ def baseline_from_results(results: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def write_results(path: Path, results: dict[str, Any]) -> None:
+def write_results(path: Path, results: ResultsDocument) -> None:
     """Write atomically, so an interrupted write never leaves half a file."""
     # Encoded a piece at a time: a run of tens of thousands of cases is tens of megabytes.
     encoder = json.JSONEncoder(indent=2, sort_keys=False, default=str)
     write_atomic(path, itertools.chain(encoder.iterencode(results), ["\n"]))
 
 
-def _pct(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "  n/a"
-    return f"{100 * float(value):5.1f}%"
-
-
-def _leading_lines(results: dict[str, Any]) -> list[str]:
+def _leading_lines(results: ResultsDocument) -> list[str]:
     """What a reader must see first: errors, what did not run, the verdict."""
     lines = []
     errors = results["errors"]
@@ -285,8 +322,8 @@ def _leading_lines(results: dict[str, Any]) -> list[str]:
                 f"{e['key']} ({e['modality'] or 'request'}): {e['message']}" for e in errors[:NAMED]
             )
         )
-    coverage = results.get("coverage") or {}
-    if coverage.get("not_run"):
+    coverage = results["coverage"]
+    if coverage is not None and coverage["not_run"]:
         lines.append(
             f"NOT RUN: {len(coverage['not_run'])} of the {coverage['cases']} cases of this "
             f"configuration: {named(coverage['not_run'])}"
@@ -295,7 +332,7 @@ def _leading_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _source_line(source: Mapping[str, Any]) -> str:
+def _source_line(source: Source) -> str:
     """``  items from mmlu.csv (mmlu-csv): kept 37, dropped 3 (too_long: 3)``."""
     dropped = source["dropped"]
     reasons = ", ".join(f"{k}: {v}" for k, v in dropped.items())
@@ -303,53 +340,45 @@ def _source_line(source: Mapping[str, Any]) -> str:
         f"  items from {Path(source['path']).name} ({source['layout']}): kept {source['kept']}, "
         f"dropped {sum(dropped.values())}" + (f" ({reasons})" if reasons else "")
     )
-    if source.get("control_chars_removed"):
+    if source["control_chars_removed"]:
         line += f"; {source['control_chars_removed']} control character(s) removed"
-    if source.get("used", source["kept"]) < source["kept"]:
+    if source["used"] < source["kept"]:
         line += f"; {source['used']} used (--rest-n)"
     return line
 
 
-def format_summary(results: dict[str, Any]) -> list[str]:
-    m = results["metrics"]
-    lines = _leading_lines(results)
-    lines.append(
-        f"model {results['model']}  items {results['n_items']}  seed {results['seed']}  "
-        f"calls {results['calls']['model']} (cached {results['calls']['cache']})"
+def _rate_line(name: str, rate: Rate) -> str:
+    low, high = rate["ci95"]
+    return (
+        f"  {name:<18}{pct(rate['value'], 6)}  [{pct(low, 6)}, {pct(high, 6)}]  "
+        f"({rate['k']}/{rate['n']})"
     )
 
-    def row(name: str, key: str, sub: str | None = None) -> str:
-        value, counts, interval = m[key], m["counts"][key], m["intervals"][key]
-        if sub is not None:
-            value, counts, interval = value[sub], counts[sub], interval[sub]
-        low, high = interval
-        return f"  {name:<18}{_pct(value)}  [{_pct(low)}, {_pct(high)}]  ({counts[0]}/{counts[1]})"
 
-    for source in results.get("sources", []):
-        lines.append(_source_line(source))
-    lines.extend(f"  no answer, {p}" for p in outcome_phrases(results.get("outcomes") or {}))
-    if results.get("usage"):
-        lines.extend(f"  {line}" for line in usage_lines(results["usage"]))
-    lines.append(row("RER", "rer"))
-    lines.append(row("CFR", "cfr"))
-    lines.append(row("MMC", "mmc"))
-    for modality in ANSWER_MODALITIES:
-        lines.append(row(f"accuracy {modality}", "accuracy", modality))
-    for pair in m["agreement"]:
-        lines.append(row(f"agree {pair}", "agreement", pair))
-    if m.get("ocr_cer") is not None:
+def _metrics_lines(m: Metrics) -> list[str]:
+    """The headline rates, the modalities' agreement and the OCR control."""
+    lines = [_rate_line(name, rate) for name, rate in headline_rates(m)]
+    lines += [_rate_line(f"agree {pair}", rate) for pair, rate in agreement_rates(m)]
+    if m["ocr_cer"] is not None:
         lines.append(
             f"  OCR control       mean CER {m['ocr_cer']:.3f}; OCR-perfect "
-            f"{m['n_ocr_perfect']}/{m['n_ocr']} items, RER on them {_pct(m['rer_ocr_perfect'])}"
+            f"{m['n_ocr_perfect']}/{m['n_ocr']} items, RER on them {pct(m['rer_ocr_perfect'])}"
         )
+    return lines
+
+
+def _rendering_lines(results: ResultsDocument) -> list[str]:
+    """REST+ per rendering, the parity ladder, the Hypothesis check."""
+    lines = []
     if results["rest_plus"]:
         lines.append("  REST+ RER per rendering:                       OCR CER")
         for rendering, stat in results["rest_plus"].items():
             cer = "  n/a" if stat["ocr_cer"] is None else f"{stat['ocr_cer']:.3f}"
             lines.append(
-                f"    {rendering:<24}{_pct(stat['value'])}  ({stat['k']}/{stat['n']}){'':>10}{cer}"
+                f"    {rendering:<24}{pct(stat['value'], 6)}  ({stat['k']}/{stat['n']})"
+                f"{'':>10}{cer}"
             )
-    if results.get("parity"):
+    if results["parity"]:
         lines.append("  " + parity_line(results["parity"]))
     inv = results["invariance"]
     if inv["n_items"]:
@@ -359,7 +388,12 @@ def format_summary(results: dict[str, Any]) -> list[str]:
         )
         for item_id, detail in inv["counterexamples"].items():
             lines.append(f"    {item_id}: {detail}")
-    base = results["baseline"]
+    return lines
+
+
+def _baseline_lines(base: BaselineBlock) -> list[str]:
+    """Regressions, lost and gained cases, the gate per task, where the loss is."""
+    lines = []
     if base["regressions"]:
         lines.append(f"  regressions against the baseline: {named(base['regressions'])}")
     gate = base["gate"]
@@ -370,10 +404,26 @@ def format_summary(results: dict[str, Any]) -> list[str]:
             lines.append(f"  gained {gate['gained']}: {named(gate['gained_ids'])}")
         for task, t in gate["by_task"].items():
             lines.append("  " + task_line(task, t))
-        if base.get("diagnosis"):
+        if base["diagnosis"]:
             lines.append("  " + diagnosis_line(base["diagnosis"]))
-    elif base.get("updating"):
+    elif base["updating"]:
         lines.append("  no gate: the baseline is being written by this run (--snapshot-update)")
     elif not base["present"]:
         lines.append(f"  no baseline at {base['path']}: write one with --snapshot-update")
+    return lines
+
+
+def format_summary(results: ResultsDocument) -> list[str]:
+    lines = _leading_lines(results)
+    lines.append(
+        f"model {results['model']}  items {results['n_items']}  seed {results['seed']}  "
+        f"calls {results['calls']['model']} (cached {results['calls']['cache']})"
+    )
+    lines += [_source_line(source) for source in results["sources"]]
+    lines += [f"  no answer, {p}" for p in outcome_phrases(results["outcomes"])]
+    if results["usage"]:
+        lines += [f"  {line}" for line in usage_lines(results["usage"])]
+    lines += _metrics_lines(results["metrics"])
+    lines += _rendering_lines(results)
+    lines += _baseline_lines(results["baseline"])
     return lines

@@ -57,6 +57,7 @@ from rest_checks.prompts import Request, build_requests, image_request, text_req
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key
 from rest_checks.render.specs import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec, describe_spec
 from rest_checks.reply_outcomes import AMBIGUOUS, TRUNCATED, was_cut
+from rest_checks.results_document import Gate, ResultsDocument, RunCoverage
 from rest_checks.sequential import SequentialDecision, sequential_gate
 from rest_checks.step_summary import markdown_summary
 from rest_checks.verdict_text import named
@@ -94,7 +95,7 @@ def plus_items(items: Sequence[Item], per_task: int) -> list[Item]:
     return chosen
 
 
-def suite_properties(results: dict[str, Any]) -> list[tuple[str, str]]:
+def suite_properties(results: ResultsDocument) -> list[tuple[str, str]]:
     """The run's headline and the gate's verdict as (name, value) pairs."""
     rer = results["metrics"]["rer"]
     k, n = results["metrics"]["counts"]["rer"]
@@ -115,9 +116,9 @@ def suite_properties(results: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _sequential_properties(gate_result: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+def _sequential_properties(gate_result: Gate | None) -> list[tuple[str, str]]:
     """A sequential run's items asked and requests saved (nothing for a fixed run)."""
-    sequential = None if gate_result is None else gate_result.get("sequential")
+    sequential = None if gate_result is None else gate_result["sequential"]
     if not sequential:
         return []
     return [
@@ -823,7 +824,7 @@ class RestRun:
             )
         return lost
 
-    def _coverage(self, records: Sequence[CaseRecord], ended_early: bool) -> dict[str, Any]:
+    def _coverage(self, records: Sequence[CaseRecord], ended_early: bool) -> RunCoverage:
         """Which cases of this configuration (items, REST+ grid, Hypothesis checks) got an
         answer. ``complete``: all of them, and the run was not stopped."""
         configuration = set(self.fingerprints()) - self.not_needed
@@ -854,7 +855,7 @@ class RestRun:
         )
 
     def _write_reports(
-        self, results: dict[str, Any], step_summary: Path | None, artifact_url: str | None
+        self, results: ResultsDocument, step_summary: Path | None, artifact_url: str | None
     ) -> list[str]:
         """The HTML report, the CSV and the CI summary the settings ask for. One that
         cannot be written is said in the summary and stops none of the others."""
@@ -917,7 +918,7 @@ class RestRun:
             ("rest_verdict", verdict),
         ]
 
-    def _write_baseline(self, results: dict[str, Any], run_coverage: Mapping[str, Any]) -> str:
+    def _write_baseline(self, results: ResultsDocument, run_coverage: RunCoverage) -> str:
         """Write the baseline of a whole run; say why not otherwise (the line says "NOT
         written to", which fails the run)."""
         path = self.settings.baseline_path

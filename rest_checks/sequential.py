@@ -49,6 +49,7 @@ from rest_checks.metrics.paired_bound import drop_exceeds
 
 if TYPE_CHECKING:
     from rest_checks.baselines import GateResult
+    from rest_checks.results_document import Sequential as SequentialJson
 
 __all__ = [
     "FAIL_BET_CAP",
@@ -223,7 +224,7 @@ class SequentialDecision:
         """Why an item was not asked: ``not needed: the gate decided after 180 of 450 items``."""
         return f"not needed: the gate decided after {len(self.asked)} of {self.total} items"
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> SequentialJson:
         return {
             "verdict": self.verdict,
             "items_asked": len(self.asked),

@@ -4,23 +4,15 @@ pointing into the HTML report when the run wrote one."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from typing import Any
 
 from rest_checks.case_rows import case_rows
-from rest_checks.compare import headline_rates
 from rest_checks.diagnosis_text import diagnosis_line
+from rest_checks.rates_text import headline_rates
 from rest_checks.reply_outcomes import outcome_phrases
+from rest_checks.results_document import ResultsDocument
 from rest_checks.verdict_text import gate_lines
-
-NAMED = 50  # regressed cases listed; the rest are counted
-
-
-def _pct(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{100 * float(value):.1f}%"
+from rest_checks.wording import NAMED, pct
 
 
 def _cell(text: object) -> str:
@@ -35,17 +27,18 @@ def _cell(text: object) -> str:
 markdown_cell = _cell
 
 
-def _gate_line(results: Mapping[str, Any]) -> str:
+def _gate_line(results: ResultsDocument) -> str:
     base = results["baseline"]
     lines = gate_lines(results)
-    if not lines:
-        if base.get("present"):
+    gate = base["gate"]
+    if not lines or gate is None:
+        if base["present"]:
             return "**Baseline gate:** none (the baseline is being rewritten)"
         return f"**Baseline gate:** no baseline at `{_cell(base['path'])}`"
-    verdict = base["gate"]["verdict"].upper()
+    verdict = gate["verdict"].upper()
     first, *rest = lines
     text = f"**Baseline gate: {verdict}**" + _cell(first[first.index(verdict) + len(verdict) :])
-    diagnosis = base.get("diagnosis")
+    diagnosis = base["diagnosis"]
     if diagnosis:
         rest.append(diagnosis_line(diagnosis))
     return "<br>".join([text, *(_cell(line.strip()) for line in rest)])
@@ -61,7 +54,7 @@ def artifact_page(environ: Mapping[str, str]) -> str | None:
 
 
 def markdown_summary(
-    results: Mapping[str, Any], report_name: str | None = None, artifact_url: str | None = None
+    results: ResultsDocument, report_name: str | None = None, artifact_url: str | None = None
 ) -> str:
     """``report_name``: the HTML report's file name, if the run wrote one; ``artifact_url``:
     where CI keeps it. Each regressed case names its anchor in the report."""
@@ -76,10 +69,10 @@ def markdown_summary(
     for name, rate in headline_rates(results["metrics"]):
         low, high = rate["ci95"]
         lines.append(
-            f"| {name} | {_pct(rate['value'])} | [{_pct(low)}, {_pct(high)}] "
+            f"| {name} | {pct(rate['value'])} | [{pct(low)}, {pct(high)}] "
             f"| {rate['k']}/{rate['n']} |"
         )
-    outcomes = outcome_phrases(results.get("outcomes") or {})
+    outcomes = outcome_phrases(results["outcomes"])
     if outcomes:
         lines += ["", f"**No answer:** {_cell('; '.join(outcomes))}"]
     rows = case_rows(results)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rest_checks.records import CaseRecord
+from rest_checks.results_document import ModalityUsage, Usage
 
 MODALITY_ORDER = ("text", "image", "mixed", "ocr")
 # Prices in the models file are per this many tokens.
@@ -36,7 +37,7 @@ def _usage(extra: Mapping[str, Any]) -> tuple[int, int] | None:
 
 def usage_table(
     records: Sequence[CaseRecord], prices: Mapping[str, float] | None = None
-) -> dict[str, Any] | None:
+) -> Usage | None:
     """Per modality: replies with a usage, their prompt and completion tokens, the mean per
     reply; ``image_vs_text``: mean prompt tokens of the image request over the text
     request's, on the cases that have both (what an image costs against its text); with
@@ -60,31 +61,33 @@ def usage_table(
     if not sums:
         return None
     order = [m for m in MODALITY_ORDER if m in sums] + sorted(set(sums) - set(MODALITY_ORDER))
-    table: dict[str, Any] = {
-        "modalities": {
-            m: {
-                "replies": sums[m][0],
-                "prompt_tokens": sums[m][1],
-                "completion_tokens": sums[m][2],
-                "mean_prompt_tokens": sums[m][1] / sums[m][0],
-                "mean_completion_tokens": sums[m][2] / sums[m][0],
-            }
-            for m in order
-        },
-        "prompt_tokens": sum(row[1] for row in sums.values()),
-        "completion_tokens": sum(row[2] for row in sums.values()),
+    modalities: dict[str, ModalityUsage] = {
+        m: {
+            "replies": sums[m][0],
+            "prompt_tokens": sums[m][1],
+            "completion_tokens": sums[m][2],
+            "mean_prompt_tokens": sums[m][1] / sums[m][0],
+            "mean_completion_tokens": sums[m][2] / sums[m][0],
+        }
+        for m in order
     }
     text_tokens = sum(t for t, _ in paired)
-    table["image_vs_text"] = (
-        sum(i for _, i in paired) / text_tokens if paired and text_tokens else None
-    )
+    table: Usage = {
+        "modalities": modalities,
+        "prompt_tokens": sum(row[1] for row in sums.values()),
+        "completion_tokens": sum(row[2] for row in sums.values()),
+        "image_vs_text": (
+            sum(i for _, i in paired) / text_tokens if paired and text_tokens else None
+        ),
+    }
     if prices:
         table["prices"] = dict(prices)
-        table["cost"] = {
+        cost = {
             m: _cost(row["prompt_tokens"], row["completion_tokens"], prices)
-            for m, row in table["modalities"].items()
+            for m, row in modalities.items()
         }
-        table["cost"]["total"] = _cost(table["prompt_tokens"], table["completion_tokens"], prices)
+        cost["total"] = _cost(table["prompt_tokens"], table["completion_tokens"], prices)
+        table["cost"] = cost
     return table
 
 
@@ -94,7 +97,7 @@ def _cost(prompt: int, completion: int, prices: Mapping[str, float]) -> float:
     )
 
 
-def usage_lines(table: Mapping[str, Any]) -> list[str]:
+def usage_lines(table: Usage) -> list[str]:
     """The summary's lines: tokens per reply by modality, then the cost."""
     parts = [
         f"{m} {row['mean_prompt_tokens']:,.0f}/{row['mean_completion_tokens']:,.0f}"

@@ -10,14 +10,15 @@ before a run starts.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rest_checks.atomic import write_atomic
 
 if TYPE_CHECKING:
     from rest_checks.leaderboard import Leaderboard
+    from rest_checks.results_document import ResultsDocument
 
 REPORT_DEPENDENCIES = ("matplotlib", "jinja2")
 
@@ -34,7 +35,7 @@ def require_report_dependencies(what: str = "the HTML report") -> None:
         )
 
 
-def render_report(results: Mapping[str, Any], search: Sequence[Path] = ()) -> str:
+def render_report(results: ResultsDocument, search: Sequence[Path] = ()) -> str:
     """The report of one run as HTML text; page paths are looked up under ``search``."""
     require_report_dependencies()
     from rest_checks.html_report.render import render_run
@@ -43,7 +44,7 @@ def render_report(results: Mapping[str, Any], search: Sequence[Path] = ()) -> st
 
 
 def render_comparison_report(
-    first: Mapping[str, Any], second: Mapping[str, Any], names: tuple[str, str]
+    first: ResultsDocument, second: ResultsDocument, names: tuple[str, str]
 ) -> str:
     """Two runs side by side as HTML text."""
     require_report_dependencies("the comparison report")

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from rest_checks.metrics.statistics import wilson_interval
 from rest_checks.probe_relation import ProbeFit
+from rest_checks.results_document import Parity
 
 _GRID_NAME = re.compile(r"^(?P<font>.+)-(?P<dpi>\d+)dpi$")
 _COLOUR_NAME = re.compile(r"^(?P<colour>[a-z]+)-text$")
@@ -174,12 +175,17 @@ def probe_scatter(fit: ProbeFit) -> str:
     return _svg(figure, "RER against the mean cross-modal cosine of each model")
 
 
-def parity_chart(table: Mapping[str, Any]) -> str:
+def _position(visual_tokens: float | None, dpi: int, by_tokens: bool) -> float:
+    """Where a ladder step lies on the x axis: its visual tokens, or its DPI."""
+    return float(visual_tokens) if by_tokens and visual_tokens is not None else float(dpi)
+
+
+def parity_chart(table: Parity) -> str:
     """Image accuracy and RER against visual tokens (or DPI where the backend reports no
     tokens) on the parity ladder, text accuracy as a line, the parity point marked."""
     steps = table["steps"]
     by_tokens = all(step["visual_tokens"] is not None for step in steps)
-    xs = [float(step["visual_tokens"] if by_tokens else step["dpi"]) for step in steps]
+    xs = [_position(step["visual_tokens"], step["dpi"], by_tokens) for step in steps]
     figure = Figure(figsize=(6.5, 4.0))
     axes = figure.subplots()
     _errorbar(
@@ -198,12 +204,14 @@ def parity_chart(table: Mapping[str, Any]) -> str:
         axes.axhline(text["value"], color="#165c26", linestyle="--", label="text accuracy")
     point = table["parity_point"]
     if point is not None:
-        x = point["visual_tokens"] if by_tokens else point["dpi"]
+        x = _position(point["visual_tokens"], point["dpi"], by_tokens)
         axes.axvline(x, color="#8a1414", linestyle=":", label="parity point")
     axes.set_xscale("log")
     axes.set_xticks(xs, [f"{x:,.0f}" for x in xs], fontsize=8)
     axes.minorticks_off()
-    axes.set_xlabel(table["tokens_from"] if by_tokens else "DPI (no visual token counts)")
+    axes.set_xlabel(
+        (table["tokens_from"] or "visual tokens") if by_tokens else "DPI (no visual token counts)"
+    )
     axes.set_ylabel("share of items")
     axes.set_ylim(-0.02, 1.02)
     axes.legend(loc="lower right", fontsize=8)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import jinja2
 from markupsafe import Markup
 
 from rest_checks.case_rows import VERDICTS, CaseRow, case_rows, verdict_counts
-from rest_checks.compare import compare_results, headline_rates
+from rest_checks.compare import compare_results
 from rest_checks.diagnosis import FACTOR_NAMES
 from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.html_report.charts import parity_chart, probe_scatter, rest_plus_charts
@@ -22,9 +21,12 @@ from rest_checks.html_report.pages import EmbeddedPage, load_page
 from rest_checks.leaderboard import Leaderboard
 from rest_checks.modalities import ANSWER_MODALITIES
 from rest_checks.parity import parity_line, parity_point_words
+from rest_checks.rates_text import agreement_rates, headline_rates
 from rest_checks.reply_outcomes import outcome_phrases
+from rest_checks.results_document import Metrics, Rate, ResultsDocument
 from rest_checks.token_usage import usage_lines
 from rest_checks.verdict_text import gate_lines
+from rest_checks.wording import pct
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("rest_checks.html_report", "templates"),
@@ -34,13 +36,7 @@ _ENV = jinja2.Environment(
 )
 
 
-def _pct(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{100 * float(value):.1f}%"
-
-
-_ENV.filters["pct"] = _pct
+_ENV.filters["pct"] = pct
 
 
 def _script(name: str = "filter.js") -> tuple[Markup, Markup]:
@@ -50,32 +46,20 @@ def _script(name: str = "filter.js") -> tuple[Markup, Markup]:
     return Markup(source), Markup(f"'sha256-{digest}'")
 
 
-def _headline(metrics: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    rows = headline_rates(metrics)
-    for pair, _ in metrics.get("agreement", {}).items():
-        counts, interval = metrics["counts"]["agreement"][pair], metrics["intervals"]["agreement"]
-        rows.append(
-            (
-                f"agreement {pair}",
-                {
-                    "value": metrics["agreement"][pair],
-                    "k": counts[0],
-                    "n": counts[1],
-                    "ci95": interval[pair],
-                },
-            )
-        )
+def _headline(metrics: Metrics) -> list[tuple[str, dict[str, Any]]]:
+    rows: list[tuple[str, Rate]] = headline_rates(metrics)
+    rows += [(f"agreement {pair}", rate) for pair, rate in agreement_rates(metrics)]
     return [(name, {**r, "low": r["ci95"][0], "high": r["ci95"][1]}) for name, r in rows]
 
 
-def _ocr(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
-    if metrics.get("ocr_cer") is None:
+def _ocr(metrics: Metrics) -> dict[str, Any] | None:
+    if metrics["ocr_cer"] is None:
         return None
     return {
         "cer": metrics["ocr_cer"],
-        "n": metrics.get("n_ocr", 0),
-        "n_perfect": metrics.get("n_ocr_perfect", 0),
-        "rer_perfect": metrics.get("rer_ocr_perfect"),
+        "n": metrics["n_ocr"],
+        "n_perfect": metrics["n_ocr_perfect"],
+        "rer_perfect": metrics["rer_ocr_perfect"],
     }
 
 
@@ -115,7 +99,7 @@ def _case_pages(
     return pages
 
 
-def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
+def render_run(results: ResultsDocument, search: Sequence[Path]) -> str:
     rows = case_rows(results)
     pages = _case_pages(rows, search)
     invariance = results.get("invariance") or {"n_items": 0, "counterexamples": {}}
@@ -129,6 +113,8 @@ def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
     ]
     script, script_hash = _script()
     baseline = results.get("baseline") or {"present": False, "gate": None, "path": ""}
+    diagnosis = results["baseline"].get("diagnosis") if results.get("baseline") else None
+    usage, parity = results.get("usage"), results.get("parity")
     return _ENV.get_template("report.html.j2").render(
         results=results,
         identity_json=json.dumps(results.get("model_identity", {}), indent=2, sort_keys=True),
@@ -136,17 +122,17 @@ def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
         baseline=baseline,
         gate=baseline.get("gate"),
         gate_lines=gate_lines(results) if baseline.get("gate") else [],
-        diagnosis=baseline.get("diagnosis"),
-        diagnosis_line=diagnosis_line(baseline["diagnosis"]) if baseline.get("diagnosis") else "",
+        diagnosis=diagnosis,
+        diagnosis_line=diagnosis_line(diagnosis) if diagnosis else "",
         factor_names=FACTOR_NAMES,
         headline=_headline(results["metrics"]),
         ocr=_ocr(results["metrics"]),
         outcomes=outcome_phrases(results.get("outcomes") or {}),
-        usage=results.get("usage"),
-        parity=results.get("parity"),
-        parity_line=parity_line(results["parity"]) if results.get("parity") else "",
-        parity_chart=Markup(parity_chart(results["parity"])) if results.get("parity") else "",
-        usage_lines=usage_lines(results["usage"]) if results.get("usage") else [],
+        usage=usage,
+        parity=parity,
+        parity_line=parity_line(parity) if parity else "",
+        parity_chart=Markup(parity_chart(parity)) if parity else "",
+        usage_lines=usage_lines(usage) if usage else [],
         rest_plus=results.get("rest_plus", {}),
         charts=rest_plus_charts(results.get("rest_plus", {})),
         invariance=invariance,
@@ -162,7 +148,7 @@ def render_run(results: Mapping[str, Any], search: Sequence[Path]) -> str:
 
 
 def render_comparison(
-    first: Mapping[str, Any], second: Mapping[str, Any], names: tuple[str, str]
+    first: ResultsDocument, second: ResultsDocument, names: tuple[str, str]
 ) -> str:
     comparison = compare_results(first, second, names)
     return _ENV.get_template("compare.html.j2").render(

@@ -8,9 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from rest_checks.metrics._common import json_float, ratio
+
+if TYPE_CHECKING:
+    from rest_checks.results_document import PairedCounts
 
 __all__ = [
     "PairedComparison",
@@ -171,17 +174,24 @@ class PairedComparison:
     only_in_baseline: tuple[str, ...]
     only_in_current: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> PairedCounts:
         """Plain JSON-ready values (NaN as None, id tuples as lists)."""
-        out: dict[str, Any] = {}
-        for key, value in self.__dict__.items():
-            if isinstance(value, tuple):
-                out[key] = list(value)
-            elif isinstance(value, float):
-                out[key] = json_float(value)
-            else:
-                out[key] = value
-        return out
+        return {
+            "n_common": self.n_common,
+            "both_consistent": self.both_consistent,
+            "lost": self.lost,
+            "gained": self.gained,
+            "both_inconsistent": self.both_inconsistent,
+            "rer_baseline": json_float(self.rer_baseline),
+            "rer_current": json_float(self.rer_current),
+            "rer_drop": json_float(self.rer_drop),
+            "p_value": self.p_value,
+            "p_value_drop": self.p_value_drop,
+            "lost_ids": list(self.lost_ids),
+            "gained_ids": list(self.gained_ids),
+            "only_in_baseline": list(self.only_in_baseline),
+            "only_in_current": list(self.only_in_current),
+        }
 
 
 def compare_runs(baseline: Mapping[str, bool], current: Mapping[str, bool]) -> PairedComparison:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rest_checks.metrics._common import json_float
 from rest_checks.metrics.ocr import mean_ocr_cer, ocr_perfect
@@ -19,6 +19,9 @@ from rest_checks.metrics.rates import (
     rer_counts,
 )
 from rest_checks.metrics.statistics import Proportion
+
+if TYPE_CHECKING:
+    from rest_checks.results_document import Metrics
 
 __all__ = ["PAIRS", "Summary", "summarize", "summary_by"]
 
@@ -51,42 +54,45 @@ class Summary:
     n_ocr_perfect: int
     rer_ocr_perfect: Proportion
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain floats and ints (NaN as None).
+    def to_json(self) -> Metrics:
+        """The results document's ``metrics`` block: plain floats and ints (NaN as None),
+        then ``counts`` ([successes, n]) and ``intervals`` ([low, high]) of every rate."""
 
-        Top level: ``n_items``, ``rer``, ``cfr``, ``mmc``, ``accuracy`` {modality: rate},
-        ``agreement`` {pair: rate}, ``ocr_cer``, ``n_ocr``, ``n_ocr_perfect``,
-        ``rer_ocr_perfect``, ``confidence``; then ``counts`` and ``intervals`` with the same
-        keys holding ``[successes, n]`` and ``[low, high]``.
-        """
-        rates: dict[str, Proportion | Mapping[str, Proportion]] = {
-            "rer": self.rer,
-            "cfr": self.cfr,
-            "mmc": self.mmc,
-            "accuracy": self.accuracy,
-            "agreement": self.agreement,
-            "rer_ocr_perfect": self.rer_ocr_perfect,
+        def count(p: Proportion) -> list[int]:
+            return [p.successes, p.n]
+
+        def interval(p: Proportion) -> list[float]:
+            return list(p.interval)
+
+        return {
+            "n_items": self.n_items,
+            "rer": json_float(self.rer.value),
+            "cfr": json_float(self.cfr.value),
+            "mmc": json_float(self.mmc.value),
+            "accuracy": {k: json_float(p.value) for k, p in self.accuracy.items()},
+            "agreement": {k: json_float(p.value) for k, p in self.agreement.items()},
+            "rer_ocr_perfect": json_float(self.rer_ocr_perfect.value),
+            "ocr_cer": json_float(self.ocr_cer),
+            "n_ocr": self.n_ocr,
+            "n_ocr_perfect": self.n_ocr_perfect,
+            "confidence": self.confidence,
+            "counts": {
+                "rer": count(self.rer),
+                "cfr": count(self.cfr),
+                "mmc": count(self.mmc),
+                "accuracy": {k: count(p) for k, p in self.accuracy.items()},
+                "agreement": {k: count(p) for k, p in self.agreement.items()},
+                "rer_ocr_perfect": count(self.rer_ocr_perfect),
+            },
+            "intervals": {
+                "rer": interval(self.rer),
+                "cfr": interval(self.cfr),
+                "mmc": interval(self.mmc),
+                "accuracy": {k: interval(p) for k, p in self.accuracy.items()},
+                "agreement": {k: interval(p) for k, p in self.agreement.items()},
+                "rer_ocr_perfect": interval(self.rer_ocr_perfect),
+            },
         }
-
-        def each(fn: Callable[[Proportion], Any]) -> dict[str, Any]:
-            return {
-                key: fn(value)
-                if isinstance(value, Proportion)
-                else {k: fn(v) for k, v in value.items()}
-                for key, value in rates.items()
-            }
-
-        out: dict[str, Any] = {"n_items": self.n_items}
-        out.update(each(lambda p: json_float(p.value)))
-        out.update(
-            ocr_cer=json_float(self.ocr_cer),
-            n_ocr=self.n_ocr,
-            n_ocr_perfect=self.n_ocr_perfect,
-            confidence=self.confidence,
-            counts=each(lambda p: [p.successes, p.n]),
-            intervals=each(lambda p: list(p.interval)),
-        )
-        return out
 
 
 def summarize(rows: Iterable[ItemOutcome], confidence: float = 0.95) -> Summary:

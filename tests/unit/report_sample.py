@@ -102,4 +102,24 @@ def build_sample_run(root: Path, **settings: Any) -> dict[str, Any]:
     return json.loads((root / "results.json").read_text(encoding="utf-8"))
 
 
+def build_small_run(
+    root: Path, model: Model, prices: dict[str, float] | None = None, update: bool = False
+) -> Path:
+    """A whole run of two arithmetic items under ``root``, and its results file (with
+    ``update``, its baseline is at ``root/baselines``)."""
+    values = {
+        "rest_model": "mock:oracle",
+        "rest_suite": ("arith",),
+        "rest_n": 2,
+        "rest_no_cache": True,
+        "rest_json": "results.json",
+    }
+    settings = RestSettings.from_values(values, root, update_baseline=update)
+    run = RestRun(settings, model, prices=prices)
+    for item in run.items():
+        run.cross_modal(item)
+    run.finish()
+    return root / "results.json"
+
+
 assert set(PLUS_RENDERINGS) <= set(REST_PLUS_GRID)

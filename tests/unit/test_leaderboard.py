@@ -11,9 +11,9 @@ import pytest
 from board_runs import run_model, write_board_runs
 
 from rest_checks.cli import main
-from rest_checks.compare import ResultsFileError, load_results
 from rest_checks.leaderboard import Run, build_leaderboard, leaderboard_markdown
 from rest_checks.models.mock import MockModel
+from rest_checks.results_file import ResultsFileError, load_results
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import pytest
 from board_runs import add_probe, write_board_runs
 
 from rest_checks.cli import main
-from rest_checks.compare import load_results
 from rest_checks.leaderboard import Run, build_leaderboard, leaderboard_markdown
 from rest_checks.probe_relation import fit_probe_relation, mean_probe_cosine
+from rest_checks.results_file import load_results
 
 
 def _points(cosines: list[float], rers: list[float]) -> list[tuple[str, float, int, float]]:

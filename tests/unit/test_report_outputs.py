@@ -15,10 +15,11 @@ import pytest
 
 from rest_checks.case_rows import case_rows
 from rest_checks.cli import main
-from rest_checks.compare import ResultsFileError, compare_results, format_comparison, load_results
+from rest_checks.compare import compare_results, format_comparison
 from rest_checks.config import RestSettings
 from rest_checks.html_report import render_report
 from rest_checks.models.mock import MockModel
+from rest_checks.results_file import ResultsFileError, load_results
 from rest_checks.run import RestRun
 from rest_checks.step_summary import artifact_page, markdown_summary
 from tests.unit.report_sample import (
@@ -105,8 +106,8 @@ def test_step_summary_has_the_headline_the_gate_and_each_regression(
     assert artifact_page({}) is None
 
 
-def test_step_summary_escapes_markdown_in_values() -> None:
-    results = _minimal_results(model="evil|model <b>x</b>")
+def test_step_summary_escapes_markdown_in_values(sample: tuple[Path, dict[str, Any]]) -> None:
+    results = {**sample[1], "model": "evil|model <b>x</b>"}
     text = markdown_summary(results)
     assert "evil\\|model \\<b\\>x\\</b\\>" in text
 
@@ -180,27 +181,6 @@ def test_report_command_names_file_and_line_of_a_broken_results_file(
     with pytest.raises(ResultsFileError, match="not a rest-checks results file"):
         load_results(not_results)
     assert not (tmp_path / "r.html").exists()
-
-
-def _minimal_results(model: str) -> dict[str, Any]:
-    counts = {"rer": [1, 1], "cfr": [0, 0], "mmc": [1, 1]}
-    counts["accuracy"] = {m: [1, 1] for m in ("text", "image", "mixed")}  # type: ignore[assignment]
-    intervals = {k: [0.2, 1.0] for k in ("rer", "cfr", "mmc")}
-    intervals["accuracy"] = {m: [0.2, 1.0] for m in ("text", "image", "mixed")}  # type: ignore[assignment]
-    return {
-        "model": model,
-        "metrics": {
-            "rer": 1.0,
-            "cfr": None,
-            "mmc": 1.0,
-            "accuracy": {"text": 1.0, "image": 1.0, "mixed": 1.0},
-            "counts": counts,
-            "intervals": intervals,
-        },
-        "baseline": {"path": "baselines/x.json", "present": False, "gate": None},
-        "items": [],
-        "errors": [],
-    }
 
 
 def test_a_report_that_cannot_be_written_loses_nothing_else(tmp_path: Path) -> None:

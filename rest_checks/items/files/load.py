@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rest_checks.items.base import Item
 from rest_checks.items.files.detect import csv_layout, file_family, record_layout
@@ -23,6 +23,9 @@ from rest_checks.items.files.json_records import json_records
 from rest_checks.items.files.layouts import LAYOUTS, Layout, supported_layouts
 from rest_checks.items.files.normalise import ControlCount, clean_item_text
 from rest_checks.items.files.rows import SourceRow, Where
+
+if TYPE_CHECKING:
+    from rest_checks.results_document import Source
 
 ID_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 TASK_BY_TYPE = {"choice": "mcq", "number": "gsm"}
@@ -68,7 +71,7 @@ class LoadResult:
             text += f"; using {self.used}"
         return text
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> Source:
         return {
             "path": self.path,
             "layout": self.layout,
