@@ -127,3 +127,26 @@ def test_every_key_a_backend_or_the_models_file_checks_has_a_rule() -> None:
     from rest_checks.models.setting_rules import RULES
 
     assert set(HF_SETTINGS) | set(SETTING_NAMES) | set(FILE_CHECKED_KEYS) <= set(RULES)
+
+
+def test_a_pixel_budget_is_pinned_for_the_qwen_families_only() -> None:
+    from rest_checks.models.hf_settings import hf_settings_from, pixel_budget
+    from rest_checks.models.pixels import PIXEL_BUDGETS
+
+    plain = hf_settings_from("hf:x", {})
+    for model_type, budget in PIXEL_BUDGETS.items():
+        assert pixel_budget("hf:x", model_type, plain) == (
+            budget["min_pixels"],
+            budget["max_pixels"],
+        )
+    assert pixel_budget("hf:x", "llava", plain) is None
+    own = hf_settings_from("hf:x", {"max_pixels": 10**6})
+    assert pixel_budget("hf:x", "qwen2_vl", own) == (
+        PIXEL_BUDGETS["qwen2_vl"]["min_pixels"],
+        10**6,
+    )
+    with pytest.raises(ModelError, match="apply to Qwen2-VL-family models only, not to model"):
+        pixel_budget("hf:x", "llava", own)
+    upside_down = hf_settings_from("hf:x", {"min_pixels": 10, "max_pixels": 5})
+    with pytest.raises(ModelError, match="need 0 < min_pixels <= max_pixels, got 10 and 5"):
+        pixel_budget("hf:x", "qwen2_vl", upside_down)
