@@ -209,6 +209,8 @@ class HFModel(Model):
         """The prompt after the processor's chat template, ready for generation."""
         return self._pre.chat_text(prompt, with_image)
 
+    # ``_prepare``, ``_encode``, ``_decode`` and ``_hidden_states``: one step alone, for the
+    # tests that check a step on a loaded model.
     def _prepare(self, index: int, request: Request) -> Prepared:
         return self._pre.prepare(index, request)
 

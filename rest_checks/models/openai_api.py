@@ -54,9 +54,7 @@ from rest_checks.models.base import (
 )
 from rest_checks.models.http_deadline import deadline_client, guarded
 from rest_checks.models.openai_errors import (
-    Cancelled as _Cancelled,
-)
-from rest_checks.models.openai_errors import (
+    Cancelled,
     ErrorReader,
     QuotaExhaustedError,
     parse_retry_after,
@@ -94,6 +92,8 @@ log = logging.getLogger(__name__)
 LOCAL_DUMMY_KEY = "not-needed"
 
 T = TypeVar("T")
+# The name ``stream``'s body (kept as it was) knows it by.
+_Cancelled = Cancelled
 
 
 class OpenAIModel(Model):
