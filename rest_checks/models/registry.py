@@ -15,7 +15,6 @@ stay unimported until a model of theirs is built (the mocks need none of them).
 from __future__ import annotations
 
 import importlib.util
-import math
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rest_checks.models import setting_rules
 from rest_checks.models.base import (
     Model,
     ModelAuthError,
@@ -33,9 +33,7 @@ from rest_checks.models.base import (
 from rest_checks.models.mock import MOCK_BEHAVIOURS, MockModel
 from rest_checks.models.pixels import QWEN_PIXEL_BUDGET
 from rest_checks.options import (
-    NOT_A_VARIABLE_NAME,
     boolean,
-    is_variable_name,
     one_of,
     positive_int,
     positive_seconds,
@@ -52,10 +50,24 @@ else:  # pragma: no cover - exercised on 3.10 only
 OLLAMA_BASE_URL = "http://localhost:11434/v1"
 # The models file read when none is named (relative to the rootdir); it may be absent.
 DEFAULT_MODELS_FILE = "rest_models.toml"
-# Settings in seconds, checked where a models file is read (a backend reads them later):
-# a timeout above 0, delays of 0 or more, all finite.
-TIMEOUT_KEYS = ("timeout",)
-DELAY_KEYS = ("retry_base_delay", "retry_max_delay", "retry_after_max")
+# Keys checked where a models file is read, so their errors name the key's line: those the
+# registry hands to a backend itself, the prices and the time limits. The others are checked
+# by the backend as it is built (``setting_rules``, the same rules), and named with the
+# table's line.
+FILE_CHECKED_KEYS = (
+    "api_key_env",
+    "concurrency",
+    "batch_size",
+    "base_url",
+    "device",
+    "dtype",
+    "price_prompt",
+    "price_completion",
+    "timeout",
+    "retry_base_delay",
+    "retry_max_delay",
+    "retry_after_max",
+)
 # Prices per million tokens, for a run's cost in its report; no backend reads them.
 PRICE_KEYS = {"price_prompt": "prompt", "price_completion": "completion"}
 
@@ -309,41 +321,18 @@ def _key_line(text: str, table_line: int | None, key: str) -> int | None:
 
 
 def _key_problem(key: str, value: Any) -> str | None:
-    """What is wrong with a setting every backend reads the same way, or ``None``. Values
-    that may be secrets are never quoted."""
+    """What is wrong with a key checked where the models file is read, or ``None``. The
+    file is no place for a key; the rest follow ``setting_rules``, the rules the backends
+    build with."""
     if key == "api_key":
         return (
             "holds the API key itself; a models file is read, copied and committed, so it "
             "is no place for one: put the key in an environment variable and name that "
             'variable with api_key_env = "VARIABLE"'
         )
-    if key == "api_key_env" and not (isinstance(value, str) and is_variable_name(value)):
-        return NOT_A_VARIABLE_NAME
-    if key in ("concurrency", "batch_size") and (
-        isinstance(value, bool) or not isinstance(value, int) or value < 1
-    ):
-        return f"must be a whole number of at least 1, got {value!r}"
-    if key in TIMEOUT_KEYS + DELAY_KEYS:
-        least = 0 if key in DELAY_KEYS else None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or value < 0
-            or (least is None and value == 0)
-        ):
-            above = "0 or more" if least == 0 else "above 0"
-            return f"must be a finite number of seconds, {above}, got {value!r}"
-    if key in PRICE_KEYS and (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        return f"must be a price per million tokens, a number of 0 or more, got {value!r}"
-    if key in ("base_url", "device", "dtype") and not isinstance(value, str):
-        return f"must be a string, got {value!r}"
-    return None
+    if key not in FILE_CHECKED_KEYS:
+        return None
+    return setting_rules.problem(key, value)
 
 
 def load_user_models(path: Path | None, *, required: bool = False) -> dict[str, ResolvedModel]:

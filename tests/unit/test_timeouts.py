@@ -101,7 +101,7 @@ def test_a_timeout_that_bounds_nothing_is_refused(text: str) -> None:
 
 @pytest.mark.parametrize("value", [float("inf"), float("nan"), 0, -3])
 def test_a_model_timeout_that_bounds_nothing_is_refused(value: float) -> None:
-    with pytest.raises(ModelError, match="'timeout' must be a finite number"):
+    with pytest.raises(ModelError, match="timeout must be a finite number"):
         OpenAIModel(
             "m", spec="openai:m", base_url="http://127.0.0.1:9/v1", settings={"timeout": value}
         )
