@@ -1,0 +1,407 @@
+"""The end of a run: the gate, the results JSON, the baseline and the reports.
+
+``RunFinisher`` reads what the run set up (settings, model identity, baseline) and what it
+collected (the case records, the call counts, the planned case keys) through the narrow
+``RunSoFar`` view, and turns it into an ``Outcome``: the summary lines, the JUnit suite
+properties and whether the run fails. Before any test it also names the files the run will
+write, checks they can be written, and removes the ones a stopped run must not leave behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from rest_checks import report
+from rest_checks.atomic import (
+    check_folder_writable,
+    check_writable,
+    describe_os_error,
+    remove_stale_temps,
+)
+from rest_checks.baselines import Baseline, GateResult, gate, write_baseline
+from rest_checks.cache import ModelCalls
+from rest_checks.case_requests import rendering_spec
+from rest_checks.config import RestSettings
+from rest_checks.csv_export import write_csv
+from rest_checks.diagnosis import Diagnosis, case_factors, diagnose
+from rest_checks.html_report import ReportDependencyError, render_report, write_report
+from rest_checks.items.base import Item
+from rest_checks.items.files import LoadResult
+from rest_checks.junit_properties import Properties, case_properties, suite_properties
+from rest_checks.records import CaseKind, CaseRecord
+from rest_checks.sequential import SequentialDecision, sequential_gate
+from rest_checks.step_summary import markdown_summary
+from rest_checks.verdict_text import named
+
+# Why a planned case that never came home is an error of its case.
+NEVER_FINISHED = (
+    "the case never finished: the process running it was lost (a crashed xdist worker) or "
+    "the test stopped before recording it"
+)
+
+
+@dataclass
+class Outcome:
+    """The end of a run: the summary lines, and whether the run must fail."""
+
+    lines: list[str] = field(default_factory=list)
+    failed: bool = False
+    # The run in a few named values, for a JUnit report's test-suite properties.
+    properties: Properties = field(default_factory=list)
+
+
+class RunSoFar(Protocol):
+    """What finishing reads of a run: what it was set up with and what it collected."""
+
+    settings: RestSettings
+    identity: dict[str, Any]
+    baseline: Baseline | None
+    baseline_explicit: bool
+    prices: dict[str, float]
+    calls: ModelCalls
+    item_loads: list[LoadResult]
+    # The finished cases, and the calls counted by xdist workers (merged on the controller).
+    records: list[CaseRecord]
+    model_calls: int
+    cache_hits: int
+    sequential: SequentialDecision | None
+    not_needed: frozenset[str]
+
+    @property
+    def planned_keys(self) -> set[str]: ...
+
+    def items(self) -> list[Item]: ...
+
+    def fingerprints(self) -> dict[str, str]: ...
+
+    def signature(self) -> dict[str, Any]: ...
+
+
+class RunFinisher:
+    """Finishes a run: judges it, writes its outputs and says how it went."""
+
+    def __init__(self, run: RunSoFar) -> None:
+        self.run = run
+
+    # --- before any test ------------------------------------------------------------------
+
+    def outputs(self) -> list[tuple[str, Path]]:
+        """Every file this run was asked to write, and what it is."""
+        s = self.run.settings
+        wanted = [
+            ("results JSON", s.json_path),
+            ("HTML report", s.html_path),
+            ("CSV", s.csv_path),
+            ("baseline", s.baseline_path if s.update_baseline else None),
+        ]
+        return [(what, path) for what, path in wanted if path is not None]
+
+    def check_outputs(self) -> None:
+        """Before any model call: raise ``OutputError`` naming the first output (or the
+        response cache) that cannot be written, so no run ends with its replies unsaved."""
+        for what, path in self.outputs():
+            check_writable(path, f"the {what}")
+        cache = self.run.calls.cache
+        if cache is not None:
+            check_folder_writable(
+                cache.directory,
+                "the response cache",
+                hint="give another with --rest-cache DIR, or run with --rest-no-cache",
+            )
+
+    def start(self) -> None:
+        """On the controller, before any test: remove the earlier results file and the
+        reports this run will replace, so that a run that stops early never leaves one a
+        CI step would read as this run's; and the temporary files killed runs left."""
+        for what, path in self.outputs():
+            if what != "baseline":  # kept: a stopped run writes none, so the old one holds
+                path.unlink(missing_ok=True)
+        folders = {path.parent for _, path in self.outputs()}
+        for folder in folders | {self.run.settings.baseline_path.parent}:
+            remove_stale_temps(folder)
+        if self.run.calls.cache is not None:
+            self.run.calls.cache.remove_stale_temps()
+
+    # --- the end --------------------------------------------------------------------------
+
+    def finish(
+        self,
+        interrupted: bool = False,
+        stopped: bool = False,
+        step_summary: Path | None = None,
+        artifact_url: str | None = None,
+    ) -> Outcome:
+        """Metrics, the gate, the results JSON, the reports and (with ``--snapshot-update``)
+        the baseline. ``interrupted``: Ctrl-C or an internal error ended the run;
+        ``stopped``: ``-x``/``--maxfail`` or a refused key ended it early. Only a whole run
+        (every case of the configuration answered, nothing stopped) gives a verdict beyond
+        inconclusive or writes a baseline; the results JSON says ``complete`` and the
+        coverage. ``step_summary``: a file (CI's step summary) the Markdown summary is
+        appended to; ``artifact_url``: where CI keeps the HTML report."""
+        ended_early = interrupted or stopped
+        if not self.run.records and (ended_early or not self.run.planned_keys):
+            # Stopped before any case: no results to speak of.
+            return Outcome(lines=[self._kept_line()] if interrupted else [])
+        records = sorted(self.run.records + self._never_finished(ended_early), key=lambda r: r.key)
+        run_coverage = self._coverage(records, ended_early)
+        gate_result, diagnosis = self._judge(records)
+        results = self._results(records, gate_result, diagnosis, run_coverage)
+        outcome = Outcome(
+            lines=report.format_summary(results), properties=suite_properties(results)
+        )
+        outcome.lines.extend(self._write_records(results, run_coverage))
+        # Results or a baseline that could not be written fail the run: CI reads them.
+        # The reports below are for people; one that fails costs nothing else.
+        unwritten = any(" NOT written to " in line for line in outcome.lines)
+        if interrupted:
+            outcome.lines.append(self._kept_line())
+        # Last, so a report that cannot be written costs nothing else of the run.
+        outcome.lines.extend(self._write_reports(results, step_summary, artifact_url))
+        errors = sum(r.error is not None for r in records)
+        outcome.failed = unwritten or self._fails(errors, gate_result)
+        return outcome
+
+    def _judge(self, records: Sequence[CaseRecord]) -> tuple[GateResult | None, Diagnosis | None]:
+        """The baseline gate and the diagnosis of what changed; none without a baseline
+        or while one is being written."""
+        run, s = self.run, self.run.settings
+        if run.baseline is None or s.update_baseline:
+            return None, None
+        answered = {r.key for r in records if r.error is None}
+        judged = [r for r in records if r.kind == "cross_modal" and r.error is None]
+        gate_result = gate(
+            run.baseline,
+            {r.key: r.consistent for r in judged},
+            s.alpha,
+            s.tolerance,
+            tasks={r.key: r.task for r in judged},
+            answered=answered | run.not_needed,
+        )
+        if run.sequential is not None:
+            gate_result = sequential_gate(gate_result, run.sequential)
+        diagnosis = diagnose(
+            run.baseline.cases,
+            {r.key: r.consistent for r in records if r.error is None},
+            case_factors(records, run.items(), rendering_spec),
+            s.alpha,
+        )
+        return gate_result, diagnosis
+
+    def _results(
+        self,
+        records: list[CaseRecord],
+        gate_result: GateResult | None,
+        diagnosis: Diagnosis | None,
+        run_coverage: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The results document of the run (``report.build_results``)."""
+        run = self.run
+        return report.build_results(
+            settings=run.settings,
+            identity=run.identity,
+            records=records,
+            model_calls=run.model_calls + run.calls.counter.model_calls,
+            cache_hits=run.cache_hits + run.calls.counter.cache_hits,
+            baseline=run.baseline,
+            baseline_explicit=run.baseline_explicit,
+            gate_result=gate_result,
+            diagnosis=diagnosis,
+            prices=run.prices,
+            signature=run.signature(),
+            complete=run_coverage["complete"],
+            coverage=run_coverage,
+            sources=[load.to_json() for load in run.item_loads],
+            subjects={item.id: item.subject for item in run.items() if item.subject},
+        )
+
+    def _write_records(self, results: dict[str, Any], run_coverage: Mapping[str, Any]) -> list[str]:
+        """The results JSON and (with ``--snapshot-update``) the baseline: one line each."""
+        s = self.run.settings
+        lines = []
+        if s.json_path is not None:
+            json_path = s.json_path
+            lines.append(
+                _written(
+                    "results",
+                    json_path,
+                    lambda: report.write_results(json_path, results),
+                    f"results written to {json_path}",
+                )
+            )
+        if s.update_baseline:
+            lines.append(self._write_baseline(results, run_coverage))
+        return lines
+
+    def _fails(self, errors: int, gate_result: GateResult | None) -> bool:
+        """Whether the run fails for its cases: more model errors than tolerated, or the
+        gate's verdict (inconclusive only with ``--rest-fail-inconclusive``)."""
+        s = self.run.settings
+        if errors > s.allow_errors:
+            return True
+        if gate_result is not None and gate_result.verdict == "failed":
+            return True
+        return (
+            gate_result is not None
+            and gate_result.verdict == "inconclusive"
+            and s.fail_inconclusive
+        )
+
+    def _never_finished(self, ended_early: bool) -> list[CaseRecord]:
+        """Planned cases that never came home in a run that was not stopped: the process
+        running them was lost (an xdist worker that died) or the test broke before it
+        recorded anything. Each is an error of its case."""
+        if ended_early:
+            return []
+        finished = {r.key for r in self.run.records}
+        by_id = {item.id: item for item in self.run.items()}
+        lost = []
+        for key in sorted(self.run.planned_keys - finished - self.run.not_needed):
+            item_id, _, rendering = key.partition("@")
+            item = by_id.get(item_id)
+            kind: CaseKind = (
+                "cross_modal"
+                if not rendering
+                else "invariance"
+                if rendering == "invariance"
+                else "rest_plus"
+            )
+            lost.append(
+                CaseRecord(
+                    key=key,
+                    kind=kind,
+                    item_id=item_id,
+                    task=item.task if item else "",
+                    rendering=rendering or "default",
+                    expected=item.expected if item else "",
+                    answers={},
+                    raw={},
+                    consistent=False,
+                    error=NEVER_FINISHED,
+                )
+            )
+        return lost
+
+    def _coverage(self, records: Sequence[CaseRecord], ended_early: bool) -> dict[str, Any]:
+        """Which cases of this configuration (items, REST+ grid, Hypothesis checks) got an
+        answer. ``complete``: all of them, and the run was not stopped."""
+        not_needed = self.run.not_needed
+        configuration = set(self.run.fingerprints()) - not_needed
+        answered = {r.key for r in records if r.error is None}
+        errored = {r.key for r in records if r.error is not None}
+        not_run = sorted(configuration - answered - errored)
+        return {
+            "complete": not ended_early and not errored and configuration <= answered,
+            "ended_early": ended_early,
+            "cases": len(configuration),
+            "answered": len(configuration & answered),
+            "errors": len(errored),
+            "not_run": not_run,
+            "not_needed": len(not_needed),
+        }
+
+    def _kept_line(self) -> str:
+        """What an interrupted run kept: every reply it received is in the cache already
+        (each is stored as it arrives), so a rerun asks only for the others."""
+        counter = self.run.calls.counter
+        received = self.run.model_calls + counter.model_calls - counter.errors
+        cache = self.run.calls.cache
+        if cache is None:
+            return "run interrupted: no reply was kept (--rest-no-cache); a rerun asks again"
+        what = f"the {received} replies received are" if received > 0 else "every reply received is"
+        return (
+            f"run interrupted: {what} kept in the cache {cache.directory}; "
+            "a rerun asks only for the others"
+        )
+
+    def _write_reports(
+        self, results: dict[str, Any], step_summary: Path | None, artifact_url: str | None
+    ) -> list[str]:
+        """The HTML report, the CSV and the CI summary the settings ask for. One that
+        cannot be written is said in the summary and stops none of the others."""
+        s = self.run.settings
+        report_name = None if s.html_path is None else s.html_path.name
+
+        def html() -> str:
+            assert s.html_path is not None
+            write_report(s.html_path, render_report(results, search=[s.rootdir, Path.cwd()]))
+            return f"HTML report written to {s.html_path}"
+
+        def csv() -> str:
+            assert s.csv_path is not None
+            write_csv(s.csv_path, results)
+            return f"cases written as CSV to {s.csv_path}"
+
+        def summary() -> str:
+            assert step_summary is not None
+            with open(step_summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown_summary(results, report_name, artifact_url))
+            return ""
+
+        wanted = [
+            ("HTML report", html, s.html_path),
+            ("CSV", csv, s.csv_path),
+            ("step summary", summary, step_summary),
+        ]
+        lines = []
+        for what, write, target in wanted:
+            if target is None:
+                continue
+            try:
+                line = write()
+            except OSError as exc:
+                line = f"{what} NOT written to {target}: {describe_os_error(exc)}"
+            except (ReportDependencyError, ValueError, KeyError, TypeError) as exc:
+                line = f"{what} NOT written to {target}: {type(exc).__name__}: {exc}"
+            if line:
+                lines.append(line)
+        return lines
+
+    def _write_baseline(self, results: dict[str, Any], run_coverage: Mapping[str, Any]) -> str:
+        """Write the baseline of a whole run; say why not otherwise (the line says "NOT
+        written to", which fails the run)."""
+        path = self.run.settings.baseline_path
+        why = None
+        if run_coverage["ended_early"]:
+            why = "the run was stopped before its end (Ctrl-C, -x/--maxfail or a refused key)"
+        elif run_coverage["errors"]:
+            why = (
+                f"{run_coverage['errors']} case(s) got no reply from the model (see the errors "
+                "above)"
+            )
+        elif run_coverage["not_run"]:
+            not_run = run_coverage["not_run"]
+            why = (
+                f"{len(not_run)} of the {run_coverage['cases']} cases of this configuration "
+                f"did not run (-k, -m, --lf or deselection): {named(not_run)}"
+            )
+        if why is not None:
+            return f"baseline NOT written to {path}: {why}; a baseline records every case"
+        document = report.baseline_from_results(results)
+        return _written(
+            "baseline", path, lambda: write_baseline(path, document), f"baseline written to {path}"
+        )
+
+    # --- per test -------------------------------------------------------------------------
+
+    def case_properties(self, key: str) -> Properties:
+        """What a JUnit report records of a finished case (``junit_properties``); nothing
+        when the case has not finished here."""
+        record = next((r for r in reversed(self.run.records) if r.key == key), None)
+        if record is None:
+            return []
+        baseline = self.run.baseline
+        baseline_state = None if baseline is None else baseline.consistent(key)
+        return case_properties(record, baseline_state, self.run.settings.update_baseline)
+
+
+def _written(what: str, path: Path, write: Callable[[], None], done: str) -> str:
+    """``done`` once ``write()`` has written ``path``; else one line naming the path and
+    the error (the errno's name and words), and the run goes on to its other outputs."""
+    try:
+        write()
+    except OSError as exc:
+        return f"{what} NOT written to {path}: {describe_os_error(exc)}"
+    return done
