@@ -38,7 +38,7 @@ from rest_checks.models.base import Model, ModelError, ModelUnusableError
 from rest_checks.parity import PARITY_LADDER
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request, text_request
-from rest_checks.records import CaseRecord, case_fingerprint, case_key
+from rest_checks.records import CaseRecord, case_fingerprint, case_key, planned_case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec
 from rest_checks.run_finish import Outcome, RunFinisher
 from rest_checks.sequential import SequentialDecision
@@ -73,9 +73,7 @@ ASK_BATCH_CASES = 1000
 
 def _key_of(item: Item, rendering: str | None) -> str:
     """The case key of a planned case (rendering None: the Hypothesis check)."""
-    if rendering == "default":
-        return case_key(item.id)
-    return case_key(item.id, rendering or "invariance")
+    return planned_case_key(item.id, rendering)
 
 
 def plus_renderings(settings: RestSettings) -> dict[str, RenderSpec]:
