@@ -10,9 +10,11 @@ The plugin makes one ``RestRun`` per process and forwards its hooks here:
   ``cross_modal``, ``text_answer``, ``check_rendering``, ``invariance_case``,
   ``conclude``; each finished case lands in ``records``;
 - ``payload()`` on an xdist worker and ``merge(payload)`` on the controller;
-- finishing (``rest_checks.run_finish.RunFinisher``): ``check_outputs`` and ``start``
-  before any test, ``case_properties`` after each, and ``finish(...)`` on the controller:
-  the gate, the results JSON, the baseline and the reports, as an ``Outcome``.
+- the output files (``rest_checks.run_outputs.RunOutputs``): ``check_outputs`` before
+  any model call and ``start`` before any test on the controller;
+- finishing (``rest_checks.run_finish.RunFinisher``): ``case_properties`` after each
+  test, and ``finish(...)`` on the controller: the gate, the results JSON, the baseline
+  and the reports, as an ``Outcome``.
 
 Nothing here imports pytest, so the whole flow is unit-tested without it.
 """
@@ -41,6 +43,7 @@ from rest_checks.prompts import Request, text_request
 from rest_checks.records import CaseRecord, case_fingerprint, case_key, planned_case_key
 from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec
 from rest_checks.run_finish import Outcome, RunFinisher
+from rest_checks.run_outputs import RunOutputs
 from rest_checks.sequential import SequentialDecision
 from rest_checks.verdicts import Verdict
 
@@ -132,7 +135,8 @@ class RestRun:
         # need: they are not asked, their tests are skipped, the run is not partial for them.
         self.sequential: SequentialDecision | None = None
         self.not_needed: frozenset[str] = frozenset()
-        # The phases that run a case and finish the run; both read ``records``.
+        # The phases that run a case and finish the run (both read ``records``), and the
+        # files the run writes.
         self.cases = CaseRunner(
             settings,
             self.calls,
@@ -141,7 +145,8 @@ class RestRun:
             with_ocr=with_ocr,
             records=self.records,
         )
-        self.finisher = RunFinisher(self)
+        self.files = RunOutputs(settings, cache)
+        self.finisher = RunFinisher(self, self.files)
 
     # --- items ----------------------------------------------------------------------------
 
@@ -384,7 +389,7 @@ class RestRun:
         self.model_calls += int(data["model_calls"])
         self.cache_hits += int(data["cache_hits"])
 
-    # --- finishing (rest_checks.run_finish) -----------------------------------------------
+    # --- outputs and finishing (rest_checks.run_outputs, rest_checks.run_finish) ----------
 
     @property
     def planned_keys(self) -> set[str]:
@@ -393,15 +398,15 @@ class RestRun:
 
     def outputs(self) -> list[tuple[str, Path]]:
         """Every file this run was asked to write, and what it is."""
-        return self.finisher.outputs()
+        return self.files.outputs()
 
     def check_outputs(self) -> None:
         """Raise ``OutputError`` before any model call if an output cannot be written."""
-        self.finisher.check_outputs()
+        self.files.check_outputs()
 
     def start(self) -> None:
         """Before any test on the controller: clear the outputs this run replaces."""
-        self.finisher.start()
+        self.files.start()
 
     def finish(
         self,

@@ -1,40 +1,31 @@
-"""The end of a run: the gate, the results JSON, the baseline and the reports.
+"""The end of a run: the gate, the results document, and whether the run fails.
 
 ``RunFinisher`` reads what the run set up (settings, model identity, baseline) and what it
 collected (the case records, the call counts, the planned case keys) through the narrow
-``RunSoFar`` view, and turns it into an ``Outcome``: the summary lines, the JUnit suite
-properties and whether the run fails. Before any test it also names the files the run will
-write, checks they can be written, and removes the ones a stopped run must not leave behind.
+``RunSoFar`` view, judges it, has ``RunOutputs`` write the results JSON, the baseline and
+the reports, and says how it went as an ``Outcome``: the summary lines, the JUnit suite
+properties and whether the run fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from rest_checks import report
-from rest_checks.atomic import (
-    check_folder_writable,
-    check_writable,
-    describe_os_error,
-    remove_stale_temps,
-)
-from rest_checks.baselines import Baseline, GateResult, gate, write_baseline
+from rest_checks.baselines import Baseline, GateResult, gate
 from rest_checks.cache import ModelCalls
 from rest_checks.case_requests import rendering_spec
 from rest_checks.config import RestSettings
-from rest_checks.csv_export import write_csv
 from rest_checks.diagnosis import Diagnosis, case_factors, diagnose
-from rest_checks.html_report import ReportDependencyError, render_report, write_report
 from rest_checks.items.base import Item
 from rest_checks.items.files import LoadResult
 from rest_checks.junit_properties import Properties, case_properties, suite_properties
 from rest_checks.records import CaseKind, CaseRecord
+from rest_checks.run_outputs import NOT_WRITTEN, RunOutputs
 from rest_checks.sequential import SequentialDecision, sequential_gate
-from rest_checks.step_summary import markdown_summary
-from rest_checks.verdict_text import named
 
 # Why a planned case that never came home is an error of its case.
 NEVER_FINISHED = (
@@ -83,47 +74,9 @@ class RunSoFar(Protocol):
 class RunFinisher:
     """Finishes a run: judges it, writes its outputs and says how it went."""
 
-    def __init__(self, run: RunSoFar) -> None:
+    def __init__(self, run: RunSoFar, files: RunOutputs) -> None:
         self.run = run
-
-    # --- before any test ------------------------------------------------------------------
-
-    def outputs(self) -> list[tuple[str, Path]]:
-        """Every file this run was asked to write, and what it is."""
-        s = self.run.settings
-        wanted = [
-            ("results JSON", s.json_path),
-            ("HTML report", s.html_path),
-            ("CSV", s.csv_path),
-            ("baseline", s.baseline_path if s.update_baseline else None),
-        ]
-        return [(what, path) for what, path in wanted if path is not None]
-
-    def check_outputs(self) -> None:
-        """Before any model call: raise ``OutputError`` naming the first output (or the
-        response cache) that cannot be written, so no run ends with its replies unsaved."""
-        for what, path in self.outputs():
-            check_writable(path, f"the {what}")
-        cache = self.run.calls.cache
-        if cache is not None:
-            check_folder_writable(
-                cache.directory,
-                "the response cache",
-                hint="give another with --rest-cache DIR, or run with --rest-no-cache",
-            )
-
-    def start(self) -> None:
-        """On the controller, before any test: remove the earlier results file and the
-        reports this run will replace, so that a run that stops early never leaves one a
-        CI step would read as this run's; and the temporary files killed runs left."""
-        for what, path in self.outputs():
-            if what != "baseline":  # kept: a stopped run writes none, so the old one holds
-                path.unlink(missing_ok=True)
-        folders = {path.parent for _, path in self.outputs()}
-        for folder in folders | {self.run.settings.baseline_path.parent}:
-            remove_stale_temps(folder)
-        if self.run.calls.cache is not None:
-            self.run.calls.cache.remove_stale_temps()
+        self.files = files
 
     # --- the end --------------------------------------------------------------------------
 
@@ -152,14 +105,14 @@ class RunFinisher:
         outcome = Outcome(
             lines=report.format_summary(results), properties=suite_properties(results)
         )
-        outcome.lines.extend(self._write_records(results, run_coverage))
+        outcome.lines.extend(self.files.write_records(results, run_coverage))
         # Results or a baseline that could not be written fail the run: CI reads them.
         # The reports below are for people; one that fails costs nothing else.
-        unwritten = any(" NOT written to " in line for line in outcome.lines)
+        unwritten = any(NOT_WRITTEN in line for line in outcome.lines)
         if interrupted:
             outcome.lines.append(self._kept_line())
         # Last, so a report that cannot be written costs nothing else of the run.
-        outcome.lines.extend(self._write_reports(results, step_summary, artifact_url))
+        outcome.lines.extend(self.files.write_reports(results, step_summary, artifact_url))
         errors = sum(r.error is not None for r in records)
         outcome.failed = unwritten or self._fails(errors, gate_result)
         return outcome
@@ -216,24 +169,6 @@ class RunFinisher:
             sources=[load.to_json() for load in run.item_loads],
             subjects={item.id: item.subject for item in run.items() if item.subject},
         )
-
-    def _write_records(self, results: dict[str, Any], run_coverage: Mapping[str, Any]) -> list[str]:
-        """The results JSON and (with ``--snapshot-update``) the baseline: one line each."""
-        s = self.run.settings
-        lines = []
-        if s.json_path is not None:
-            json_path = s.json_path
-            lines.append(
-                _written(
-                    "results",
-                    json_path,
-                    lambda: report.write_results(json_path, results),
-                    f"results written to {json_path}",
-                )
-            )
-        if s.update_baseline:
-            lines.append(self._write_baseline(results, run_coverage))
-        return lines
 
     def _fails(self, errors: int, gate_result: GateResult | None) -> bool:
         """Whether the run fails for its cases: more model errors than tolerated, or the
@@ -316,74 +251,6 @@ class RunFinisher:
             "a rerun asks only for the others"
         )
 
-    def _write_reports(
-        self, results: dict[str, Any], step_summary: Path | None, artifact_url: str | None
-    ) -> list[str]:
-        """The HTML report, the CSV and the CI summary the settings ask for. One that
-        cannot be written is said in the summary and stops none of the others."""
-        s = self.run.settings
-        report_name = None if s.html_path is None else s.html_path.name
-
-        def html() -> str:
-            assert s.html_path is not None
-            write_report(s.html_path, render_report(results, search=[s.rootdir, Path.cwd()]))
-            return f"HTML report written to {s.html_path}"
-
-        def csv() -> str:
-            assert s.csv_path is not None
-            write_csv(s.csv_path, results)
-            return f"cases written as CSV to {s.csv_path}"
-
-        def summary() -> str:
-            assert step_summary is not None
-            with open(step_summary, "a", encoding="utf-8") as handle:
-                handle.write(markdown_summary(results, report_name, artifact_url))
-            return ""
-
-        wanted = [
-            ("HTML report", html, s.html_path),
-            ("CSV", csv, s.csv_path),
-            ("step summary", summary, step_summary),
-        ]
-        lines = []
-        for what, write, target in wanted:
-            if target is None:
-                continue
-            try:
-                line = write()
-            except OSError as exc:
-                line = f"{what} NOT written to {target}: {describe_os_error(exc)}"
-            except (ReportDependencyError, ValueError, KeyError, TypeError) as exc:
-                line = f"{what} NOT written to {target}: {type(exc).__name__}: {exc}"
-            if line:
-                lines.append(line)
-        return lines
-
-    def _write_baseline(self, results: dict[str, Any], run_coverage: Mapping[str, Any]) -> str:
-        """Write the baseline of a whole run; say why not otherwise (the line says "NOT
-        written to", which fails the run)."""
-        path = self.run.settings.baseline_path
-        why = None
-        if run_coverage["ended_early"]:
-            why = "the run was stopped before its end (Ctrl-C, -x/--maxfail or a refused key)"
-        elif run_coverage["errors"]:
-            why = (
-                f"{run_coverage['errors']} case(s) got no reply from the model (see the errors "
-                "above)"
-            )
-        elif run_coverage["not_run"]:
-            not_run = run_coverage["not_run"]
-            why = (
-                f"{len(not_run)} of the {run_coverage['cases']} cases of this configuration "
-                f"did not run (-k, -m, --lf or deselection): {named(not_run)}"
-            )
-        if why is not None:
-            return f"baseline NOT written to {path}: {why}; a baseline records every case"
-        document = report.baseline_from_results(results)
-        return _written(
-            "baseline", path, lambda: write_baseline(path, document), f"baseline written to {path}"
-        )
-
     # --- per test -------------------------------------------------------------------------
 
     def case_properties(self, key: str) -> Properties:
@@ -395,13 +262,3 @@ class RunFinisher:
         baseline = self.run.baseline
         baseline_state = None if baseline is None else baseline.consistent(key)
         return case_properties(record, baseline_state, self.run.settings.update_baseline)
-
-
-def _written(what: str, path: Path, write: Callable[[], None], done: str) -> str:
-    """``done`` once ``write()`` has written ``path``; else one line naming the path and
-    the error (the errno's name and words), and the run goes on to its other outputs."""
-    try:
-        write()
-    except OSError as exc:
-        return f"{what} NOT written to {path}: {describe_os_error(exc)}"
-    return done
