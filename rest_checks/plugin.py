@@ -1,8 +1,10 @@
 """The pytest plugin: each hook forwards to the run (``rest_checks.run.RestRun``).
 
-What is pytest's own stays here: declaring the options, parametrising the suite's tests,
-turning the run's words into usage errors, exits and the terminal summary, and xdist's
-worker/controller plumbing.
+Only the wiring to pytest is here: declaring the options, parametrising the suite's tests,
+turning the run's words into usage errors, exits and the terminal summary, signals, and
+xdist's worker/controller plumbing (``rest_checks.xdist_worker`` says whether this process
+is a worker). The asking's progress on the terminal is ``rest_checks.terminal_progress``'s,
+the JUnit properties ``rest_checks.junit_properties``'s.
 
 Installed, the plugin is loaded by every pytest run of the environment, so it stays inert
 (no header, no environment read, no model, no baseline, no Hypothesis profile) until a run
@@ -408,9 +410,7 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
     return run
 
 
-def _decide_sequentially(
-    run: RestRun, cases: list[Case] | None, progress: Progress | None
-) -> None:
+def _decide_sequentially(run: RestRun, cases: list[Case] | None, progress: Progress | None) -> None:
     """The sequential gate, before the first test: ask in waves until the verdict is certain."""
     from rest_checks.progress import say
     from rest_checks.sequential_run import decide
