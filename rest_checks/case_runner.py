@@ -157,6 +157,7 @@ class CaseRunner:
         return record
 
     def text_answer(self, item: Item) -> str | None:
+        """The item's answer in text form: what every drawn rendering must give."""
         (response,) = self.calls.generate(
             [with_budget(text_request(item), self.settings.max_tokens)]
         )
@@ -249,6 +250,7 @@ class CaseRunner:
         )
 
     def verdict(self, record: CaseRecord) -> Verdict:
+        """The case judged against the baseline's record of it (``verdicts.judge``)."""
         baseline_state = self.baseline.consistent(record.key) if self.baseline else None
         return judge(
             record,

@@ -7,8 +7,8 @@ The plugin makes one ``RestRun`` per process and forwards its hooks here:
 - planning and asking ahead: ``plan(cases)`` after collection, ``prefetch(share)`` before
   the first test and ``ask_ahead(case)`` before each test of a run asked in windows;
 - running a case (``rest_checks.case_runner.CaseRunner``): the tests call
-  ``cross_modal``, ``text_answer``, ``check_rendering``, ``invariance_case``,
-  ``conclude``; each finished case lands in ``records``;
+  ``cross_modal``, ``invariance_case`` around ``check_rendering``, and ``conclude``; the
+  sequential gate ``read_case``; each finished case lands in ``records``;
 - ``payload()`` on an xdist worker and ``merge(payload)`` on the controller;
 - the output files (``rest_checks.run_outputs.RunOutputs``): ``check_outputs`` before
   any model call and ``start`` before any test on the controller;
@@ -45,7 +45,6 @@ from rest_checks.render import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec
 from rest_checks.run_finish import Outcome, RunFinisher
 from rest_checks.run_outputs import RunOutputs
 from rest_checks.sequential import SequentialDecision
-from rest_checks.verdicts import Verdict
 
 # A case: an item and the name of its rendering ("default", a REST+ grid name), or None
 # for the Hypothesis check, which needs only the text answer ahead.
@@ -350,9 +349,6 @@ class RestRun:
         """One cross-modal case read from the replies, without keeping it."""
         return self.cases.read_case(item, rendering)
 
-    def text_answer(self, item: Item) -> str | None:
-        return self.cases.text_answer(item)
-
     def check_rendering(self, item: Item, spec: RenderSpec, text_answer: str | None) -> None:
         """One example of the Hypothesis render-invariance check."""
         self.cases.check_rendering(item, spec, text_answer)
@@ -360,9 +356,6 @@ class RestRun:
     def invariance_case(self, item: Item) -> contextlib.AbstractContextManager[str | None]:
         """The Hypothesis check of an item around its text answer."""
         return self.cases.invariance_case(item)
-
-    def verdict(self, record: CaseRecord) -> Verdict:
-        return self.cases.verdict(record)
 
     def conclude(self, record: CaseRecord) -> None:
         """Pass, fail with the full story, or xfail when the baseline had it inconsistent."""
@@ -395,10 +388,6 @@ class RestRun:
     def planned_keys(self) -> set[str]:
         """Case keys each process planned (under xdist, every worker's, merged here)."""
         return self._planned_keys
-
-    def outputs(self) -> list[tuple[str, Path]]:
-        """Every file this run was asked to write, and what it is."""
-        return self.files.outputs()
 
     def check_outputs(self) -> None:
         """Raise ``OutputError`` before any model call if an output cannot be written."""
