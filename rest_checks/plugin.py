@@ -31,7 +31,8 @@ from rest_checks.xdist_worker import is_xdist_worker, worker_input, worker_share
 
 if TYPE_CHECKING:
     from rest_checks.progress import Progress
-    from rest_checks.run import Case, Outcome, RestRun
+    from rest_checks.run import Case, RestRun
+    from rest_checks.run_finish import Outcome
 
 # Everything else (Hypothesis, the run, the baseline, the report) is imported when a REST
 # run starts: a pytest run of other tests in the same environment pays only for the options.

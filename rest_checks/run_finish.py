@@ -105,10 +105,11 @@ class RunFinisher:
         outcome = Outcome(
             lines=report.format_summary(results), properties=suite_properties(results)
         )
-        outcome.lines.extend(self.files.write_records(results, run_coverage))
+        written = self.files.write_records(results, run_coverage)
+        outcome.lines.extend(written)
         # Results or a baseline that could not be written fail the run: CI reads them.
         # The reports below are for people; one that fails costs nothing else.
-        unwritten = any(NOT_WRITTEN in line for line in outcome.lines)
+        unwritten = any(NOT_WRITTEN in line for line in written)
         if interrupted:
             outcome.lines.append(self._kept_line())
         # Last, so a report that cannot be written costs nothing else of the run.
