@@ -150,6 +150,7 @@ class RestRun:
     # --- items ----------------------------------------------------------------------------
 
     def items(self) -> list[Item]:
+        """The run's items, loaded from the suite's sources on first need."""
         if self._items is None:
             s = self.settings
             self._items = load_suite(s.suite_sources(), s.n, s.seed, self.item_loads, s.layout)
@@ -166,6 +167,7 @@ class RestRun:
         ]
 
     def plus_items(self) -> list[Item]:
+        """The items REST+ draws in its renderings (``--rest-plus-n`` per task)."""
         return plus_items(self.items(), self.settings.plus_n)
 
     def signature(self) -> dict[str, Any]:
@@ -199,6 +201,7 @@ class RestRun:
         )
 
     def header_lines(self) -> list[str]:
+        """The run's header: settings, model identity, item sources, baseline."""
         s = self.settings
         lines = [
             f"{s.header()} items={len(self.items())}",
