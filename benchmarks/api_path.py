@@ -37,9 +37,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rest_checks.case_requests import case_requests
 from rest_checks.items.suites import load_suite
 from rest_checks.render.drawing import clear_render_cache
-from rest_checks.run import case_requests
 from rest_checks.testing import ChatCompletionsServer, ServerState, request_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

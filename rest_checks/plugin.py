@@ -1,8 +1,10 @@
 """The pytest plugin: each hook forwards to the run (``rest_checks.run.RestRun``).
 
-What is pytest's own stays here: declaring the options, parametrising the suite's tests,
-turning the run's words into usage errors, exits and the terminal summary, and xdist's
-worker/controller plumbing.
+Only the wiring to pytest is here: declaring the options, parametrising the suite's tests,
+turning the run's words into usage errors, exits and the terminal summary, signals, and
+xdist's worker/controller plumbing (``rest_checks.xdist_worker`` says whether this process
+is a worker). The asking's progress on the terminal is ``rest_checks.terminal_progress``'s,
+the JUnit properties ``rest_checks.junit_properties``'s.
 
 Installed, the plugin is loaded by every pytest run of the environment, so it stays inert
 (no header, no environment read, no model, no baseline, no Hypothesis profile) until a run
@@ -25,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from rest_checks.config import OPTIONS, RestSettings, resolve_option
+from rest_checks.xdist_worker import is_xdist_worker, worker_input, worker_share
 
 if TYPE_CHECKING:
-    from rest_checks.progress import LiveProgress, Progress
-    from rest_checks.run import Case, Outcome, RestRun
+    from rest_checks.progress import Progress
+    from rest_checks.run import Case, RestRun
+    from rest_checks.run_finish import Outcome
 
 # Everything else (Hypothesis, the run, the baseline, the report) is imported when a REST
 # run starts: a pytest run of other tests in the same environment pays only for the options.
@@ -148,7 +152,7 @@ def _handle_interrupts(config: pytest.Config) -> None:
     if SIGNALS_BEFORE_KEY in config.stash:
         return
     defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
-    worker = hasattr(config, "workerinput")
+    worker = is_xdist_worker(config)
     before: dict[int, Any] = {}
     state = {"interrupted": False}
 
@@ -229,7 +233,7 @@ def start_run(config: pytest.Config) -> RestRun:
         )
         if settings.html_path is not None:
             require_report_dependencies("--rest-html")
-        worker = getattr(config, "workerinput", None)
+        worker = worker_input(config)
         if worker is not None and ITEMS_INPUT in worker:
             run.use_items(worker[ITEMS_INPUT])  # generated once, on the controller
             if SEQUENTIAL_INPUT in worker:
@@ -246,7 +250,7 @@ def start_run(config: pytest.Config) -> RestRun:
     if sequential_refused:
         raise pytest.UsageError(f"rest-checks: {sequential_refused}")
     config.stash[RUN_KEY] = run
-    if not hasattr(config, "workerinput"):
+    if not is_xdist_worker(config):
         run.start()
     return run
 
@@ -257,7 +261,7 @@ def _sequential_refusal(config: pytest.Config, run: RestRun) -> str | None:
         return None
     from rest_checks.sequential_run import refusal
 
-    worker = getattr(config, "workerinput", None)
+    worker = worker_input(config)
     workers = worker["workercount"] if worker else config.getoption("numprocesses", None)
     # -n auto and the like: some workers, how many is not known yet.
     count = workers if isinstance(workers, int) else int(bool(workers))
@@ -330,7 +334,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         run = start_run(config)
     except pytest.UsageError as exc:
-        if hasattr(config, "workerinput"):
+        if is_xdist_worker(config):
             raise  # an xdist worker reports it as a collection error, which stops the run
         # Raised here it would be one module's collection error; the run stops with a
         # usage error once collection ends instead (pytest_collection_modifyitems).
@@ -381,35 +385,23 @@ def pytest_collection_modifyitems(
     config.stash[RUN_KEY].plan(cases)
 
 
-def _worker_share(config: pytest.Config) -> tuple[int, int] | None:
-    worker = getattr(config, "workerinput", None)
-    if worker is None:
-        return None
-    return int(worker["workerid"].lstrip("gw")), int(worker["workercount"])
-
-
 @pytest.fixture(scope="session")
 def rest(request: pytest.FixtureRequest) -> RestRun:
     """The REST run: ask the model about items and keep the cases."""
     from rest_checks.progress import Progress, say
     from rest_checks.run import ASK_AHEAD_WINDOW
+    from rest_checks.terminal_progress import live_progress, uncaptured
 
     config = request.config
     run = config.stash[RUN_KEY]
-    capture = config.pluginmanager.getplugin("capturemanager")
-    # Loading a model or reaching a server can take minutes: let its progress through.
-    quiet = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
     # A run that may stop early (-x, --maxfail) asks ahead only a window at a time.
     window = ASK_AHEAD_WINDOW if config.option.maxfail else None
     progress = Progress()
-    live = _live_progress(config, progress, window is None)
-    with quiet:
-        if live is None:
-            sys.stderr.write("\n")  # off the line of test progress dots
-        with live or contextlib.nullcontext():
-            if run.settings.sequential and not hasattr(config, "workerinput"):
+    with uncaptured(config):
+        with live_progress(config, progress, wanted=window is None):
+            if run.settings.sequential and not is_xdist_worker(config):
                 _decide_sequentially(run, None, progress)
-            cases, asked = run.prefetch(_worker_share(config), window=window, progress=progress)
+            cases, asked = run.prefetch(worker_share(config), window=window, progress=progress)
         if asked:
             counter = run.calls.counter
             say(
@@ -419,9 +411,7 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
     return run
 
 
-def _decide_sequentially(
-    run: RestRun, cases: list[Case] | None, progress: Progress | None
-) -> None:
+def _decide_sequentially(run: RestRun, cases: list[Case] | None, progress: Progress | None) -> None:
     """The sequential gate, before the first test: ask in waves until the verdict is certain."""
     from rest_checks.progress import say
     from rest_checks.sequential_run import decide
@@ -433,26 +423,6 @@ def _decide_sequentially(
             f"{decision.total} items; {decision.total - len(decision.asked)} not asked "
             f"({decision.requests_saved} requests saved)"
         )
-
-
-def _live_progress(config: pytest.Config, progress: Progress, wanted: bool) -> LiveProgress | None:
-    """The live count while asking ahead, on pytest's terminal: not under -q, nor in an
-    xdist worker (which has no terminal)."""
-    from rest_checks.progress import LiveProgress
-
-    reporter = config.pluginmanager.getplugin("terminalreporter")
-    worker = hasattr(config, "workerinput")
-    if not wanted or worker or reporter is None or config.get_verbosity() < 0:
-        return None
-    writer = config.get_terminal_writer()
-    first = [True]
-
-    def write(text: str) -> None:
-        # The first line starts off the line of the test file's name and dots.
-        writer.write(("\n" if first[0] else "") + text, flush=True)
-        first[0] = False
-
-    return LiveProgress(progress, write, tty=bool(reporter.isatty))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -478,10 +448,10 @@ def _case_key(node: pytest.Item) -> str | None:
     case = _case_of(node)
     if case is None:
         return None
-    from rest_checks.records import case_key
+    from rest_checks.records import planned_case_key
 
     item, rendering = case
-    return case_key(item.id, None if rendering == "default" else rendering or "invariance")
+    return planned_case_key(item.id, rendering)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -503,19 +473,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def _add_junit_suite_properties(config: pytest.Config, properties: list[tuple[str, str]]) -> None:
-    """Test-suite properties of ``--junitxml``, written by pytest's junitxml plugin after
-    this hook (hence ``tryfirst``)."""
-    try:
-        from _pytest.junitxml import xml_key
-    except ImportError:  # pragma: no cover - pytest moved its junitxml internals
-        return
-    xml = config.stash.get(xml_key, None)
-    if xml is not None:
-        for name, value in properties:
-            xml.add_global_property(name, value)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
@@ -529,11 +486,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _finish(session: pytest.Session, run: RestRun, exitstatus: int) -> None:
     config = session.config
     run.close()
-    if hasattr(config, "workerinput"):
+    if is_xdist_worker(config):
         config.workeroutput["rest_results"] = run.payload()  # type: ignore[attr-defined]
         return
     interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
     stopped = bool(session.shouldstop or session.shouldfail)
+    from rest_checks.junit_properties import add_suite_properties
     from rest_checks.step_summary import artifact_page
 
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -544,7 +502,7 @@ def _finish(session: pytest.Session, run: RestRun, exitstatus: int) -> None:
         artifact_url=artifact_page(os.environ),
     )
     config.stash[OUTCOME_KEY] = outcome
-    _add_junit_suite_properties(config, outcome.properties)
+    add_suite_properties(config, outcome.properties)
     if outcome.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

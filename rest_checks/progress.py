@@ -1,7 +1,8 @@
 """Saying what slow steps are doing.
 
 ``say`` is one line on stderr (loading weights, starting OCR, reaching a server), which
-the plugin lets through pytest's capture while it asks the model ahead of the tests.
+``rest_checks.terminal_progress`` lets through pytest's capture while the run asks the
+model ahead of the tests.
 ``Progress`` counts the requests of that asking (done of total, from the cache, retries,
 errors) and ``LiveProgress`` shows the count while it goes: one line rewritten in place on
 a terminal, or a new line every ``every`` seconds where output is not a terminal (CI logs).

@@ -36,6 +36,13 @@ def case_key(item_id: str, rendering: str | None = None) -> str:
     return item_id if not rendering else f"{item_id}@{rendering}"
 
 
+def planned_case_key(item_id: str, rendering: str | None) -> str:
+    """The case key of a test's case by its rendering's name as the tests carry it:
+    ``default`` the cross-modal case, None the Hypothesis check (``@invariance``), any
+    other name a REST+ rendering."""
+    return case_key(item_id, None if rendering == "default" else rendering or "invariance")
+
+
 @dataclass
 class CaseRecord:
     """One finished case, in plain data so that xdist workers can send it home."""

@@ -47,6 +47,7 @@ from rest_checks.pages import KeyedPage
 from rest_checks.progress import say
 from rest_checks.prompts import FINAL_ANSWER_PREFIX, Request
 from rest_checks.reader import READER_VERSION, Reading, read_text
+from rest_checks.xdist_worker import is_xdist_worker
 
 OCR_PACKAGE = "rapidocr"
 THREADS_ENV = "REST_REFERENCE_OCR_THREADS"
@@ -165,7 +166,7 @@ def ocr_version() -> str:
 def default_ocr_workers() -> int:
     """Pages read at once: one inside a pytest-xdist worker, where the workers already
     fill the cores; else one per core this process may run on."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if is_xdist_worker():
         return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -183,7 +184,7 @@ def default_ocr_threads(workers: int = 1) -> int | None:
         if not value.isdigit() or int(value) < 1:
             raise ModelError(f"{THREADS_ENV}={value!r}: expected a positive whole number")
         return int(value)
-    return 1 if workers > 1 or os.environ.get("PYTEST_XDIST_WORKER") else None
+    return 1 if workers > 1 or is_xdist_worker() else None
 
 
 def ink_line_height(rgb: Any) -> float | None:

@@ -11,13 +11,13 @@ from fractions import Fraction
 import pytest
 from suite_runs import make_suite, run_suite
 
+from rest_checks.case_requests import rendering_spec
 from rest_checks.diagnosis import case_factors, diagnose
 from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.items.base import Item
 from rest_checks.metrics import binomial_upper_tail, holm_levels
 from rest_checks.records import CaseRecord, case_key
 from rest_checks.render.specs import REST_PLUS_GRID
-from rest_checks.run import rendering_spec
 
 RENDERINGS = ["default", *REST_PLUS_GRID]
 

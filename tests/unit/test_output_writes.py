@@ -179,11 +179,11 @@ def test_a_full_disk_at_the_end_is_one_line_and_the_rest_is_still_written(
 def test_a_read_only_baseline_folder_is_one_line_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rest_checks import run as run_module
+    from rest_checks import run_outputs
 
     run = RestRun(settings(tmp_path), MockModel("oracle"), with_ocr=False)
     read_only = OSError(errno.EROFS, os.strerror(errno.EROFS))
-    monkeypatch.setattr(run_module, "write_baseline", lambda *a: (_ for _ in ()).throw(read_only))
+    monkeypatch.setattr(run_outputs, "write_baseline", lambda *a: (_ for _ in ()).throw(read_only))
     outcome = finished(run)
     assert any(
         line.startswith("baseline NOT written to")
