@@ -2,9 +2,10 @@
 
 ``say`` is one line on stderr (loading weights, starting OCR, reaching a server), which
 the plugin lets through pytest's capture while it asks the model ahead of the tests.
-``Progress`` counts the requests of that asking (done of total, from the cache, retries,
-errors) and ``LiveProgress`` shows the count while it goes: one line rewritten in place on
-a terminal, or a new line every ``every`` seconds where output is not a terminal (CI logs).
+``Progress`` counts the requests of that asking (done of total, from the disk cache, read
+back from this run's replies, retries, failed) and ``LiveProgress`` shows the count while
+it goes: one line rewritten in place on a terminal, or a new line every ``every`` seconds
+where output is not a terminal (CI logs).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class Progress:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.total = 0
         self.done = 0
-        self.cached = 0
+        self.disk = 0
+        self.memory = 0
         self.retries = 0
         self.errors = 0
         self._expected = False
@@ -41,16 +43,18 @@ class Progress:
             self.total = requests
             self._expected = True
 
-    def add(self, requests: int, *, cached: int = 0, merged: int = 0) -> None:
-        """``requests`` more to answer, ``cached`` of them answered already; ``merged``
-        more were duplicates of these (and need no answer of their own)."""
+    def add(self, requests: int, *, disk: int = 0, memory: int = 0, merged: int = 0) -> None:
+        """``requests`` more to answer, ``disk`` of them answered by the disk cache and
+        ``memory`` by this run's replies already; ``merged`` more were duplicates of these
+        (and need no answer of their own)."""
         with self._lock:
             if self._expected:
                 self.total -= merged
             else:
                 self.total += requests
-            self.done += cached
-            self.cached += cached
+            self.done += disk + memory
+            self.disk += disk
+            self.memory += memory
 
     def reply(self, *, error: bool = False) -> None:
         with self._lock:
@@ -62,10 +66,11 @@ class Progress:
             self.retries += 1
 
     def line(self) -> str:
-        """``asking the model: 120/600 (30 cached, 2 retries, 0 errors), 15.2/s, ETA 31 s``."""
+        """``asking the model: 120/600 (30 from the disk cache, 0 from memory, 2 retries,
+        0 failed), 15.2/s, ETA 31 s``."""
         with self._lock:
             elapsed = max(self._clock() - self._started, 1e-9)
-            asked = self.done - self.cached
+            asked = self.done - self.disk - self.memory
             rate = asked / elapsed
             left = self.total - self.done
             eta = f"ETA {_duration(left / rate)}" if rate > 0 and left else "ETA -"
@@ -73,7 +78,8 @@ class Progress:
                 eta = f"took {_duration(elapsed)}"
             return (
                 f"rest-checks: asking the model: {self.done}/{self.total} "
-                f"({self.cached} cached, {self.retries} retries, {self.errors} errors), "
+                f"({self.disk} from the disk cache, {self.memory} from memory, "
+                f"{self.retries} retries, {self.errors} failed), "
                 f"{rate:.1f}/s, {eta}"
             )
 

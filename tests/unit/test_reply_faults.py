@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from rest_checks.cache import ModelCalls, ResponseCache
+from rest_checks.cache import ResponseCache
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.base import Model, Response
 from rest_checks.models.openai_api import MAX_REPLY_CHARS, OpenAIModel
 from rest_checks.prompts import Request
