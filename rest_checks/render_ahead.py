@@ -53,6 +53,7 @@ class RenderAhead:
         self._replies: list[Response | None] = [None] * len(sent)
         self._lock = threading.Lock()
         self._rendered = 0
+        self._closed = False
         self._pool = (
             ThreadPoolExecutor(min(calls.render_workers, len(self.pages)), "rest-checks-render")
             if self.pages
@@ -72,12 +73,13 @@ class RenderAhead:
 
     def _render_more(self, count: int) -> list[Future[bytes]]:
         with self._lock:
+            if self._closed:  # a reply that came in after the batch was given up
+                return []
             start = self._rendered
             self._rendered = min(len(self.pages), start + max(0, count))
             pages = self.pages[start : self._rendered]
-        assert self._pool is not None or not pages
-        # A page that fails to render fails again, with its message, where it is sent.
-        return [self._pool.submit(page.png) for page in pages if self._pool is not None]
+            # A page that fails to render fails again, with its message, where it is sent.
+            return [self._pool.submit(page.png) for page in pages if self._pool is not None]
 
     def reply(self, index: int, response: Response) -> None:
         key, request = self.sent[index]
@@ -107,5 +109,7 @@ class RenderAhead:
         return [r for r in self._replies if r is not None]
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
