@@ -137,7 +137,8 @@ def run_suite(
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-    if done.returncode != 0:
+    # A --collect-only run ends with its planned cases unanswered, which fails it.
+    if done.returncode != 0 and "--collect-only" not in extra:
         raise RuntimeError(f"pytest failed ({done.returncode}):\n{done.stdout[-3000:]}")
     calls = server.state.completions[before_calls:]
     if not calls:

@@ -16,8 +16,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from rest_checks.model_gateway import ModelCalls
 from rest_checks.items.soebench import generate_soebench
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.hf import HFModel
 from rest_checks.prompts import Request, build_requests
 from rest_checks.render import RenderSpec

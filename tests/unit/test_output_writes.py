@@ -26,8 +26,8 @@ from rest_checks.atomic import (
     write_atomic,
 )
 from rest_checks.cache import ResponseCache
-from rest_checks.model_gateway import ModelCalls
 from rest_checks.config import RestSettings
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.base import Model, Response
 from rest_checks.models.mock import MockModel
 from rest_checks.prompts import Request

@@ -16,9 +16,9 @@ import pytest
 
 from rest_checks import pages, render
 from rest_checks.cache import ResponseCache, request_key
-from rest_checks.model_gateway import ModelCalls
 from rest_checks.fonts import DEFAULT_FONTS_DIR, FONTS_DIR_ENV, clear_font_cache
 from rest_checks.items.arith import generate_arith
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.base import Response
 from rest_checks.models.mock import MockModel
 from rest_checks.models.openai_api import OpenAIModel
