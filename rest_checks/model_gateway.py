@@ -164,7 +164,7 @@ class ModelCalls:
         self._count(len(requests), hits, missing, progress)
         if missing:
             sent = [(key, requests[indexes[0]]) for key, indexes in missing.items()]
-            for (key, _), response in zip(sent, self._ask(sent, progress), strict=True):
+            for (key, _), response in zip(sent, self._ask(sent), strict=True):
                 for index in missing[key]:
                     results[index] = response
         assert all(r is not None for r in results), "every request was answered"
@@ -185,7 +185,7 @@ class ModelCalls:
                 missing.setdefault(key, []).append(index)
         self._count(len(requests), hits, missing, progress, reading=False)
         if missing:
-            self._ask([(key, requests[indexes[0]]) for key, indexes in missing.items()], progress)
+            self._ask([(key, requests[indexes[0]]) for key, indexes in missing.items()])
 
     def _count(
         self,
@@ -208,6 +208,7 @@ class ModelCalls:
             self._counted.update(new)
             self._counted.update(missing)
         if progress is not None:
+            progress.watch(self.counter)  # its replies, retries and failures
             # A duplicate is one call: the requests merged into another are not counted.
             count = len(hits)
             progress.add(
@@ -217,8 +218,8 @@ class ModelCalls:
                 merged=requests - count - len(missing),
             )
 
-    def _ask(self, sent: list[tuple[str, Request]], progress: Progress | None) -> list[Response]:
-        batch = RenderAhead(self, sent, progress)
+    def _ask(self, sent: list[tuple[str, Request]]) -> list[Response]:
+        batch = RenderAhead(self, sent)
         try:
             batch.prime(getattr(self.model, "concurrency", 1))
             self.model.stream([request for _, request in batch.sent], batch)

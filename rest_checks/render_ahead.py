@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from rest_checks.models.base import ModelError, Response
 from rest_checks.pages import Page
-from rest_checks.progress import Progress
 from rest_checks.prompts import Request
 
 if TYPE_CHECKING:
@@ -29,14 +28,11 @@ RENDER_AHEAD = 64
 
 
 class RenderAhead:
-    """The ``ReplySink`` of one batch of misses: stores each reply as it arrives, counts
-    it, and lets the next page be rendered."""
+    """The ``ReplySink`` of one batch of misses: stores each reply as it arrives (which
+    counts it), counts retries, and lets the next page be rendered."""
 
-    def __init__(
-        self, calls: ModelCalls, sent: list[tuple[str, Request]], progress: Progress | None
-    ) -> None:
+    def __init__(self, calls: ModelCalls, sent: list[tuple[str, Request]]) -> None:
         self.calls = calls
-        self.progress = progress
         # Requests showing the same page share one Page object, so it is rendered once
         # (the image and ocr requests of a case show the same page).
         shared: dict[str, Page] = {}
@@ -93,14 +89,10 @@ class RenderAhead:
                 done_page = page if self.waiting[page.key] == 0 else None
         if done_page is not None:
             done_page.forget()  # every request showing it was answered
-        if self.progress is not None:
-            self.progress.reply(error=response.error is not None)
         self._render_more(1)
 
     def retry(self, reason: str) -> None:
         self.calls.retried()
-        if self.progress is not None:
-            self.progress.retry()
 
     def replies(self) -> list[Response]:
         missing = sum(r is None for r in self._replies)

@@ -173,7 +173,7 @@ def test_the_pages_of_the_first_requests_in_flight_are_drawn_before_any_is_sent(
         for n in range(40)
     ]
     calls = ModelCalls(MockModel("oracle"), None, render_ahead=2)
-    batch = RenderAhead(calls, requests, None)
+    batch = RenderAhead(calls, requests)
     batch.prime(8)
     try:
         assert set(drawn) >= {str(n) for n in range(8)}
