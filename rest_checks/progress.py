@@ -102,8 +102,8 @@ class Progress:
             self.memory += memory
 
     def line(self) -> str:
-        """``asking the model: 120/600 (30 from the disk cache, 0 from memory, 2 retries,
-        0 failed), 15.2/s, ETA 31 s``."""
+        """``asking the model: 120/600 (90 sent, 30 from the disk cache, 0 from memory,
+        2 retries, 0 failed), 15.2/s, ETA 31 s``."""
         with self._lock:
             replies, retries, errors = self._since()
             done = self.disk + self.memory + replies
@@ -115,7 +115,7 @@ class Progress:
                 eta = f"took {_duration(elapsed)}"
             return (
                 f"rest-checks: asking the model: {done}/{self.total} "
-                f"({self.disk} from the disk cache, {self.memory} from memory, "
+                f"({replies} sent, {self.disk} from the disk cache, {self.memory} from memory, "
                 f"{retries} retries, {errors} failed), "
                 f"{rate:.1f}/s, {eta}"
             )

@@ -428,8 +428,8 @@ def test_progress_is_shown_while_asking_and_not_under_q(suite: pytest.Pytester) 
     # Not a terminal here: plain lines, the last one with the final count.
     shown.stdout.fnmatch_lines(
         [
-            "rest-checks: asking the model: 24/24 (0 from the disk cache, 0 from memory, "
-            "0 retries, 0 failed)*"
+            "rest-checks: asking the model: 24/24 (24 sent, 0 from the disk cache, "
+            "0 from memory, 0 retries, 0 failed)*"
         ]
     )
     quiet = suite.runpytest_subprocess(*FAST, *args, "-q")

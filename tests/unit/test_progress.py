@@ -29,7 +29,7 @@ def test_a_line_counts_done_cached_retries_errors_rate_and_eta() -> None:
     clock.now += 10.0
     line = progress.line()
     assert "51/100" in line
-    assert "15 from the disk cache, 5 from memory, 2 retries, 1 failed" in line
+    assert "(31 sent, 15 from the disk cache, 5 from memory, 2 retries, 1 failed)" in line
     assert "3.1/s" in line  # 31 asked in 10 s
     assert "ETA 16 s" in line  # 49 left at 3.1/s
 
