@@ -1,22 +1,23 @@
 """The API path end to end: how close a whole ``pytest`` run gets to the network's ideal.
 
-The REST suite runs (``pytest tests/test_rest_suite.py --model openai:test-model``, no
-xdist) against a loopback Chat Completions server that answers every request after a fixed
-latency and serves as many at once as the client sends. 150 items x 4 calls:
+The REST suite runs (``pytest tests/test_rest_suite.py --model openai:test-model``) against
+a loopback Chat Completions server that answers every request after a fixed latency and
+serves as many at once as the client sends. 150 items x 4 calls, fresh runs:
 
-- ``--rest-no-cache``, 32 in flight, 200 ms: wall of the whole run against the ideal
-  ``calls x latency / in flight`` (3.75 s), and the harness's CPU seconds per request (the
-  pytest process's user + system time; the server runs in this process, not counted),
-  split into the start-up until the server's first request and the time from there to
-  the last reply (against the same ideal: the part of the run the harness can overlap
-  with the network);
-- the same at 64 in flight and 50 ms, where the harness rather than the server is the limit;
-- two floors no harness change can go below: a bare ``python -c "import openai"`` (part of
-  every start-up), and the CPU time of rendering the run's distinct pages once each on one
-  core (this process, this checkout), against the ideal: the harness renders in threads
-  of one process, whose text drawing holds the GIL, so its request phase cannot be shorter;
-- a rerun served from a warm disk cache: its cost per case, whole and after subtracting
-  the same run's ``--collect-only`` time (start-up and collection).
+- 32 in flight at 200 ms (a paid API), ``-n 0``, ``--rest-no-cache``;
+- 64 in flight at 50 ms (a fast server: a local vLLM), ``-n 0`` and ``-n 2``, each with
+  ``--rest-no-cache`` and with an empty cache folder;
+
+each with the wall of the whole run against the ideal ``calls x latency / in flight``,
+the start-up until the server's first request, the time from there to the last reply
+(against the same ideal: the part of the run the harness can overlap with the network),
+the most requests the server had in flight at once, and the harness's CPU per request
+(the pytest processes' user + system time; the server runs in this process, not
+counted); ``-n 2`` rows also give their wall against the ``-n 0`` run's. Then two floors
+no harness change can go below: a bare ``python -c "import openai"`` (part of every
+start-up), and the CPU time of rendering the run's distinct pages once each on one core;
+and a rerun served from a warm disk cache: its cost per case, whole and after subtracting
+the same run's ``--collect-only`` time (start-up and collection).
 
 ``--before DIR`` measures a second checkout (e.g. an earlier commit unpacked with ``git
 archive``) in the same run, so the table's before/after ratios come from one machine state:
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +75,8 @@ class Measured:
     # last reply: the part of the run in which requests are on their way.
     startup_s: float = 0.0
     requests_s: float = 0.0
+    # The most requests the server had in flight at once during the run.
+    peak_in_flight: int = 0
 
 
 def run_suite(
@@ -83,10 +87,12 @@ def run_suite(
     per_source: int,
     concurrency: int,
     cache: Path | None,
+    workers: int = 0,
     extra: tuple[str, ...] = (),
     pycache: Path | None = None,
 ) -> Measured:
-    """One ``pytest`` run of ``checkout``'s suite; wall, child CPU time and server calls."""
+    """One ``pytest`` run of ``checkout``'s suite (``workers``: xdist's ``-n``, 0 for none);
+    wall, child CPU time, server calls and the server's peak of requests in flight."""
     work.mkdir(parents=True, exist_ok=True)
     for name, source in (
         ("test_rest_suite.py", checkout / "tests" / "test_rest_suite.py"),
@@ -97,14 +103,14 @@ def run_suite(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REST_", "OPENAI_"))}
     env = child_env(env, pycache, PYTHONPATH=str(checkout))
     caching = ["--rest-cache", str(cache)] if cache is not None else ["--rest-no-cache"]
+    xdist = ["-n", str(workers)] if workers else ["-p", "no:xdist"]
     command = [
         sys.executable,
         "-m",
         "pytest",
         "test_rest_suite.py",
         "-q",
-        "-p",
-        "no:xdist",
+        *xdist,
         "-p",
         "no:cacheprovider",
         "-p",
@@ -119,42 +125,63 @@ def run_suite(
         str(per_source),
         "--rest-concurrency",
         str(concurrency),
-        "--rest-baseline",
-        str(work / "none.json"),
         *caching,
         *extra,
     ]
     before_calls = len(server.state.completions)
+    with server.state.lock:
+        server.state.max_in_flight = 0
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()  # the server stamps requests with this clock
     done = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True, check=False)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-    if done.returncode != 0:
+    # A --collect-only run ends with its planned cases unanswered, which fails it.
+    if done.returncode != 0 and "--collect-only" not in extra:
         raise RuntimeError(f"pytest failed ({done.returncode}):\n{done.stdout[-3000:]}")
     calls = server.state.completions[before_calls:]
     if not calls:
         return Measured(wall, cpu, 0, done.returncode)
     first = min(call.received_at for call in calls)
     last = max(call.answered_at for call in calls)
-    return Measured(wall, cpu, len(calls), done.returncode, first - started, last - first)
+    peak = server.state.max_in_flight
+    return Measured(wall, cpu, len(calls), done.returncode, first - started, last - first, peak)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One fresh run: requests in flight, the server's latency, xdist workers, and whether
+    the run has a cache folder (empty at its start) or ``--rest-no-cache``."""
+
+    in_flight: int
+    latency: float
+    workers: int = 0
+    cache: bool = False
+
+    @property
+    def name(self) -> str:
+        xdist = f"-n {self.workers}" if self.workers else "-n 0"
+        caching = "empty cache folder" if self.cache else "--rest-no-cache"
+        return f"{self.in_flight} in flight, {self.latency * 1000:.0f} ms, {xdist}, {caching}"
+
+
+# The slow server of a paid API, then a fast one (a local vLLM answers in about 50 ms).
+SCENARIOS = (
+    Scenario(32, 0.2),
+    Scenario(64, 0.05),
+    Scenario(64, 0.05, cache=True),
+    Scenario(64, 0.05, workers=2),
+    Scenario(64, 0.05, workers=2, cache=True),
+)
 
 
 @dataclass(frozen=True)
 class Figures:
     """Every row of the table for one checkout."""
 
-    wall_32: float
-    ideal_32: float
-    startup_32: float
-    requests_32: float
-    cpu_per_request_32: float
-    wall_64: float
-    ideal_64: float
-    startup_64: float
-    requests_64: float
-    cpu_per_request_64: float
+    fresh: dict[Scenario, Measured]
+    ideal: dict[Scenario, float]
     cached_per_case_ms: float
     cached_after_startup_ms: float
     cached_cpu_per_case_ms: float
@@ -223,29 +250,31 @@ def measure(
                         extra=("--collect-only",),
                         pycache=pycache,
                     )
-        fresh: dict[tuple[int, int], list[Measured]] = {}
-        ideal: dict[int, float] = {}
-        scenarios = [(32, 0.2), (64, 0.05)] * repeat
-        for in_flight, latency in scenarios:
-            for n, checkout in enumerate(checkouts):
-                with ChatCompletionsServer(
-                    consistent_answer,
-                    api_key=None,
-                    latency=latency,
-                    max_concurrent=in_flight,
-                    record=False,
-                ) as server:
-                    got = run_suite(
-                        checkout,
-                        work / f"fresh-{in_flight}-{n}",
-                        server,
-                        per_source=per_source,
-                        concurrency=in_flight,
-                        cache=None,
-                        pycache=pycache,
-                    )
-                fresh.setdefault((n, in_flight), []).append(got)
-                ideal[in_flight] = got.calls * latency / in_flight
+        fresh: dict[tuple[int, Scenario], list[Measured]] = {}
+        ideal: dict[Scenario, float] = {}
+        for round_ in range(repeat):
+            for scenario in SCENARIOS:
+                for n, checkout in enumerate(checkouts):
+                    name = f"fresh-{scenario.in_flight}-{scenario.workers}-{scenario.cache}"
+                    with ChatCompletionsServer(
+                        consistent_answer,
+                        api_key=None,
+                        latency=scenario.latency,
+                        max_concurrent=scenario.in_flight,
+                        record=False,
+                    ) as server:
+                        got = run_suite(
+                            checkout,
+                            work / f"{name}-{n}-{round_}",
+                            server,
+                            per_source=per_source,
+                            concurrency=scenario.in_flight,
+                            cache=work / f"{name}-{n}-{round_}-cache" if scenario.cache else None,
+                            workers=scenario.workers,
+                            pycache=pycache,
+                        )
+                    fresh.setdefault((n, scenario), []).append(got)
+                    ideal[scenario] = got.calls * scenario.latency / scenario.in_flight
         reruns: dict[int, list[Measured]] = {}
         collects: dict[int, list[Measured]] = {}
         with ChatCompletionsServer(
@@ -276,19 +305,10 @@ def measure(
             rerun, collect = fastest(reruns[n]), fastest(collects[n])
             if rerun.calls:
                 raise RuntimeError(f"the cached rerun made {rerun.calls} model calls")
-            f32, f64 = fastest(fresh[n, 32]), fastest(fresh[n, 64])
             figures.append(
                 Figures(
-                    wall_32=f32.wall_s,
-                    ideal_32=ideal[32],
-                    startup_32=f32.startup_s,
-                    requests_32=f32.requests_s,
-                    cpu_per_request_32=1000 * f32.cpu_s / max(1, f32.calls),
-                    wall_64=f64.wall_s,
-                    ideal_64=ideal[64],
-                    startup_64=f64.startup_s,
-                    requests_64=f64.requests_s,
-                    cpu_per_request_64=1000 * f64.cpu_s / max(1, f64.calls),
+                    fresh={scenario: fastest(fresh[n, scenario]) for scenario in SCENARIOS},
+                    ideal=ideal,
                     cached_per_case_ms=1000 * rerun.wall_s / cases,
                     cached_after_startup_ms=1000 * max(0.0, rerun.wall_s - collect.wall_s) / cases,
                     cached_cpu_per_case_ms=1000 * rerun.cpu_s / cases,
@@ -301,46 +321,88 @@ def measure(
         return figures
 
 
+Row = tuple[str, float | None, str, float | None]
+
+
+def scenario_rows(scenario: Scenario, after: Figures, before: Figures | None) -> list[Row]:
+    """A fresh run's rows: wall, its ratio to the network ideal, start-up, the request
+    phase, the peak of requests in flight the server saw, CPU per request; and, for
+    ``-n 2``, the ratio of its wall to the same checkout's ``-n 0`` run of the same cache
+    setting."""
+    ideal = after.ideal[scenario]
+
+    def pick(figures: Figures | None, get: Callable[[Measured], float]) -> float | None:
+        return None if figures is None else get(figures.fresh[scenario])
+
+    def both(get: Callable[[Measured], float]) -> tuple[float | None, float | None]:
+        return pick(after, get), pick(before, get)
+
+    def row(name: str, unit: str, get: Callable[[Measured], float]) -> Row:
+        now, then = both(get)
+        return (name, now, unit, then)
+
+    rows = [
+        row(f"{scenario.name}: pytest wall", " s", lambda m: m.wall_s),
+        ("  network ideal", ideal, " s", ideal if before else None),
+        row("  wall / ideal", "x", lambda m: m.wall_s / ideal),
+        row("  start-up until the first request", " s", lambda m: m.startup_s),
+        row("  first request to last reply / ideal", "x", lambda m: m.requests_s / ideal),
+        row("  peak requests in flight (server)", "", lambda m: m.peak_in_flight),
+        row("  harness CPU per request", "ms", lambda m: 1000 * m.cpu_s / max(1, m.calls)),
+    ]
+    if scenario.workers:
+        alone = Scenario(scenario.in_flight, scenario.latency, 0, scenario.cache)
+
+        def against_alone(figures: Figures | None) -> float | None:
+            if figures is None:
+                return None
+            return figures.fresh[scenario].wall_s / figures.fresh[alone].wall_s
+
+        rows.append(("  wall / the -n 0 wall", against_alone(after), "x", against_alone(before)))
+    return rows
+
+
 def table(after: Figures, before: Figures | None) -> list[str]:
-    def cell(value: float, unit: str) -> str:
+    def cell(value: float | None, unit: str) -> str:
+        if value is None:
+            return "-"
+        if unit == "":
+            return f"{value:.0f}"
         return f"{value:.2f}{unit}" if unit != "ms" else f"{value:.1f} ms"
 
-    rows: list[tuple[str, float, str, float | None]] = []
+    rows: list[Row] = []
+    for scenario in SCENARIOS:
+        rows += scenario_rows(scenario, after, before)
+    rows.insert(
+        4,
+        (
+            "  of the start-up, importing the OpenAI client",
+            after.openai_import_s,
+            " s",
+            before.openai_import_s if before else None,
+        ),
+    )
+    first_fast = next(s for s in SCENARIOS if s.latency == 0.05)
+    rows.append(
+        (
+            "rendering the 64/50 ms run's pages on one core / ideal",
+            after.render_floor_s / after.ideal[first_fast],
+            "x",
+            None,
+        )
+    )
 
     def add(name: str, pick: str, unit: str) -> None:
         rows.append((name, getattr(after, pick), unit, getattr(before, pick) if before else None))
 
-    def over_ideal(name: str, pick: str, load: str) -> None:
-        """The ratio of a row's figure to the network ideal (none where it was not seen)."""
-
-        def ratio(figures: Figures | None) -> float | None:
-            if figures is None or not getattr(figures, pick):
-                return None
-            return float(getattr(figures, pick)) / getattr(figures, f"ideal_{load}")
-
-        rows.append((name, ratio(after) or 0.0, "x", ratio(before)))
-
-    for load in ("32", "64"):
-        title = "32 in flight, 200 ms" if load == "32" else "64 in flight, 50 ms"
-        add(f"{title}: pytest wall", f"wall_{load}", " s")
-        add("  network ideal", f"ideal_{load}", " s")
-        over_ideal("  wall / ideal", f"wall_{load}", load)
-        add("  start-up until the first request", f"startup_{load}", " s")
-        if load == "32":
-            add("  of it, importing the OpenAI client", "openai_import_s", " s")
-        add("  first request to last reply", f"requests_{load}", " s")
-        over_ideal("  that / ideal", f"requests_{load}", load)
-        over_ideal("  rendering the pages on one core / ideal", "render_floor_s", load)
-        add("  harness CPU per request", f"cpu_per_request_{load}", "ms")
     add(f"cached rerun, {after.cases} cases: wall per case", "cached_per_case_ms", "ms")
     add("  less start-up and collection", "cached_after_startup_ms", "ms")
     add("  harness CPU per case", "cached_cpu_per_case_ms", "ms")
     width = max(len(r[0]) for r in rows)
     lines = [f"{'':{width}}  {'before':>10}  {'after':>10}  {'after/before':>12}"]
     for name, now, unit, then in rows:
-        then_cell = cell(then, unit) if then is not None else "-"
-        ratio = f"{now / then:.2f}" if then else "-"
-        lines.append(f"{name:{width}}  {then_cell:>10}  {cell(now, unit):>10}  {ratio:>12}")
+        ratio = f"{now / then:.2f}" if now is not None and then else "-"
+        lines.append(f"{name:{width}}  {cell(then, unit):>10}  {cell(now, unit):>10}  {ratio:>12}")
     return lines
 
 
@@ -362,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     before = earlier[0] if earlier else None
     calls = 4 * 3 * args.per_source
     print(
-        f"API path: {3 * args.per_source} items x 4 calls = {calls} requests, no xdist; "
+        f"API path: {3 * args.per_source} items x 4 calls = {calls} requests; "
         f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
         f"on {os.cpu_count()} cores; {describe(Path() if cached else None)}"
     )

@@ -203,7 +203,7 @@ def fresh_calls_row(repeat: int) -> None:
     ``render_png`` time of the same distinct pages, and how many times a page is rendered.
     """
     from rest_checks import pages as pages_module
-    from rest_checks.cache import ModelCalls
+    from rest_checks.model_gateway import ModelCalls
     from rest_checks.models.base import Model, Response
     from rest_checks.prompts import Request, build_requests
 

@@ -1,15 +1,21 @@
-"""What one case asks the model: the rendering a case's name stands for, and the requests
-of a cross-modal (or REST+) case with the run's answer budget."""
+"""What one case asks the model: its rendering, its requests, its key.
+
+A case is an item and the name of its rendering ("default", a REST+ grid name, a parity
+step), or None for the Hypothesis check, which needs only the text answer ahead.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from rest_checks.config import RestSettings
 from rest_checks.items.base import Item
 from rest_checks.modalities import Modality
 from rest_checks.parity import PARITY_LADDER, is_parity
-from rest_checks.prompts import Request, build_requests
+from rest_checks.prompts import Request, build_requests, text_request
 from rest_checks.render.specs import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec
+
+Case = tuple[Item, str | None]
 
 
 def rendering_spec(rendering: str) -> RenderSpec:
@@ -17,6 +23,12 @@ def rendering_spec(rendering: str) -> RenderSpec:
     if rendering == "default":
         return DEFAULT_SPEC
     return PARITY_LADDER[rendering] if is_parity(rendering) else REST_PLUS_GRID[rendering]
+
+
+def plus_renderings(settings: RestSettings) -> dict[str, RenderSpec]:
+    """The renderings each REST+ item is drawn in: the grid, and the parity ladder with
+    ``--rest-parity``."""
+    return {**REST_PLUS_GRID, **(PARITY_LADDER if settings.parity else {})}
 
 
 def case_requests(
@@ -36,3 +48,17 @@ def with_budget(request: Request, max_tokens: int | None) -> Request:
     if max_tokens is None or request.modality == "ocr":
         return request
     return replace(request, max_tokens=max_tokens)
+
+
+def requests_for(
+    item: Item, rendering: str | None, with_ocr: bool, max_tokens: int | None
+) -> list[Request]:
+    """What one case will ask: a rendering's requests, or (``None``) the text one."""
+    if rendering is None:
+        return [with_budget(text_request(item), max_tokens)]
+    return list(case_requests(item, rendering, with_ocr, max_tokens).values())
+
+
+def request_count(rendering: str | None, with_ocr: bool) -> int:
+    """How many requests ``requests_for`` makes for a case of ``rendering``."""
+    return 1 if rendering is None else 3 + with_ocr

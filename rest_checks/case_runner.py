@@ -16,12 +16,12 @@ from typing import Any
 
 from rest_checks.answers import extract_answer, solution_variables
 from rest_checks.baselines import Baseline
-from rest_checks.cache import ModelCalls
 from rest_checks.case_requests import case_requests, rendering_spec, with_budget
 from rest_checks.config import RestSettings
 from rest_checks.items.base import Item
 from rest_checks.metrics import character_error_rate, consistent, same_answer
 from rest_checks.modalities import ANSWER_MODALITIES, Modality
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.base import ModelError, ModelUnusableError, Response
 from rest_checks.prompts import Request, image_request, text_request
 from rest_checks.records import CaseKind, CaseRecord, case_fingerprint, case_key

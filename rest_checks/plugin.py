@@ -59,6 +59,8 @@ SUITE_MODULE = "rest_checks.suite"
 XDIST_HOOKS = "rest-checks-xdist"
 # The controller's items, handed to each xdist worker.
 ITEMS_INPUT = "rest_items"
+# The folder the workers of a run without a disk cache share their replies through.
+SHARED_INPUT = "rest_shared_replies"
 # The controller's sequential decision (--rest-sequential), handed to each xdist worker.
 SEQUENTIAL_INPUT = "rest_sequential"
 
@@ -236,6 +238,7 @@ def start_run(config: pytest.Config) -> RestRun:
         worker = worker_input(config)
         if worker is not None and ITEMS_INPUT in worker:
             run.use_items(worker[ITEMS_INPUT])  # generated once, on the controller
+            run.use_shared_folder(worker.get(SHARED_INPUT))
             if SEQUENTIAL_INPUT in worker:
                 from rest_checks.sequential_run import from_controller
 
@@ -388,8 +391,8 @@ def pytest_collection_modifyitems(
 @pytest.fixture(scope="session")
 def rest(request: pytest.FixtureRequest) -> RestRun:
     """The REST run: ask the model about items and keep the cases."""
+    from rest_checks.asking_ahead import ASK_AHEAD_WINDOW
     from rest_checks.progress import Progress, say
-    from rest_checks.run import ASK_AHEAD_WINDOW
     from rest_checks.terminal_progress import live_progress, uncaptured
 
     config = request.config
@@ -403,11 +406,7 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
                 _decide_sequentially(run, None, progress)
             cases, asked = run.prefetch(worker_share(config), window=window, progress=progress)
         if asked:
-            counter = run.calls.counter
-            say(
-                f"asked ahead: {asked} requests for {cases} cases, "
-                f"{counter.cache_hits} from the cache, {counter.model_calls} to the model"
-            )
+            say(f"asked ahead: {asked} requests for {cases} cases: {run.calls.counter.describe()}")
     return run
 
 
@@ -536,6 +535,7 @@ class XdistHooks:
         if run is None:
             return
         node.workerinput[ITEMS_INPUT] = run.items_payload()
+        node.workerinput[SHARED_INPUT] = run.shared_folder()  # without a cache
         if run.settings.sequential:
             from rest_checks.models.base import ModelUnusableError
             from rest_checks.sequential_run import to_workers

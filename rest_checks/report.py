@@ -26,6 +26,7 @@ from rest_checks.diagnosis import Diagnosis
 from rest_checks.diagnosis_text import diagnosis_line
 from rest_checks.metrics import Proportion, mean_ocr_cer, ocr_perfect, rer_counts, summarize
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.model_gateway import describe_calls
 from rest_checks.parity import parity_line, parity_table
 from rest_checks.rates_text import agreement_rates, headline_rates
 from rest_checks.records import CaseRecord
@@ -34,6 +35,7 @@ from rest_checks.results_document import (
     RESULTS_FORMAT,
     BaselineBlock,
     BaselineSource,
+    Calls,
     CaseIdentity,
     CaseVerdict,
     Error,
@@ -217,8 +219,7 @@ def build_results(
     settings: RestSettings,
     identity: dict[str, Any],
     records: Sequence[CaseRecord],
-    model_calls: int,
-    cache_hits: int,
+    calls: Calls,
     baseline: Baseline | None,
     gate_result: GateResult | None,
     diagnosis: Diagnosis | None = None,
@@ -266,7 +267,8 @@ def build_results(
         "errors": [_error_json(r) for r in errored],
         "rest_plus": rest_plus_table(answered),
         "invariance": invariance_table(answered),
-        "calls": {"model": model_calls, "cache": cache_hits},
+        # Sent, from the disk cache, read back, retried, failed (CallCounter.to_json).
+        "calls": calls,
         # Tokens per modality from the replies' usage, and the cost (docs/token-usage.md).
         "usage": usage_table(answered, prices),
         # Accuracy against visual tokens on the --rest-parity ladder (docs/parity.md).
@@ -417,7 +419,7 @@ def format_summary(results: ResultsDocument) -> list[str]:
     lines = _leading_lines(results)
     lines.append(
         f"model {results['model']}  items {results['n_items']}  seed {results['seed']}  "
-        f"calls {results['calls']['model']} (cached {results['calls']['cache']})"
+        f"calls: {describe_calls(results['calls'])}"
     )
     lines += [_source_line(source) for source in results["sources"]]
     lines += [f"  no answer, {p}" for p in outcome_phrases(results["outcomes"])]

@@ -177,8 +177,13 @@ class Invariance(TypedDict):
 
 
 class Calls(TypedDict):
-    model: int
-    cache: int
+    """What happened to the run's requests (``model_gateway.CallCounter``)."""
+
+    model: int  # sent to the model
+    cache: int  # answered from the disk cache (an earlier run's replies)
+    memory: int  # read back from this run's replies (asked ahead, or shared by a worker)
+    retried: int  # attempts that failed and were tried again
+    failed: int  # requests that failed for good
 
 
 class ModalityUsage(TypedDict):

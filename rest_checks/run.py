@@ -23,36 +23,31 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rest_checks.asking_ahead import AskingAhead
 from rest_checks.baselines import Baseline, BaselineMismatch, check_compatible, run_signature
-from rest_checks.cache import ModelCalls, ResponseCache
-from rest_checks.case_requests import case_requests, with_budget
+from rest_checks.case_requests import Case, plus_renderings
 from rest_checks.case_runner import CaseRunner
 from rest_checks.config import RestSettings
 from rest_checks.items.base import Item
 from rest_checks.items.files import LoadResult
 from rest_checks.items.suites import load_suite
-from rest_checks.models.base import Model, ModelError, ModelUnusableError
-from rest_checks.parity import PARITY_LADDER
+from rest_checks.model_gateway import CallCounter, ModelCalls
+from rest_checks.models.base import Model
 from rest_checks.progress import Progress
-from rest_checks.prompts import Request, text_request
+from rest_checks.prompts import Request
 from rest_checks.records import CaseRecord, case_fingerprint, case_key, planned_case_key
-from rest_checks.render.specs import DEFAULT_SPEC, REST_PLUS_GRID, RenderSpec
+from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
+from rest_checks.response_store import ResponseCache
 from rest_checks.run_finish import Outcome, RunFinisher
 from rest_checks.run_outputs import RunOutputs
 from rest_checks.sequential import SequentialDecision
-
-# A case: an item and the name of its rendering ("default", a REST+ grid name), or None
-# for the Hypothesis check, which needs only the text answer ahead.
-Case = tuple[Item, str | None]
-
-# Cases asked at a time when a run may stop early (-x, --maxfail): enough to keep a
-# server's parallel slots busy, few enough that a stopped run asked little it never used.
-ASK_AHEAD_WINDOW = 16
 
 
 def plus_items(items: Sequence[Item], per_task: int) -> list[Item]:
@@ -66,22 +61,6 @@ def plus_items(items: Sequence[Item], per_task: int) -> list[Item]:
             seen[item.task] = seen.get(item.task, 0) + 1
             chosen.append(item)
     return chosen
-
-
-# Cases asked ahead together: enough for the model's concurrency to stay busy across the
-# seams between batches, few enough that their requests take little memory.
-ASK_BATCH_CASES = 1000
-
-
-def _key_of(item: Item, rendering: str | None) -> str:
-    """The case key of a planned case (rendering None: the Hypothesis check)."""
-    return planned_case_key(item.id, rendering)
-
-
-def plus_renderings(settings: RestSettings) -> dict[str, RenderSpec]:
-    """The renderings each REST+ item is drawn in: the grid, and the parity ladder with
-    ``--rest-parity``."""
-    return {**REST_PLUS_GRID, **(PARITY_LADDER if settings.parity else {})}
 
 
 class RestRun:
@@ -105,6 +84,10 @@ class RestRun:
         self.prices = dict(prices or {})
         cache = ResponseCache(settings.cache_dir) if settings.cache_dir else None
         self.calls = ModelCalls(model, cache)
+        self.asking = AskingAhead(self.calls, settings, with_ocr, self._run_cases)
+        # The folder the xdist workers of a run without a disk cache share their replies
+        # through (made on the controller, removed at its end).
+        self._shared_folder: Path | None = None
         # The answer budget changes answers (cut or not), so it belongs to the identity.
         self.identity = self.calls.identity
         if settings.max_tokens is not None:
@@ -115,25 +98,14 @@ class RestRun:
         self.hypothesis_profile = hypothesis_profile
         self.with_ocr = with_ocr
         self.records: list[CaseRecord] = []
-        # Calls counted by xdist workers, merged on the controller.
-        self.model_calls = 0
-        self.cache_hits = 0
         # What each item file or directory gave: layout, items kept and dropped.
         self.item_loads: list[LoadResult] = []
         self._items: list[Item] | None = None
-        self._planned: list[Case] = []
-        self._prefetched = False
-        # Asking ahead in windows: the window size, this process's share, what was asked.
-        self._window: int | None = None
-        self._share: tuple[int, int] = (0, 1)
-        self._asked: set[tuple[str, str | None]] = set()
-        self._position: dict[tuple[str, str | None], int] = {}
         # Case keys each process planned (under xdist, every worker's, merged here).
         self._planned_keys: set[str] = set()
         # The sequential gate's decision (--rest-sequential), and the case keys it did not
         # need: they are not asked, their tests are skipped, the run is not partial for them.
         self.sequential: SequentialDecision | None = None
-        self.not_needed: frozenset[str] = frozenset()
         # The phases that run a case and finish the run (both read ``records``), and the
         # files the run writes.
         self.cases = CaseRunner(
@@ -220,53 +192,42 @@ class RestRun:
             )
         return lines
 
-    # --- asking ahead ---------------------------------------------------------------------
+    # --- asking ahead (``rest_checks.asking_ahead``) ---------------------------------------
 
-    def plan(self, cases: Sequence[Case]) -> None:
-        """Remember the cases this process will run, in test order, without duplicates."""
-        seen: dict[tuple[str, str | None], Case] = {}
-        for item, rendering in cases:
-            seen.setdefault((item.id, rendering), (item, rendering))
-        self._planned = list(seen.values())
-        self._position = {key: n for n, key in enumerate(seen)}
-        self._planned_keys.update(_key_of(item, rendering) for item, rendering in self._planned)
-        # A batching model batches by the whole run's order, not by what this process asks.
-        self.calls.model.fix_order(self.fixed_order())
+    @property
+    def not_needed(self) -> frozenset[str]:
+        """The case keys the sequential gate decided without: not asked, their tests
+        skipped, the run not partial for them."""
+        return self.asking.not_needed
 
-    def fixed_order(self) -> list[Request]:
-        """Every request of the configured run in the suite's order, whatever ``-k``,
-        ``-n`` or the cache leave to ask (``Model.fix_order``)."""
+    @not_needed.setter
+    def not_needed(self, keys: frozenset[str]) -> None:
+        self.asking.not_needed = frozenset(keys)
+
+    def _run_cases(self) -> list[Case]:
+        """Every case of the configured run in the suite's order (the Hypothesis checks
+        ask as they go, so they are not among them)."""
         cases: list[Case] = [(item, "default") for item in self.items()]
         if self.settings.plus:
             names = plus_renderings(self.settings)
             cases += [(item, name) for item in self.plus_items() for name in names]
-        return [r for item, rendering in cases for r in self.requests_for(item, rendering)]
+        return cases
+
+    def plan(self, cases: Sequence[Case]) -> None:
+        """Remember the cases this process will run, in test order (``AskingAhead.plan``)."""
+        self._planned_keys.update(self.asking.plan(cases))
 
     def planned(self) -> list[Case]:
-        """The cases this process will run, in test order."""
-        return list(self._planned)
-
-    def ask(self, cases: list[Case], progress: Progress | None = None) -> tuple[int, int]:
-        """Ask for ``cases`` now (those asked already are not asked again)."""
-        return self._ask([c for c in cases if (c[0].id, c[1]) not in self._asked], progress)
-
-    def stored(self, item: Item, rendering: str | None) -> bool:
-        """Whether every request of a case has a stored reply (asking it is free)."""
-        return self.calls.all_stored(self.requests_for(item, rendering))
-
-    def skip_reason(self, item: Item, rendering: str | None) -> str | None:
-        """Why a case is not run: the sequential gate decided without it; else None."""
-        if self.sequential is None or _key_of(item, rendering) not in self.not_needed:
-            return None
-        return self.sequential.reason()
+        return self.asking.planned()
 
     def requests_for(self, item: Item, rendering: str | None) -> list[Request]:
-        """What one case will ask: a rendering's requests, or (``None``) the text one."""
-        if rendering is None:
-            return [with_budget(text_request(item), self.settings.max_tokens)]
-        return list(
-            case_requests(item, rendering, self.with_ocr, self.settings.max_tokens).values()
-        )
+        return self.asking.requests_for(item, rendering)
+
+    def stored(self, item: Item, rendering: str | None) -> bool:
+        return self.asking.stored(item, rendering)
+
+    def ask(self, cases: list[Case], progress: Progress | None = None) -> tuple[int, int]:
+        return self.asking.ask(cases, progress)
 
     def prefetch(
         self,
@@ -275,72 +236,30 @@ class RestRun:
         window: int | None = None,
         progress: Progress | None = None,
     ) -> tuple[int, int]:
-        """Ask ahead, once, for the planned cases (of ``share = (index, count)`` only: an
-        xdist worker's share; the others find the rest in the shared disk cache). With
-        ``window``, only the first ``window`` cases now; ``ask_ahead`` asks the rest as
-        the tests get to them.
-
-        Returns (cases, requests) asked. A request that fails for good does not stop the
-        run: the cases that need it ask again when they run and fail as model errors. A
-        refused key or a model that cannot load (``ModelUnusableError``) propagates: no case
-        can succeed.
-        """
-        if self._prefetched:
-            return 0, 0
-        self._prefetched = True
-        if share is not None and self.calls.cache is None:
-            return 0, 0  # without a disk cache workers cannot share answers: each asks as it goes
-        self._share = share or (0, 1)
-        if window is None:
-            return self._ask(self._mine(0, len(self._planned)), progress)
-        self._window = max(1, window)
-        return self._ask(self._mine(0, self._window * self._share[1]), progress)
+        return self.asking.prefetch(share, window=window, progress=progress)
 
     def ask_ahead(self, item: Item, rendering: str | None) -> tuple[int, int]:
-        """Before a case runs in a run asked in windows: unless it was asked already, ask
-        the next window of this process's cases in test order, starting with it."""
-        if self._window is None or (item.id, rendering) in self._asked:
-            return 0, 0
-        start = self._position.get((item.id, rendering))
-        if start is None:
-            return 0, 0
-        return self._ask(self._mine(start, start + self._window * self._share[1]), None)
+        return self.asking.ask_ahead(item, rendering)
 
-    def _mine(self, start: int, stop: int) -> list[Case]:
-        """The planned cases in ``[start, stop)`` of this process's share, not asked yet."""
-        index, count = self._share
-        return [
-            (item, rendering)
-            for position, (item, rendering) in enumerate(self._planned[start:stop], start)
-            if position % count == index
-            and (item.id, rendering) not in self._asked
-            and _key_of(item, rendering) not in self.not_needed
-        ]
+    def skip_reason(self, item: Item, rendering: str | None) -> str | None:
+        """Why a case is not run: the sequential gate decided without it; else None."""
+        if self.sequential is None or planned_case_key(item.id, rendering) not in self.not_needed:
+            return None
+        return self.sequential.reason()
 
-    def _ask(self, cases: list[Case], progress: Progress | None) -> tuple[int, int]:
-        """Ask for ``cases`` a batch of ``ASK_BATCH_CASES`` at a time, so that a large run
-        never holds the requests of all its cases at once."""
-        self._asked.update((item.id, rendering) for item, rendering in cases)
-        counts = {rendering: self._request_count(rendering) for _, rendering in cases}
-        total = sum(counts[rendering] for _, rendering in cases)
-        if not total:
-            return 0, 0
-        if progress is not None:
-            progress.expect(total)
-        for start in range(0, len(cases), ASK_BATCH_CASES):
-            batch = cases[start : start + ASK_BATCH_CASES]
-            requests = [r for item, rendering in batch for r in self.requests_for(item, rendering)]
-            try:
-                self.calls.ensure(requests, progress)
-            except ModelUnusableError:
-                raise
-            except ModelError:
-                pass  # each case asks again and fails (or succeeds) on its own
-        return len(cases), total
+    def shared_folder(self) -> str | None:
+        """On the xdist controller of a run without a disk cache: a folder, new for this
+        run, through which its workers share their replies (``None`` with a cache)."""
+        if self.calls.cache is not None:
+            return None
+        if self._shared_folder is None:
+            self._shared_folder = Path(tempfile.mkdtemp(prefix="rest-checks-replies-"))
+        return str(self._shared_folder)
 
-    def _request_count(self, rendering: str | None) -> int:
-        """How many requests ``requests_for`` makes for a case of ``rendering``."""
-        return 1 if rendering is None else 3 + self.with_ocr
+    def use_shared_folder(self, folder: str | None) -> None:
+        """On an xdist worker: keep replies in the run's shared folder (if any)."""
+        if folder is not None and self.calls.cache is None:
+            self.calls.share_through(ResponseCache(Path(folder)))
 
     # --- cases (rest_checks.case_runner) ---------------------------------------------------
 
@@ -372,8 +291,7 @@ class RestRun:
             {
                 "records": [r.to_json() for r in self.records],
                 "planned": sorted(self._planned_keys),
-                "model_calls": self.calls.counter.model_calls,
-                "cache_hits": self.calls.counter.cache_hits,
+                "calls": self.calls.counter.to_json(),
             }
         )
 
@@ -382,8 +300,7 @@ class RestRun:
         data = json.loads(payload)
         self.records.extend(CaseRecord.from_json(r) for r in data["records"])
         self._planned_keys.update(data.get("planned", ()))
-        self.model_calls += int(data["model_calls"])
-        self.cache_hits += int(data["cache_hits"])
+        self.calls.counter.add(CallCounter.from_json(data["calls"]))
 
     # --- outputs and finishing (rest_checks.run_outputs, rest_checks.run_finish) ----------
 
@@ -416,6 +333,8 @@ class RestRun:
 
     def close(self) -> None:
         self.calls.close()
+        if self._shared_folder is not None:  # the workers are done with it
+            shutil.rmtree(self._shared_folder, ignore_errors=True)
 
 
 __all__ = ["BaselineMismatch", "Case", "Outcome", "RestRun", "plus_items"]

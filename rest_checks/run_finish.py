@@ -16,13 +16,13 @@ from typing import Any, Protocol
 
 from rest_checks import report
 from rest_checks.baselines import Baseline, GateResult, gate
-from rest_checks.cache import ModelCalls
 from rest_checks.case_requests import rendering_spec
 from rest_checks.config import RestSettings
 from rest_checks.diagnosis import Diagnosis, case_factors, diagnose
 from rest_checks.items.base import Item
 from rest_checks.items.files import LoadResult
 from rest_checks.junit_properties import Properties, case_properties, suite_properties
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.records import CaseKind, CaseRecord
 from rest_checks.results_document import ResultsDocument, RunCoverage
 from rest_checks.run_outputs import NOT_WRITTEN, RunOutputs
@@ -57,8 +57,6 @@ class RunSoFar(Protocol):
     item_loads: list[LoadResult]
     # The finished cases, and the calls counted by xdist workers (merged on the controller).
     records: list[CaseRecord]
-    model_calls: int
-    cache_hits: int
     sequential: SequentialDecision | None
     not_needed: frozenset[str]
 
@@ -158,8 +156,7 @@ class RunFinisher:
             settings=run.settings,
             identity=run.identity,
             records=records,
-            model_calls=run.model_calls + run.calls.counter.model_calls,
-            cache_hits=run.cache_hits + run.calls.counter.cache_hits,
+            calls=run.calls.counter.to_json(),
             baseline=run.baseline,
             baseline_explicit=run.baseline_explicit,
             gate_result=gate_result,
@@ -243,7 +240,7 @@ class RunFinisher:
         """What an interrupted run kept: every reply it received is in the cache already
         (each is stored as it arrives), so a rerun asks only for the others."""
         counter = self.run.calls.counter
-        received = self.run.model_calls + counter.model_calls - counter.errors
+        received = counter.model_calls - counter.errors
         cache = self.run.calls.cache
         if cache is None:
             return "run interrupted: no reply was kept (--rest-no-cache); a rerun asks again"

@@ -18,10 +18,10 @@ from rest_checks.atomic import (
     remove_stale_temps,
 )
 from rest_checks.baselines import write_baseline
-from rest_checks.cache import ResponseCache
 from rest_checks.config import RestSettings
 from rest_checks.csv_export import write_csv
 from rest_checks.html_report import ReportDependencyError, render_report, write_report
+from rest_checks.response_store import ResponseCache
 from rest_checks.results_document import ResultsDocument, RunCoverage
 from rest_checks.step_summary import markdown_summary
 from rest_checks.wording import named

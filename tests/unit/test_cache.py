@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from rest_checks.cache import ModelCalls, ResponseCache, request_key
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.base import Model, ReplySink, Response
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request
+from rest_checks.response_store import ResponseCache, request_key
 
 
 def req(prompt: str, image: bytes | None = None, max_tokens: int = 1024) -> Request:
@@ -152,7 +153,7 @@ def test_progress_counts_cached_asked_and_failed_requests(tmp_path: Path) -> Non
     progress = Progress()
     calls = ModelCalls(CountingModel(), ResponseCache(tmp_path))
     calls.generate([req("a"), req("b"), req("c"), req("c")], progress)
-    assert (progress.total, progress.done, progress.cached) == (3, 3, 2)
+    assert (progress.total, progress.done, progress.disk) == (3, 3, 2)
     # The duplicate "c" is one call; its reply answers both requests, counted once asked.
     assert calls.counter.model_calls == 1 and calls.counter.cache_hits == 2
 
@@ -214,7 +215,7 @@ def test_asking_ahead_reads_no_stored_reply_and_asks_for_the_rest(
         progress = Progress()
         calls.ensure([req("a"), req("b"), req("c"), req("c")], progress)
     assert model.seen == ["c"]
-    assert (progress.total, progress.done, progress.cached) == (3, 3, 2)
+    assert (progress.total, progress.done, progress.disk) == (3, 3, 2)
     assert calls.counter.cache_hits == 2 and calls.counter.model_calls == 1
     # The tests then read each reply from the disk, where it was stored as it came.
     assert [r.text for r in calls.generate([req("a"), req("c")])] == ["echo a", "echo c"]
@@ -236,7 +237,7 @@ def test_with_a_disk_cache_memory_keeps_only_the_first_replies(tmp_path: Path) -
 def test_progress_of_an_asking_in_batches_knows_its_total_from_the_start() -> None:
     progress = Progress()
     progress.expect(10)
-    progress.add(4, cached=1, merged=1)  # a batch of 5 requests, one a duplicate
-    assert (progress.total, progress.done, progress.cached) == (9, 1, 1)
-    progress.add(5, cached=5)
+    progress.add(4, disk=1, merged=1)  # a batch of 5 requests, one a duplicate
+    assert (progress.total, progress.done, progress.disk) == (9, 1, 1)
+    progress.add(5, disk=3, memory=2)
     assert (progress.total, progress.done) == (9, 6)

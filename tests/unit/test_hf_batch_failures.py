@@ -16,8 +16,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from rest_checks.cache import ModelCalls
 from rest_checks.items.soebench import generate_soebench
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.hf import HFModel
 from rest_checks.prompts import Request, build_requests
 from rest_checks.render.specs import RenderSpec
@@ -103,7 +103,7 @@ def test_a_failing_batch_errors_its_requests_only(model: HFModel) -> None:
 def test_a_failing_generate_errors_its_batch_and_nothing_is_cached(
     model: HFModel, tmp_path: Path
 ) -> None:
-    from rest_checks.cache import ResponseCache
+    from rest_checks.response_store import ResponseCache
 
     asked = [r for r in requests() if r.image_png is not None]
     real = model._model.generate

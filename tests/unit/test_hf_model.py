@@ -401,7 +401,8 @@ def test_pixel_budget_is_refused_for_models_without_one(llava_dir: Path) -> None
 def test_local_checkpoints_are_identified_by_content(tmp_path: Path) -> None:
     """run1/ckpt and run2/ckpt (other weights, same name) never share cached answers; a
     checkpoint retrained in place gets a new identity."""
-    from rest_checks.cache import ModelCalls, ResponseCache
+    from rest_checks.model_gateway import ModelCalls
+    from rest_checks.response_store import ResponseCache
 
     one = build_tiny_qwen2_vl(tmp_path / "run1" / "ckpt", seed=0)
     two = build_tiny_qwen2_vl(tmp_path / "run2" / "ckpt", seed=1)

@@ -25,11 +25,12 @@ from rest_checks.atomic import (
     remove_stale_temps,
     write_atomic,
 )
-from rest_checks.cache import ModelCalls, ResponseCache
 from rest_checks.config import RestSettings
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.base import Model, Response
 from rest_checks.models.mock import MockModel
 from rest_checks.prompts import Request
+from rest_checks.response_store import ResponseCache
 from rest_checks.run import RestRun
 
 

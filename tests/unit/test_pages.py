@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from rest_checks import pages
-from rest_checks.cache import ModelCalls, ResponseCache, request_key
 from rest_checks.fonts import DEFAULT_FONTS_DIR, FONTS_DIR_ENV, clear_font_cache
 from rest_checks.items.arith import generate_arith
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.base import Response
 from rest_checks.models.mock import MockModel
 from rest_checks.models.openai_api import OpenAIModel
@@ -27,6 +27,7 @@ from rest_checks.render import drawing, page_keys
 from rest_checks.render.drawing import render_png
 from rest_checks.render.page_keys import page_key
 from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
+from rest_checks.response_store import ResponseCache, request_key
 from rest_checks.testing import ChatCompletionsServer, request_images
 
 TEXT = "Solve for A and B.\n3A + 2B = 12\nA - B = -1"

@@ -413,7 +413,7 @@ def test_a_refused_key_stops_the_run_at_once(suite: pytest.Pytester, workers: in
 
 
 def test_x_asks_ahead_one_window_in_test_order(suite: pytest.Pytester) -> None:
-    from rest_checks.run import ASK_AHEAD_WINDOW
+    from rest_checks.asking_ahead import ASK_AHEAD_WINDOW
 
     args = ["--model", "mock:text-only", "--rest-no-cache", "--rest-json", "out.json"]
     result = run(suite, *args, "--rest-suite", "arith", "--rest-n", "40", "-x")
@@ -427,7 +427,10 @@ def test_progress_is_shown_while_asking_and_not_under_q(suite: pytest.Pytester) 
     shown = suite.runpytest_subprocess(*FAST, *args)
     # Not a terminal here: plain lines, the last one with the final count.
     shown.stdout.fnmatch_lines(
-        ["rest-checks: asking the model: 24/24 (0 cached, 0 retries, 0 errors)*"]
+        [
+            "rest-checks: asking the model: 24/24 (24 sent, 0 from the disk cache, "
+            "0 from memory, 0 retries, 0 failed)*"
+        ]
     )
     quiet = suite.runpytest_subprocess(*FAST, *args, "-q")
     assert "asking the model" not in quiet.stdout.str()

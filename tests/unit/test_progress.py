@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from rest_checks.model_gateway import CallCounter
 from rest_checks.progress import LiveProgress, Progress
 
 
@@ -19,16 +20,16 @@ class Clock:
 def test_a_line_counts_done_cached_retries_errors_rate_and_eta() -> None:
     clock = Clock()
     progress = Progress(clock)
-    progress.add(100, cached=20)
-    for _ in range(30):
-        progress.reply()
-    progress.reply(error=True)
-    progress.retry()
-    progress.retry()
+    counter = CallCounter(model_calls=7, retries=1)  # before this asking: not its own
+    progress.watch(counter)
+    progress.add(100, disk=15, memory=5)
+    counter.model_calls += 31
+    counter.errors += 1
+    counter.retries += 2
     clock.now += 10.0
     line = progress.line()
     assert "51/100" in line
-    assert "20 cached, 2 retries, 1 errors" in line
+    assert "(31 sent, 15 from the disk cache, 5 from memory, 2 retries, 1 failed)" in line
     assert "3.1/s" in line  # 31 asked in 10 s
     assert "ETA 16 s" in line  # 49 left at 3.1/s
 
@@ -36,9 +37,10 @@ def test_a_line_counts_done_cached_retries_errors_rate_and_eta() -> None:
 def test_the_last_line_says_how_long_it_took() -> None:
     clock = Clock()
     progress = Progress(clock)
+    counter = CallCounter()
+    progress.watch(counter)
     progress.add(2)
-    progress.reply()
-    progress.reply()
+    counter.model_calls += 2
     clock.now += 75
     assert "2/2" in progress.line() and "took 1 min 15 s" in progress.line()
 
@@ -46,11 +48,12 @@ def test_the_last_line_says_how_long_it_took() -> None:
 def test_without_a_terminal_a_new_line_comes_every_interval_and_one_at_the_end() -> None:
     written: list[str] = []
     progress = Progress()
+    counter = CallCounter()
+    progress.watch(counter)
     progress.add(3)
     with LiveProgress(progress, written.append, tty=False, every=0.05):
         time.sleep(0.3)
-        for _ in range(3):
-            progress.reply()
+        counter.model_calls += 3
     assert len(written) >= 3
     assert all(text.endswith("\n") and "\r" not in text for text in written)
     assert "3/3" in written[-1]
@@ -59,9 +62,11 @@ def test_without_a_terminal_a_new_line_comes_every_interval_and_one_at_the_end()
 def test_on_a_terminal_one_line_is_rewritten_in_place() -> None:
     written: list[str] = []
     progress = Progress()
+    counter = CallCounter()
+    progress.watch(counter)
     progress.add(1)
     with LiveProgress(progress, written.append, tty=True):
-        progress.reply()
+        counter.model_calls += 1
     assert written and all(text.startswith("\r") for text in written)
     assert written[-1].endswith("\n") and "1/1" in written[-1]
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from rest_checks.cache import ModelCalls, ResponseCache
+from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.base import Model, Response
 from rest_checks.models.openai_api import MAX_REPLY_CHARS, OpenAIModel
 from rest_checks.prompts import Request
+from rest_checks.response_store import ResponseCache
 from rest_checks.testing import ChatCompletionsServer, Reply
 
 pytest.importorskip("openai")

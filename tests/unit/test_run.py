@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rest_checks import run as run_module
+from rest_checks import asking_ahead
 from rest_checks.baselines import BaselineMismatch, load_baseline
 from rest_checks.config import RestSettings
 from rest_checks.models.base import Model, ModelError, ReplySink, Response
@@ -76,7 +76,7 @@ def test_asks_ahead_once_then_serves_every_case_from_memory(tmp_path: Path) -> N
 def test_a_large_run_asks_ahead_a_batch_of_cases_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(run_module, "ASK_BATCH_CASES", 2)
+    monkeypatch.setattr(asking_ahead, "ASK_BATCH_CASES", 2)
     batches: list[int] = []
 
     class BatchCounting(CountingModel):
@@ -93,7 +93,7 @@ def test_a_large_run_asks_ahead_a_batch_of_cases_at_a_time(
     # Two cases a batch: an item's image case (4 requests) and its text case (1, the same
     # text request, merged), so each batch sends 4 calls and no batch more.
     assert batches == [4] * 6
-    assert (progress.total, progress.done, progress.cached) == (24, 24, 0)
+    assert (progress.total, progress.done, progress.disk) == (24, 24, 0)
     before = len(model.requests)
     for item in run.items():
         assert run.cross_modal(item).consistent
@@ -228,7 +228,7 @@ def test_a_worker_payload_merges_into_the_controller(tmp_path: Path) -> None:
     controller = RestRun(settings(tmp_path), CountingModel())
     controller.merge(worker.payload())
     assert [r.to_json() for r in controller.records] == [r.to_json() for r in worker.records]
-    assert controller.model_calls == worker.calls.counter.model_calls
+    assert controller.calls.counter == worker.calls.counter
 
 
 def test_a_small_run_is_inconclusive_never_passed(tmp_path: Path) -> None:

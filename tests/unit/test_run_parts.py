@@ -13,6 +13,7 @@ import pytest
 
 from rest_checks.config import RestSettings
 from rest_checks.junit_properties import case_properties, suite_properties
+from rest_checks.model_gateway import CallCounter
 from rest_checks.models.mock import MockModel
 from rest_checks.progress import Progress
 from rest_checks.records import CaseRecord, planned_case_key
@@ -103,7 +104,8 @@ def test_the_suites_junit_properties_carry_the_headline_and_the_gate() -> None:
     assert gated["rest_gate_upper_bound"] == "0.0310"
     assert gated["rest_gate_items_asked"] == "40/100"
     assert gated["rest_gate_requests_saved"] == "180"
-    fixed = dict(suite_properties(results({"verdict": "failed", "upper_bound": 0.2, "sequential": None})))
+    failed = {"verdict": "failed", "upper_bound": 0.2, "sequential": None}
+    fixed = dict(suite_properties(results(failed)))
     assert "rest_gate_items_asked" not in fixed
 
 
@@ -141,12 +143,14 @@ def test_the_live_count_shows_only_on_a_terminal_that_wants_it(
 ) -> None:
     writer = Writer()
     progress = Progress()
+    counter = CallCounter()
+    progress.watch(counter)
     with live_progress(
         terminal_config(verbosity=verbosity, worker=worker, writer=writer), progress, wanted
     ):
         progress.expect(3)
         for _ in range(3):
-            progress.reply()
+            counter.model_calls += 1
     shown = "".join(writer.text)
     if live:
         assert shown.startswith("\n")  # off the line of the test file's dots
