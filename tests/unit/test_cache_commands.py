@@ -280,7 +280,7 @@ def test_a_suite_runs_replies_are_listed_under_its_model_and_a_cleared_model_is_
     (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("mock:")]
     assert row.split()[0] == "mock:oracle" and int(row.split()[2]) > 0
     again = run_suite(suite, *args)
-    again.stdout.fnmatch_lines(["*calls 0 (cached *"])
+    again.stdout.fnmatch_lines(["*calls: 0 to the model, * from the disk cache*"])
     assert cache_cli(cache, "clear", "--model", "mock:oracle") == 0
     cleared = run_suite(suite, *args)
-    cleared.stdout.no_fnmatch_line("*calls 0 (cached *")
+    cleared.stdout.no_fnmatch_line("*calls: 0 to the model, * from the disk cache*")

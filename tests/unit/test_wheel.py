@@ -132,10 +132,12 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installe
     )
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (fresh_site / "dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
+    # --force-reinstall: a rest-checks already visible to the new environment (this
+    # checkout on PYTHONPATH, say) must not stand in for the wheel.
     install = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
     _check(
         subprocess.run(
-            [*install, "--no-deps", "--no-index", "-q", str(wheel)],
+            [*install, "--no-deps", "--no-index", "--force-reinstall", "-q", str(wheel)],
             capture_output=True,
             text=True,
             timeout=300,
