@@ -485,6 +485,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _finish(session: pytest.Session, run: RestRun, exitstatus: int) -> None:
     config = session.config
     run.close()
+    if config.option.collectonly:
+        return  # nothing was asked, nothing was run: no results, no verdict, no baseline
     if is_xdist_worker(config):
         config.workeroutput["rest_results"] = run.payload()  # type: ignore[attr-defined]
         return

@@ -67,6 +67,29 @@ def test_oracle_passes_with_full_rer(suite: pytest.Pytester, workers: int) -> No
     result.stdout.fnmatch_lines(["*rest-checks summary*", "*RER*100.0%*"])
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_collecting_only_asks_nothing_and_judges_nothing(
+    suite: pytest.Pytester, workers: int
+) -> None:
+    """``--collect-only`` lists the cases; no case ran, so none is an error, no results or
+    baseline file is written, and the exit status is pytest's own (0)."""
+    result = run(
+        suite,
+        "--model",
+        "mock:oracle",
+        "--rest-json",
+        "out.json",
+        "--snapshot-update",
+        "--collect-only",
+        workers=workers,
+    )
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.no_fnmatch_line("*never finished*")
+    result.stdout.no_fnmatch_line("*rest-checks summary*")
+    assert not (suite.path / "out.json").exists()
+    assert not list(suite.path.glob("baselines/*.json"))
+
+
 def test_text_only_fails_one_case_per_item(suite: pytest.Pytester) -> None:
     result = run(suite, "--model", "mock:text-only", "--rest-json", "out.json")
     result.assert_outcomes(failed=6)
