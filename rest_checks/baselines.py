@@ -261,9 +261,36 @@ def check_compatible(
     ``--rest-baseline``) another model identity. A baseline named on purpose is used
     across identities; the verdict then lists the differing fields.
     """
+    problems, ways_out = _signature_problems(baseline.signature, signature)
+    differing = sorted(
+        key
+        for key, print_ in fingerprints.items()
+        if key in baseline.fingerprints and baseline.fingerprints[key] != print_
+    )
+    if differing:
+        problems.append(
+            f"{len(differing)} case(s) ask other content than the baseline's cases of the "
+            f"same name: {named(differing)}"
+        )
+    if not explicit and dict(identity) != baseline.model_identity:
+        problems.append(
+            f"the baseline was written by model {baseline.model!r} with another identity "
+            f"({'; '.join(identity_differences(identity, baseline.model_identity))}); this run "
+            f"is {model!r} (name the file with --rest-baseline to compare against it on purpose)"
+        )
+    if problems:
+        raise BaselineMismatch(
+            f"{baseline.path}: this baseline does not match the run, so no case is judged "
+            "against it:\n  - " + "\n  - ".join(problems) + f"\n  Either {', or '.join(ways_out)}."
+        )
+
+
+def _signature_problems(
+    theirs: Mapping[str, Any], signature: Mapping[str, Any]
+) -> tuple[list[str], list[str]]:
+    """What differs between the run's signature and the baseline's, and the ways out."""
     problems: list[str] = []
     ways_out = ["write a new baseline with --snapshot-update"]
-    theirs = baseline.signature
     for name, option in _MATCHED_FIELDS.items():
         if theirs.get(name) != signature.get(name):
             problems.append(
@@ -288,27 +315,7 @@ def check_compatible(
             f"{theirs.get('hypothesis_profile')!r} in the baseline"
         )
         ways_out.append(f"run with --hypothesis-profile {theirs.get('hypothesis_profile')}")
-    differing = sorted(
-        key
-        for key, print_ in fingerprints.items()
-        if key in baseline.fingerprints and baseline.fingerprints[key] != print_
-    )
-    if differing:
-        problems.append(
-            f"{len(differing)} case(s) ask other content than the baseline's cases of the "
-            f"same name: {named(differing)}"
-        )
-    if not explicit and dict(identity) != baseline.model_identity:
-        problems.append(
-            f"the baseline was written by model {baseline.model!r} with another identity "
-            f"({'; '.join(identity_differences(identity, baseline.model_identity))}); this run "
-            f"is {model!r} (name the file with --rest-baseline to compare against it on purpose)"
-        )
-    if problems:
-        raise BaselineMismatch(
-            f"{baseline.path}: this baseline does not match the run, so no case is judged "
-            "against it:\n  - " + "\n  - ".join(problems) + f"\n  Either {', or '.join(ways_out)}."
-        )
+    return problems, ways_out
 
 
 # --- reading and writing -------------------------------------------------------------------

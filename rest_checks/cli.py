@@ -159,6 +159,8 @@ def _leaderboard(args: argparse.Namespace, paths: Sequence[Path]) -> int:
     return 0
 
 
+# Long by its subcommands: one block of add_argument calls each, read as the command line's
+# reference.
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rest-checks", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)

@@ -63,6 +63,8 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "model"
 
 
+# Long by its fields: one declaration (flag, environment variable, ini key, parser,
+# default, help) per option, so that each option is said in one place.
 @dataclass(frozen=True)
 class RestSettings:
     """Every setting of a run, resolved and validated."""

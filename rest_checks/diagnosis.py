@@ -174,6 +174,8 @@ class Diagnosis:
         }
 
 
+# Long by its docstring and its steps in order (test each factor, Holm, name the place);
+# each step is a few lines that read the one before.
 def diagnose(
     baseline: Mapping[str, bool],
     current: Mapping[str, bool],

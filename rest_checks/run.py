@@ -63,6 +63,8 @@ def plus_items(items: Sequence[Item], per_task: int) -> list[Item]:
     return chosen
 
 
+# Long by its pass-throughs: the one object the plugin holds forwards each hook in a line
+# or two to the part that does the work (AskingAhead, CaseRunner, RunOutputs, RunFinisher).
 class RestRun:
     """The run's state and its phases: the items, planning and asking ahead, running the
     cases (``CaseRunner``) and finishing (``RunFinisher``)."""

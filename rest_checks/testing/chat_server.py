@@ -410,6 +410,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(record, 404, _error_body(f"no route for GET {self.path}", "not_found"))
 
+    # Long by its faults: each injected failure a test can ask for is one short branch, read
+    # in the order a request meets them.
     def do_POST(self) -> None:
         owner = self.server.owner
         length = int(self.headers.get("Content-Length") or 0)
