@@ -421,8 +421,9 @@ def test_each_case_asks_only_for_its_own_renderings(suite: pytest.Pytester, work
         assert calls == 132
     else:
         # Workers share the disk cache; one may ask for a case of the other's share
-        # before that share is in, never for renderings no case needs.
-        assert 132 <= calls < 150
+        # before that share is in (at most once more, by the other worker), never for
+        # renderings no case needs (those would be hundreds more).
+        assert 132 <= calls <= 2 * 132
 
 
 @pytest.mark.parametrize("workers", [0, 2])
