@@ -125,12 +125,24 @@ class ModelCalls:
         # not a second call or cache hit.
         self._counted: set[str] = set()
         self._received: set[str] = set()
+        self.run_id: str | None = None
+        self.peers = False
         self._lock = threading.Lock()
+
+    def join_run(self, run_id: str, *, peers: bool = False) -> None:
+        """Mark this run's replies in the disk cache with ``run_id``; ``peers``: other
+        xdist workers of the run store theirs there too, and a reply one of them stored
+        is read back, not an earlier run's cache hit."""
+        self.run_id = run_id
+        self.peers = peers
+        if self.cache is not None:
+            self.cache.run_id = run_id
 
     def share_through(self, folder: ResponseCache) -> None:
         """Keep replies in ``folder``, which the other xdist workers of this run read
         (a run without a disk cache): each worker asks ahead for its share only."""
         self.cache = folder
+        self.cache.run_id = self.run_id
         self.shared = True
 
     def lookup(self, key: str) -> Response | None:
@@ -138,7 +150,12 @@ class ModelCalls:
         that failed for good earlier in this run comes back failed."""
         cached = self._memory.get(key) or self._failed.get(key)
         if cached is None and self.cache is not None:
-            cached = self.cache.get(key)
+            found = self.cache.get_entry(key)
+            if found is not None:
+                cached, ours = found
+                if ours:  # another xdist worker of this run received it
+                    with self._lock:
+                        self._received.add(key)
         return cached
 
     def _stored(self, key: str) -> bool:
@@ -189,9 +206,22 @@ class ModelCalls:
                 hits.append(key)
             else:
                 missing.setdefault(key, []).append(index)
+        if self.peers:
+            self._find_peers_replies(hits)
         self._count(len(requests), hits, missing, progress, reading=False)
         if missing:
             self._ask([(key, requests[indexes[0]]) for key, indexes in missing.items()])
+
+    def _find_peers_replies(self, keys: list[str]) -> None:
+        """Of stored replies not received here, those another worker of this run stored
+        (read from their entries: only under xdist, where they can be)."""
+        for key in keys:
+            if key in self._received or key in self._memory or self.cache is None:
+                continue
+            found = self.cache.get_entry(key)
+            if found is not None and found[1]:
+                with self._lock:
+                    self._received.add(key)
 
     def _count(
         self,

@@ -61,6 +61,8 @@ XDIST_HOOKS = "rest-checks-xdist"
 ITEMS_INPUT = "rest_items"
 # The folder the workers of a run without a disk cache share their replies through.
 SHARED_INPUT = "rest_shared_replies"
+# The controller's run id, which marks the replies the run's workers store.
+RUN_INPUT = "rest_run_id"
 # The controller's sequential decision (--rest-sequential), handed to each xdist worker.
 SEQUENTIAL_INPUT = "rest_sequential"
 
@@ -238,6 +240,7 @@ def start_run(config: pytest.Config) -> RestRun:
         worker = worker_input(config)
         if worker is not None and ITEMS_INPUT in worker:
             run.use_items(worker[ITEMS_INPUT])  # generated once, on the controller
+            run.use_run_id(worker.get(RUN_INPUT))
             run.use_shared_folder(worker.get(SHARED_INPUT))
             if SEQUENTIAL_INPUT in worker:
                 from rest_checks.sequential_run import from_controller
@@ -538,6 +541,7 @@ class XdistHooks:
             return
         node.workerinput[ITEMS_INPUT] = run.items_payload()
         node.workerinput[SHARED_INPUT] = run.shared_folder()  # without a cache
+        node.workerinput[RUN_INPUT] = run.calls.run_id
         if run.settings.sequential:
             from rest_checks.models.base import ModelUnusableError
             from rest_checks.sequential_run import to_workers

@@ -142,6 +142,10 @@ class ResponseCache:
         # Why the cache stopped taking replies (a full disk, a read-only folder), once
         # a write failed: said once, and the run goes on with its replies in memory.
         self.write_error: str | None = None
+        # The run storing replies here: written into each entry, so that a reply another
+        # xdist worker of the same run stored is told from an earlier run's (not a key
+        # part: any run may serve any entry).
+        self.run_id: str | None = None
         self._lock = threading.Lock()
 
     def _path(self, key: str) -> Path:
@@ -155,6 +159,11 @@ class ResponseCache:
     def get(self, key: str) -> Response | None:
         """The stored reply, or None. An entry that is not a whole, well-formed reply
         stored under this key is never served: it is reported and asked again."""
+        found = self.get_entry(key)
+        return None if found is None else found[0]
+
+    def get_entry(self, key: str) -> tuple[Response, bool] | None:
+        """The stored reply and whether this run (``run_id``) stored it, or None."""
         path = self._file(key)
         try:
             with open(path, encoding="utf-8") as entry:
@@ -171,7 +180,8 @@ class ResponseCache:
             return None
         if time.time() - written > MARK_USED_AFTER_S:
             _mark_used(path)
-        return Response.from_json(data["response"])
+        ours = self.run_id is not None and data.get("run") == self.run_id
+        return Response.from_json(data["response"]), ours
 
     def has(self, key: str) -> bool:
         """Whether an entry is stored under ``key`` (not whether it can be served)."""
@@ -183,7 +193,10 @@ class ResponseCache:
         in memory instead of failing each test on the same disk."""
         if self.write_error is not None:
             return False
-        payload = json.dumps({"key": key, "response": response.to_json()}, default=str)
+        entry = {"key": key, "response": response.to_json()}
+        if self.run_id is not None:
+            entry["run"] = self.run_id
+        payload = json.dumps(entry, default=str)
         folder = key.rpartition("/")[0]
         try:
             try:

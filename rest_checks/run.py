@@ -25,6 +25,7 @@ import contextlib
 import json
 import shutil
 import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -86,6 +87,8 @@ class RestRun:
         self.prices = dict(prices or {})
         cache = ResponseCache(settings.cache_dir) if settings.cache_dir else None
         self.calls = ModelCalls(model, cache)
+        # This run's mark on the replies it stores (the controller's, under xdist).
+        self.calls.join_run(uuid.uuid4().hex)
         self.asking = AskingAhead(self.calls, settings, with_ocr, self._run_cases)
         # The folder the xdist workers of a run without a disk cache share their replies
         # through (made on the controller, removed at its end).
@@ -257,6 +260,12 @@ class RestRun:
         if self._shared_folder is None:
             self._shared_folder = Path(tempfile.mkdtemp(prefix="rest-checks-replies-"))
         return str(self._shared_folder)
+
+    def use_run_id(self, run_id: str | None) -> None:
+        """On an xdist worker: mark replies with the controller's run, whose other
+        workers store theirs in the same cache."""
+        if run_id is not None:
+            self.calls.join_run(run_id, peers=True)
 
     def use_shared_folder(self, folder: str | None) -> None:
         """On an xdist worker: keep replies in the run's shared folder (if any)."""

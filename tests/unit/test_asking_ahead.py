@@ -91,6 +91,33 @@ def test_workers_without_a_cache_share_their_replies_through_a_folder_of_the_run
     assert not Path(folder).exists()
 
 
+def test_workers_with_a_cache_read_each_others_replies_back_not_as_cache_hits(
+    tmp_path: Path,
+) -> None:
+    options = {"rest_no_cache": False, "rest_cache": "cache"}
+    controller = RestRun(settings(tmp_path, **options), CountingModel())
+    workers = [RestRun(settings(tmp_path, **options), CountingModel()) for _ in range(2)]
+    for index, worker in enumerate(workers):
+        worker.use_items(controller.items_payload())
+        worker.use_run_id(controller.calls.run_id)
+        worker.plan(cases(worker))
+        worker.prefetch((index, 2))
+    for worker in workers:  # each runs every case: its share and the other's
+        for item in worker.items():
+            assert worker.cross_modal(item).consistent
+        controller.merge(worker.payload())
+        worker.close()
+    total = 4 * len(controller.items())
+    # Every request sent once, by one worker; read back by both: nothing came from an
+    # earlier run, so nothing is a cache hit.
+    assert controller.calls.counter == CallCounter(model_calls=total, memory_hits=2 * total)
+    controller.close()
+    # The next run (another run id) finds them all in the cache.
+    again = RestRun(settings(tmp_path, **options), CountingModel())
+    full_run(again)
+    assert again.calls.counter == CallCounter(cache_hits=total)
+
+
 def test_with_a_cache_there_is_no_shared_folder(tmp_path: Path) -> None:
     run = RestRun(settings(tmp_path, rest_no_cache=False, rest_cache="cache"), CountingModel())
     assert run.shared_folder() is None
