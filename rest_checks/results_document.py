@@ -14,7 +14,9 @@ from __future__ import annotations
 from typing import Any, Final, Literal, TypedDict
 
 # 2: the gate's confidence bound and coverage, the run's coverage.
-RESULTS_FORMAT: Final = 2
+# 3: ``calls`` says what happened to every request: memory, retried and failed beside
+#    model and cache (a cache hit is an earlier run's reply only).
+RESULTS_FORMAT: Final = 3
 
 CaseVerdict = Literal["consistent", "inconsistent", "regression", "error"]
 GateVerdict = Literal["passed", "failed", "inconclusive"]
@@ -367,7 +369,7 @@ class ResultsDocument(TypedDict):
     answered, nothing stopped it); ``cases``: every answered case key -> consistent;
     ``fingerprints``: case key -> a hash of what it asked."""
 
-    format: Literal[2]
+    format: Literal[3]
     complete: bool
     coverage: RunCoverage | None
     model: str

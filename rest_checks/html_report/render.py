@@ -20,6 +20,7 @@ from rest_checks.html_report.charts import parity_chart, probe_scatter, rest_plu
 from rest_checks.html_report.pages import EmbeddedPage, load_page
 from rest_checks.leaderboard import Leaderboard
 from rest_checks.modalities import ANSWER_MODALITIES
+from rest_checks.model_gateway import describe_calls
 from rest_checks.parity import parity_line, parity_point_words
 from rest_checks.rates_text import agreement_rates, headline_rates
 from rest_checks.reply_outcomes import outcome_phrases
@@ -37,6 +38,7 @@ _ENV = jinja2.Environment(
 
 
 _ENV.filters["pct"] = pct
+_ENV.filters["describe_calls"] = describe_calls
 
 
 def _script(name: str = "filter.js") -> tuple[Markup, Markup]:

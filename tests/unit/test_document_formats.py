@@ -90,7 +90,7 @@ def test_a_results_file_given_as_baseline_is_named_a_results_file(
     written: tuple[Path, Path],
 ) -> None:
     with pytest.raises(
-        BaselineError, match=r"a rest-checks results file \(--rest-json, format 2\)"
+        BaselineError, match=rf"a rest-checks results file \(--rest-json, format {RESULTS_FORMAT}\)"
     ):
         load_baseline(written[0], explicit=True)
 

@@ -118,6 +118,12 @@ def test_html_escapes_replies_and_allows_only_its_own_script(
     root, results = sample
     html = (root / "report.html").read_text(encoding="utf-8")
     assert html == render_report(results)  # the run's report is the saved results' report
+    calls = results["calls"]
+    said = (
+        f"{calls['model']} to the model, {calls['cache']} from the disk cache, "
+        f"{calls['memory']} read back, {calls['retried']} retried, {calls['failed']} failed"
+    )
+    assert said in html  # what happened to the requests, as the terminal says it
     assert "<script>window.__restInjected" not in html
     assert "&lt;script&gt;window.__restInjected" in html
     assert html.count("<script>") == 1
