@@ -1,0 +1,212 @@
+"""Drawing pages in worker processes, so that another core draws while this process sends
+requests and reads replies: Pillow holds the GIL while it lays out, draws and encodes a
+page, so the threads of one process draw one page at a time, and the time they take is
+taken from the requests.
+
+A worker is a fresh interpreter (``python -c``, not ``multiprocessing``, so that no worker
+imports the main module of the process that starts it: a script calling ``pytest.main()``
+without a ``__main__`` guard would run again) with this process's ``sys.path`` and
+environment (the fonts directory of ``REST_CHECKS_FONTS_DIR`` included). It is sent a
+pickled page and sends back ``page.png()``. The first bytes a worker sends are checked
+against this process's own drawing of the same page, since pages are keyed by what
+determines their bytes, not by the bytes: where they differ (a setting patched in this
+process only, another library on the worker's path), or a worker fails, pages are drawn
+in this process as before. ``close`` ends the workers; a worker whose parent dies ends
+when its input closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import weakref
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import IO
+
+from rest_checks.pages import KeyedPage
+
+log = logging.getLogger(__name__)
+
+# What a worker runs: this process's import path, then the loop below.
+WORKER_CODE = (
+    "import sys; sys.path[:] = {path!r}; from rest_checks.page_drawers import serve; serve()"
+)
+
+
+class DrawingFailed(Exception):
+    """A page could not be drawn elsewhere; it is drawn in this process instead."""
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen[bytes]
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    pending: int = 0
+
+
+class PageDrawers:
+    """``processes`` worker processes that draw pages for this one, for a whole run."""
+
+    def __init__(self, processes: int = 1) -> None:
+        self._lock = threading.Lock()
+        self._check_lock = threading.Lock()
+        self._jobs: dict[int, tuple[Future[bytes], KeyedPage, _Worker]] = {}
+        self._next_job = 0
+        self._checked = False
+        self.failure: str | None = None
+        self._workers: list[_Worker] = []
+        command = [sys.executable, "-c", WORKER_CODE.format(path=list(sys.path))]
+        try:
+            for _ in range(max(1, processes)):
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=dict(os.environ),
+                )
+                self._workers.append(_Worker(process))
+        except OSError as exc:
+            self._fail(f"could not start a process to draw pages in ({exc})")
+        # The workers end with this object, should nobody close it.
+        self._finalizer = weakref.finalize(self, _end, [w.process for w in self._workers])
+        for worker in self._workers:
+            threading.Thread(
+                target=self._read, args=(worker,), name="rest-checks-page-drawer", daemon=True
+            ).start()
+
+    @property
+    def usable(self) -> bool:
+        return self.failure is None
+
+    def draw(self, page: KeyedPage) -> Future[bytes]:
+        """``page``'s bytes, drawn by a worker (a failed future where none can)."""
+        future: Future[bytes] = Future()
+        try:
+            data = pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # a page that only this process can draw
+            future.set_exception(DrawingFailed(f"the page does not pickle ({exc})"))
+            return future
+        with self._lock:
+            if self.failure is not None:
+                future.set_exception(DrawingFailed(self.failure))
+                return future
+            job, self._next_job = self._next_job, self._next_job + 1
+            worker = min(self._workers, key=lambda w: w.pending)
+            worker.pending += 1
+            self._jobs[job] = (future, page, worker)
+        try:
+            with worker.write_lock:
+                stdin = worker.process.stdin
+                assert stdin is not None
+                pickle.dump((job, data), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.flush()
+        except (OSError, ValueError) as exc:  # the worker is gone (or closed meanwhile)
+            self._fail(f"a page-drawing process stopped reading ({exc})")
+        return future
+
+    def _read(self, worker: _Worker) -> None:
+        """Hand each page a worker sends back to whoever waits for it."""
+        stdout = worker.process.stdout
+        assert stdout is not None
+        while True:
+            try:
+                job, ok, value = pickle.load(stdout)
+            except Exception:  # end of output: the worker ended or was ended
+                stdout.close()
+                self._fail("a page-drawing process ended")
+                return
+            with self._lock:
+                entry = self._jobs.pop(job, None)
+                worker.pending -= 1
+            if entry is None:
+                continue
+            future, page, _ = entry
+            if not ok:
+                # Drawn again in this process, where the error is raised with its message.
+                future.set_exception(DrawingFailed(str(value)))
+            elif self._agrees(page, value):
+                future.set_result(value)
+            else:
+                future.set_exception(DrawingFailed("drawn differently"))
+
+    def _agrees(self, page: KeyedPage, data: bytes) -> bool:
+        """Whether the workers draw as this process does: checked on the first page that
+        comes back (every other waits for the check)."""
+        with self._check_lock:
+            if not self._checked:
+                self._checked = True
+                try:
+                    here = page.fresh().png()
+                except Exception:
+                    here = None
+                if here != data:
+                    self._fail(
+                        "a page drawn in a separate process differs from the same page drawn "
+                        "in this one (a setting changed in this process only?)"
+                    )
+        return self.failure is None
+
+    def _fail(self, reason: str) -> None:
+        """Stop using the workers: pages still to come are drawn in this process."""
+        with self._lock:
+            first = self.failure is None
+            if first:
+                self.failure = reason
+            jobs, self._jobs = self._jobs, {}
+        for future, _, _ in jobs.values():
+            if not future.done():
+                future.set_exception(DrawingFailed(reason))
+        if first:
+            if reason != CLOSED:
+                log.warning("rest-checks: %s; drawing pages in this process", reason)
+            self._finalizer()
+
+    def close(self) -> None:
+        """End the workers (pages not back yet are drawn here, if anyone still asks)."""
+        self._fail(CLOSED)
+        self._finalizer()
+
+
+CLOSED = "closed"
+
+
+def _end(processes: list[subprocess.Popen[bytes]]) -> None:
+    """End worker processes at once: nothing they still draw is needed. (Their output is
+    closed by the thread reading it, which sees it end.)"""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+    for process in processes:
+        try:
+            if process.stdin is not None:
+                process.stdin.close()
+        except OSError:  # a page half written to a worker that is gone
+            pass
+        process.wait()
+
+
+def serve(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
+    """A worker's loop: draw each page sent, until the input ends."""
+    # Ctrl-C goes to the whole process group: the parent decides when its workers end.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    source = stdin or sys.stdin.buffer
+    sink = stdout or sys.stdout.buffer
+    sys.stdout = sys.stderr  # stray prints must not mix with the pages sent back
+    while True:
+        try:
+            job, data = pickle.load(source)
+        except EOFError:
+            return
+        try:
+            reply = (job, True, pickle.loads(data).png())
+        except Exception as exc:
+            reply = (job, False, f"{type(exc).__name__}: {exc}")
+        pickle.dump(reply, sink, protocol=pickle.HIGHEST_PROTOCOL)
+        sink.flush()
