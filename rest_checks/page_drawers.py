@@ -192,13 +192,18 @@ def _end(processes: list[subprocess.Popen[bytes]]) -> None:
         process.wait()
 
 
-def serve(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
-    """A worker's loop: draw each page sent, until the input ends."""
+def serve() -> None:
+    """A worker process's main: draw the pages sent on stdin, back on stdout."""
     # Ctrl-C goes to the whole process group: the parent decides when its workers end.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    source = stdin or sys.stdin.buffer
-    sink = stdout or sys.stdout.buffer
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not mix with the pages sent back
+    draw_pages(source, sink)
+
+
+def draw_pages(source: IO[bytes], sink: IO[bytes]) -> None:
+    """Draw each pickled page read from ``source`` and write ``(job, True, png)`` to
+    ``sink``, or ``(job, False, message)`` where it fails, until ``source`` ends."""
     while True:
         try:
             job, data = pickle.load(source)
