@@ -267,17 +267,29 @@ class ModelCalls:
         process: started on the first batch where they pay (enough pages, and a model that
         keeps this process busy sending concurrent requests meanwhile), kept for the run,
         never again once they failed."""
-        if (
-            self.render_processes == 0
-            or pages < MIN_PAGES_FOR_PROCESSES
-            or getattr(self.model, "concurrency", 1) <= 1
-        ):
+        if not self._drawing_pays(pages):
             return None
         with self._lock:
             if self._drawers is None and not self._closed:
                 self._drawers = PageDrawers(self.render_processes)
             drawers = self._drawers
         return drawers if drawers is not None and drawers.usable else None
+
+    def prepare_drawers(self, requests: Sequence[Request]) -> None:
+        """Start the page-drawing processes now if the run's ``requests`` will need them,
+        so that they are ready when the first batch is sent (starting one takes longer
+        than drawing the first requests' pages): enough pages, and no stored reply for the
+        first request showing one (a rerun served from the cache draws nothing)."""
+        shown = [r for r in requests if r.image is not None]
+        if shown and self._drawing_pays(len(shown)) and not self.all_stored(shown[:1]):
+            self.drawers(len(shown))
+
+    def _drawing_pays(self, pages: int) -> bool:
+        return (
+            self.render_processes > 0
+            and pages >= MIN_PAGES_FOR_PROCESSES
+            and getattr(self.model, "concurrency", 1) > 1
+        )
 
     def retried(self) -> None:
         """One attempt failed and is tried again."""

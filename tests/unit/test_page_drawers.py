@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import pickle
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from rest_checks.prompts import Request, build_requests
 from rest_checks.render import drawing
 from rest_checks.render.drawing import render_png
 from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
+from rest_checks.response_store import ResponseCache
 from rest_checks.testing import ChatCompletionsServer, Reply, request_images
 
 SPECS = (
@@ -208,3 +210,26 @@ def test_the_worker_loop_reads_jobs_until_its_input_ends() -> None:
     assert (job, ok) == (8, False) and "UnpicklingError" in message
     with pytest.raises(EOFError):
         pickle.load(sink)
+
+
+def test_a_fresh_run_starts_its_worker_before_the_first_batch_a_cached_one_never(
+    server: ChatCompletionsServer, tmp_path: Path
+) -> None:
+    requests = requests_of(40)
+    fresh = ModelCalls(openai_model(server), ResponseCache(tmp_path / "cache"))
+    try:
+        fresh.prepare_drawers(requests)
+        assert len(processes_of(fresh)) == 1  # started, nothing asked yet
+        assert server.state.completions == []
+        fresh.generate(requests)
+    finally:
+        fresh.close()
+    rerun = ModelCalls(openai_model(server), ResponseCache(tmp_path / "cache"))
+    few = ModelCalls(openai_model(server), None)
+    try:
+        rerun.prepare_drawers(requests)
+        few.prepare_drawers(requests[: MIN_PAGES_FOR_PROCESSES // 2])
+        assert rerun._drawers is None and few._drawers is None
+    finally:
+        rerun.close()
+        few.close()
