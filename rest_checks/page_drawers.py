@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import queue
 import signal
 import subprocess
 import sys
@@ -46,7 +47,9 @@ class DrawingFailed(Exception):
 @dataclass
 class _Worker:
     process: subprocess.Popen[bytes]
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Pages to send, by a thread of their own: a full pipe must not hold up the thread
+    # that asks (one that has just received a reply and is to send the next request).
+    outbox: queue.SimpleQueue[tuple[int, bytes] | None] = field(default_factory=queue.SimpleQueue)
     pending: int = 0
 
 
@@ -61,6 +64,9 @@ class PageDrawers:
         self._checked = False
         self.failure: str | None = None
         self._workers: list[_Worker] = []
+        started: list[subprocess.Popen[bytes]] = []
+        # The workers end with this object (at the latest at exit), should nobody close it.
+        self._finalizer = weakref.finalize(self, _end, started)
         command = [sys.executable, "-c", WORKER_CODE.format(path=list(sys.path))]
         try:
             for _ in range(max(1, processes)):
@@ -71,15 +77,15 @@ class PageDrawers:
                     stderr=subprocess.DEVNULL,
                     env=dict(os.environ),
                 )
+                started.append(process)
                 self._workers.append(_Worker(process))
         except OSError as exc:
             self._fail(f"could not start a process to draw pages in ({exc})")
-        # The workers end with this object, should nobody close it.
-        self._finalizer = weakref.finalize(self, _end, [w.process for w in self._workers])
         for worker in self._workers:
-            threading.Thread(
-                target=self._read, args=(worker,), name="rest-checks-page-drawer", daemon=True
-            ).start()
+            for role in (self._read, self._send):
+                threading.Thread(
+                    target=role, args=(worker,), name="rest-checks-page-drawer", daemon=True
+                ).start()
 
     @property
     def usable(self) -> bool:
@@ -101,15 +107,20 @@ class PageDrawers:
             worker = min(self._workers, key=lambda w: w.pending)
             worker.pending += 1
             self._jobs[job] = (future, page, worker)
-        try:
-            with worker.write_lock:
-                stdin = worker.process.stdin
-                assert stdin is not None
-                pickle.dump((job, data), stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                stdin.flush()
-        except (OSError, ValueError) as exc:  # the worker is gone (or closed meanwhile)
-            self._fail(f"a page-drawing process stopped reading ({exc})")
+        worker.outbox.put((job, data))
         return future
+
+    def _send(self, worker: _Worker) -> None:
+        """Write each page queued for a worker to its input, until it ends."""
+        stdin = worker.process.stdin
+        assert stdin is not None
+        while (job := worker.outbox.get()) is not None:
+            try:
+                pickle.dump(job, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.flush()
+            except (OSError, ValueError) as exc:  # the worker is gone (or was ended)
+                self._fail(f"a page-drawing process stopped reading ({exc})")
+                return
 
     def _read(self, worker: _Worker) -> None:
         """Hand each page a worker sends back to whoever waits for it."""
@@ -164,6 +175,8 @@ class PageDrawers:
             if not future.done():
                 future.set_exception(DrawingFailed(reason))
         if first:
+            for worker in self._workers:
+                worker.outbox.put(None)  # its sending thread ends
             if reason != CLOSED:
                 log.warning("rest-checks: %s; drawing pages in this process", reason)
             self._finalizer()

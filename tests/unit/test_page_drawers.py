@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -233,3 +234,17 @@ def test_a_fresh_run_starts_its_worker_before_the_first_batch_a_cached_one_never
     finally:
         rerun.close()
         few.close()
+
+
+def test_a_worker_that_cannot_start_leaves_the_pages_to_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    drawers = PageDrawers(2)
+    try:
+        assert not drawers.usable and "could not start" in (drawers.failure or "")
+        page = RenderedPage("Drawn here.")
+        page.draw_elsewhere(drawers.draw(page))
+        assert page.png() == render_png(page.text)
+    finally:
+        drawers.close()
