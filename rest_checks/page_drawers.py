@@ -131,7 +131,8 @@ class PageDrawers:
                 job, ok, value = pickle.load(stdout)
             except Exception:  # end of output: the worker ended or was ended
                 stdout.close()
-                self._fail("a page-drawing process ended")
+                # Unless this process ended it (``close``, or at exit).
+                self._fail("a page-drawing process ended" if self._finalizer.alive else CLOSED)
                 return
             with self._lock:
                 entry = self._jobs.pop(job, None)

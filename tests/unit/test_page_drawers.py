@@ -7,15 +7,16 @@ from __future__ import annotations
 import io
 import pickle
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rest_checks.config import RestSettings
 from rest_checks.items.arith import generate_arith
 from rest_checks.model_gateway import MIN_PAGES_FOR_PROCESSES, ModelCalls
-from rest_checks.models.base import ModelAuthError
+from rest_checks.models.base import ModelAuthError, ReplySink
 from rest_checks.models.mock import MockModel
 from rest_checks.models.openai_api import OpenAIModel
 from rest_checks.page_drawers import PageDrawers, draw_pages
@@ -25,6 +26,7 @@ from rest_checks.render import drawing
 from rest_checks.render.drawing import render_png
 from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
 from rest_checks.response_store import ResponseCache
+from rest_checks.run import RestRun
 from rest_checks.testing import ChatCompletionsServer, Reply, request_images
 
 SPECS = (
@@ -248,3 +250,29 @@ def test_a_worker_that_cannot_start_leaves_the_pages_to_this_process(
         assert page.png() == render_png(page.text)
     finally:
         drawers.close()
+
+
+class InterruptedModel(OpenAIModel):
+    """Ctrl-C arrives while the first batch is out."""
+
+    def stream(self, requests: Sequence[Request], sink: ReplySink) -> None:
+        raise KeyboardInterrupt
+
+
+def test_a_run_interrupted_while_asking_ends_its_worker_when_it_closes(
+    server: ChatCompletionsServer, tmp_path: Path
+) -> None:
+    values = {"rest_suite": ("arith",), "rest_n": 40, "rest_no_cache": True}
+    model = InterruptedModel(
+        "test-model", spec="openai:test-model", base_url=server.base_url, concurrency=8
+    )
+    run = RestRun(RestSettings.from_values(values, tmp_path), model)
+    try:
+        run.plan([(item, "default") for item in run.items()])
+        workers = processes_of(run.calls)
+        assert len(workers) == 1  # started at planning
+        with pytest.raises(KeyboardInterrupt):
+            run.prefetch()
+    finally:
+        run.close()
+    assert all(process.poll() is not None for process in workers)
