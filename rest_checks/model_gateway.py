@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rest_checks.models.base import Model, Response
-from rest_checks.page_drawers import PageDrawers
+from rest_checks.page_drawers import PageDrawers, spare_cores
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request
 from rest_checks.render_ahead import RENDER_AHEAD, RENDER_WORKERS, RenderAhead
@@ -28,7 +28,7 @@ from rest_checks.results_document import Calls
 # run's, so its tests need not read them back; a larger run reads the rest from disk.
 KEEP_IN_MEMORY = 20_000
 # Worker processes that draw pages while this process sends requests (0: threads of this
-# process only) ...
+# process only; never more than the cores to spare) ...
 RENDER_PROCESSES = 1
 # ... started by the first batch with at least this many pages left to draw after its
 # first requests' (starting one costs about 0.2 s of another core, 30 pages' drawing).
@@ -264,14 +264,13 @@ class ModelCalls:
 
     def drawers(self, pages: int) -> PageDrawers | None:
         """The worker processes to draw ``pages`` pages in, or None to draw them in this
-        process: started on the first batch where they pay (enough pages, and a model that
-        keeps this process busy sending concurrent requests meanwhile), kept for the run,
-        never again once they failed."""
+        process: started on the first batch where they pay (``_drawing_pays``), kept for
+        the run, never again once they failed."""
         if not self._drawing_pays(pages):
             return None
         with self._lock:
             if self._drawers is None and not self._closed:
-                self._drawers = PageDrawers(self.render_processes)
+                self._drawers = PageDrawers(min(self.render_processes, spare_cores()))
             drawers = self._drawers
         return drawers if drawers is not None and drawers.usable else None
 
@@ -285,10 +284,13 @@ class ModelCalls:
             self.drawers(len(shown))
 
     def _drawing_pays(self, pages: int) -> bool:
+        """Enough pages, a model that keeps this process busy meanwhile, and a core that
+        no other process of the run sends from (``spare_cores``)."""
         return (
             self.render_processes > 0
             and pages >= MIN_PAGES_FOR_PROCESSES
             and getattr(self.model, "concurrency", 1) > 1
+            and spare_cores() > 0
         )
 
     def retried(self) -> None:

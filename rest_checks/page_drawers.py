@@ -17,6 +17,7 @@ when its input closes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from rest_checks.pages import KeyedPage
+from rest_checks.xdist_worker import is_xdist_worker
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,25 @@ log = logging.getLogger(__name__)
 WORKER_CODE = (
     "import sys; sys.path[:] = {path!r}; from rest_checks.page_drawers import serve; serve()"
 )
+
+
+# Set by pytest-xdist in each worker process: how many workers the run has.
+WORKER_COUNT_VARIABLE = "PYTEST_XDIST_WORKER_COUNT"
+
+
+def spare_cores() -> int:
+    """Cores this process may run on beyond one for each process of the run that sends
+    requests (this one, or every xdist worker): those a page-drawing process can have
+    without taking one from them."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    senders = 1
+    if is_xdist_worker():
+        with contextlib.suppress(ValueError):
+            senders = max(1, int(os.environ.get(WORKER_COUNT_VARIABLE, "1")))
+    return max(0, cores - senders)
 
 
 class DrawingFailed(Exception):

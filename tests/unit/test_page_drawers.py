@@ -5,6 +5,7 @@ worker draws differently or fails, and ended with the run, after an error too.""
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import sys
 from collections.abc import Iterator, Sequence
@@ -19,7 +20,7 @@ from rest_checks.model_gateway import MIN_PAGES_FOR_PROCESSES, ModelCalls
 from rest_checks.models.base import ModelAuthError, ReplySink
 from rest_checks.models.mock import MockModel
 from rest_checks.models.openai_api import OpenAIModel
-from rest_checks.page_drawers import PageDrawers, draw_pages
+from rest_checks.page_drawers import PageDrawers, draw_pages, spare_cores
 from rest_checks.pages import KeyedPage, RenderedPage
 from rest_checks.prompts import Request, build_requests
 from rest_checks.render import drawing
@@ -50,6 +51,14 @@ def drawn_here(requests: list[Request], spec: RenderSpec = DEFAULT_SPEC) -> set[
 def processes_of(calls: ModelCalls) -> list[Any]:
     drawers = calls._drawers
     return [] if drawers is None else [w.process for w in drawers._workers]
+
+
+@pytest.fixture(autouse=True)
+def spare_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A core to spare, whatever machine runs these tests and under how many workers."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
 
 
 @pytest.fixture
@@ -276,3 +285,28 @@ def test_a_run_interrupted_while_asking_ends_its_worker_when_it_closes(
     finally:
         run.close()
     assert all(process.poll() is not None for process in workers)
+
+
+@pytest.mark.parametrize("cores, workers", [(1, None), (2, 2), (4, 4)])
+def test_no_worker_where_no_core_is_spare(
+    server: ChatCompletionsServer,
+    monkeypatch: pytest.MonkeyPatch,
+    cores: int,
+    workers: int | None,
+) -> None:
+    # One core, or as many xdist workers sending requests as there are cores.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    if workers is not None:
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+        monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(workers))
+    assert spare_cores() == 0
+    calls = ModelCalls(openai_model(server), None)
+    try:
+        calls.prepare_drawers(requests_of(40))
+        calls.generate(requests_of(40))
+        assert calls._drawers is None
+    finally:
+        calls.close()
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(cores - 1))
+    if cores > 1:
+        assert spare_cores() == 1  # fewer workers than cores
