@@ -18,6 +18,7 @@ from typing import Any
 
 from rest_checks.models.base import Model, Response
 from rest_checks.page_drawers import PageDrawers, spare_cores
+from rest_checks.pages import KeyedPage
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request
 from rest_checks.render_ahead import RENDER_AHEAD, RENDER_WORKERS, RenderAhead
@@ -262,15 +263,17 @@ class ModelCalls:
         if not stored or len(self._memory) < self.keep_in_memory:
             self._memory[key] = response
 
-    def drawers(self, pages: int) -> PageDrawers | None:
-        """The worker processes to draw ``pages`` pages in, or None to draw them in this
+    def drawers(self, pages: Sequence[KeyedPage]) -> PageDrawers | None:
+        """The worker processes to draw ``pages`` in, or None to draw them in this
         process: started on the first batch where they pay (``_drawing_pays``), kept for
         the run, never again once they failed."""
-        if not self._drawing_pays(pages):
+        costly = [page for page in pages if page.costly]
+        if not costly or not self._drawing_pays(len(costly)):
             return None
         with self._lock:
             if self._drawers is None and not self._closed:
-                self._drawers = PageDrawers(min(self.render_processes, spare_cores()))
+                processes = min(self.render_processes, spare_cores())
+                self._drawers = PageDrawers(processes, probe=costly[0])
             drawers = self._drawers
         return drawers if drawers is not None and drawers.usable else None
 
@@ -281,7 +284,7 @@ class ModelCalls:
         first request showing one (a rerun served from the cache draws nothing)."""
         shown = [r for r in requests if r.image is not None]
         if shown and self._drawing_pays(len(shown)) and not self.all_stored(shown[:1]):
-            self.drawers(len(shown))
+            self.drawers([r.image for r in shown if r.image is not None])
 
     def _drawing_pays(self, pages: int) -> bool:
         """Enough pages, a model that keeps this process busy meanwhile, and a core that

@@ -7,8 +7,8 @@ A worker is a fresh interpreter (``python -c``, not ``multiprocessing``, so that
 imports the main module of the process that starts it: a script calling ``pytest.main()``
 without a ``__main__`` guard would run again) with this process's ``sys.path`` and
 environment (the fonts directory of ``REST_CHECKS_FONTS_DIR`` included). It is sent a
-pickled page and sends back ``page.png()``. The first bytes a worker sends are checked
-against this process's own drawing of the same page, since pages are keyed by what
+pickled page and sends back ``page.png()``. The first page a worker draws is drawn here
+too (while the worker starts) and the bytes compared, since pages are keyed by what
 determines their bytes, not by the bytes: where they differ (a setting patched in this
 process only, another library on the worker's path), or a worker fails, pages are drawn
 in this process as before. ``close`` ends the workers; a worker whose parent dies ends
@@ -72,17 +72,20 @@ class _Worker:
     # that asks (one that has just received a reply and is to send the next request).
     outbox: queue.SimpleQueue[tuple[int, bytes] | None] = field(default_factory=queue.SimpleQueue)
     pending: int = 0
+    # The bytes of the first page sent, as this process drew them: what it sends back
+    # first is checked against them before any other page it draws is used.
+    expected: bytes | None = None
 
 
 class PageDrawers:
-    """``processes`` worker processes that draw pages for this one, for a whole run."""
+    """``processes`` worker processes that draw pages for this one, for a whole run,
+    checked against this process's drawing of ``probe`` (drawn here at once, while the
+    workers start)."""
 
-    def __init__(self, processes: int = 1) -> None:
+    def __init__(self, processes: int, probe: KeyedPage) -> None:
         self._lock = threading.Lock()
-        self._check_lock = threading.Lock()
-        self._jobs: dict[int, tuple[Future[bytes], KeyedPage, _Worker]] = {}
+        self._jobs: dict[int, Future[bytes]] = {}
         self._next_job = 0
-        self._checked = False
         self.failure: str | None = None
         self._workers: list[_Worker] = []
         started: list[subprocess.Popen[bytes]] = []
@@ -102,7 +105,15 @@ class PageDrawers:
                 self._workers.append(_Worker(process))
         except OSError as exc:
             self._fail(f"could not start a process to draw pages in ({exc})")
+        expected = b""
+        try:
+            expected = probe.fresh().png()
+        except Exception as exc:
+            self._fail(f"the page to check the drawing processes against fails here ({exc})")
         for worker in self._workers:
+            if self.usable:
+                worker.expected = expected
+                self._queue(worker, probe, Future())
             for role in (self._read, self._send):
                 threading.Thread(
                     target=role, args=(worker,), name="rest-checks-page-drawer", daemon=True
@@ -115,21 +126,28 @@ class PageDrawers:
     def draw(self, page: KeyedPage) -> Future[bytes]:
         """``page``'s bytes, drawn by a worker (a failed future where none can)."""
         future: Future[bytes] = Future()
+        with self._lock:
+            worker = min(self._workers, key=lambda w: w.pending) if self.usable else None
+        if worker is None:
+            future.set_exception(DrawingFailed(self.failure or CLOSED))
+        else:
+            self._queue(worker, page, future)
+        return future
+
+    def _queue(self, worker: _Worker, page: KeyedPage, future: Future[bytes]) -> None:
         try:
             data = pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # a page that only this process can draw
             future.set_exception(DrawingFailed(f"the page does not pickle ({exc})"))
-            return future
+            return
         with self._lock:
             if self.failure is not None:
                 future.set_exception(DrawingFailed(self.failure))
-                return future
+                return
             job, self._next_job = self._next_job, self._next_job + 1
-            worker = min(self._workers, key=lambda w: w.pending)
             worker.pending += 1
-            self._jobs[job] = (future, page, worker)
+            self._jobs[job] = future
         worker.outbox.put((job, data))
-        return future
 
     def _send(self, worker: _Worker) -> None:
         """Write each page queued for a worker to its input, until it ends."""
@@ -156,35 +174,19 @@ class PageDrawers:
                 self._fail("a page-drawing process ended" if self._finalizer.alive else CLOSED)
                 return
             with self._lock:
-                entry = self._jobs.pop(job, None)
+                future = self._jobs.pop(job, None)
                 worker.pending -= 1
-            if entry is None:
+            if future is None:
                 continue
-            future, page, _ = entry
-            if not ok:
+            if worker.expected is not None:  # the first page back: drawn as here?
+                expected, worker.expected = worker.expected, None
+                if not ok or value != expected:
+                    self._fail(DIFFERS)
+            elif not ok:
                 # Drawn again in this process, where the error is raised with its message.
                 future.set_exception(DrawingFailed(str(value)))
-            elif self._agrees(page, value):
-                future.set_result(value)
             else:
-                future.set_exception(DrawingFailed("drawn differently"))
-
-    def _agrees(self, page: KeyedPage, data: bytes) -> bool:
-        """Whether the workers draw as this process does: checked on the first page that
-        comes back (every other waits for the check)."""
-        with self._check_lock:
-            if not self._checked:
-                self._checked = True
-                try:
-                    here = page.fresh().png()
-                except Exception:
-                    here = None
-                if here != data:
-                    self._fail(
-                        "a page drawn in a separate process differs from the same page drawn "
-                        "in this one (a setting changed in this process only?)"
-                    )
-        return self.failure is None
+                future.set_result(value)
 
     def _fail(self, reason: str) -> None:
         """Stop using the workers: pages still to come are drawn in this process."""
@@ -193,7 +195,7 @@ class PageDrawers:
             if first:
                 self.failure = reason
             jobs, self._jobs = self._jobs, {}
-        for future, _, _ in jobs.values():
+        for future in jobs.values():
             if not future.done():
                 future.set_exception(DrawingFailed(reason))
         if first:
@@ -210,6 +212,10 @@ class PageDrawers:
 
 
 CLOSED = "closed"
+DIFFERS = (
+    "a page drawn in a separate process differs from the same page drawn in this one "
+    "(a setting changed in this process only?)"
+)
 
 
 def _end(processes: list[subprocess.Popen[bytes]]) -> None:

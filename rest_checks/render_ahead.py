@@ -72,8 +72,7 @@ class RenderAhead:
         pages to pay for them."""
         first = {r.image.key for _, r in self.sent[: max(0, in_flight)] if r.image is not None}
         futures = self._render_more(len(first))
-        later = [page for page in self.pages[self._rendered :] if page.costly]
-        self._drawers = self.calls.drawers(len(later))
+        self._drawers = self.calls.drawers(self.pages[self._rendered :])
         self._render_more(self.calls.render_ahead)
         wait(futures)
 
