@@ -64,9 +64,7 @@ class AskingAhead:
         self._planned = list(seen.values())
         self._position = {key: n for n, key in enumerate(seen)}
         # A batching model batches by the whole run's order, not by what this process asks.
-        order = self.fixed_order()
-        self.calls.model.fix_order(order)
-        self.calls.prepare_drawers(order)
+        self.calls.model.fix_order(self.fixed_order())
         return [planned_case_key(item.id, rendering) for item, rendering in self._planned]
 
     def fixed_order(self) -> list[Request]:

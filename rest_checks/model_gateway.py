@@ -277,15 +277,6 @@ class ModelCalls:
             drawers = self._drawers
         return drawers if drawers is not None and drawers.usable else None
 
-    def prepare_drawers(self, requests: Sequence[Request]) -> None:
-        """Start the page-drawing processes now if the run's ``requests`` will need them,
-        so that they are ready when the first batch is sent (starting one takes longer
-        than drawing the first requests' pages): enough pages, and no stored reply for the
-        first request showing one (a rerun served from the cache draws nothing)."""
-        shown = [r for r in requests if r.image is not None]
-        if shown and self._drawing_pays(len(shown)) and not self.all_stored(shown[:1]):
-            self.drawers([r.image for r in shown if r.image is not None])
-
     def _drawing_pays(self, pages: int) -> bool:
         """Enough pages, a model that keeps this process busy meanwhile, and a core that
         no other process of the run sends from (``spare_cores``)."""

@@ -26,7 +26,6 @@ from rest_checks.prompts import Request, build_requests
 from rest_checks.render import drawing
 from rest_checks.render.drawing import render_png
 from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
-from rest_checks.response_store import ResponseCache
 from rest_checks.run import RestRun
 from rest_checks.testing import ChatCompletionsServer, Reply, request_images
 
@@ -224,29 +223,6 @@ def test_the_worker_loop_reads_jobs_until_its_input_ends() -> None:
         pickle.load(sink)
 
 
-def test_a_fresh_run_starts_its_worker_before_the_first_batch_a_cached_one_never(
-    server: ChatCompletionsServer, tmp_path: Path
-) -> None:
-    requests = requests_of(40)
-    fresh = ModelCalls(openai_model(server), ResponseCache(tmp_path / "cache"))
-    try:
-        fresh.prepare_drawers(requests)
-        assert len(processes_of(fresh)) == 1  # started, nothing asked yet
-        assert server.state.completions == []
-        fresh.generate(requests)
-    finally:
-        fresh.close()
-    rerun = ModelCalls(openai_model(server), ResponseCache(tmp_path / "cache"))
-    few = ModelCalls(openai_model(server), None)
-    try:
-        rerun.prepare_drawers(requests)
-        few.prepare_drawers(requests[: MIN_PAGES_FOR_PROCESSES // 2])
-        assert rerun._drawers is None and few._drawers is None
-    finally:
-        rerun.close()
-        few.close()
-
-
 def test_a_worker_that_cannot_start_leaves_the_pages_to_this_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -278,10 +254,10 @@ def test_a_run_interrupted_while_asking_ends_its_worker_when_it_closes(
     run = RestRun(RestSettings.from_values(values, tmp_path), model)
     try:
         run.plan([(item, "default") for item in run.items()])
-        workers = processes_of(run.calls)
-        assert len(workers) == 1  # started at planning
         with pytest.raises(KeyboardInterrupt):
             run.prefetch()
+        workers = processes_of(run.calls)
+        assert len(workers) == 1  # started for the batch it was asking
     finally:
         run.close()
     assert all(process.poll() is not None for process in workers)
@@ -302,7 +278,6 @@ def test_no_worker_where_no_core_is_spare(
     assert spare_cores() == 0
     calls = ModelCalls(openai_model(server), None)
     try:
-        calls.prepare_drawers(requests_of(40))
         calls.generate(requests_of(40))
         assert calls._drawers is None
     finally:
