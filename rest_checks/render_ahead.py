@@ -73,7 +73,10 @@ class RenderAhead:
         first = {r.image.key for _, r in self.sent[: max(0, in_flight)] if r.image is not None}
         futures = self._render_more(len(first))
         self._drawers = self.calls.drawers(self.pages[self._rendered :])
-        self._render_more(self.calls.render_ahead)
+        # Threads draw at most ``render_ahead`` pages ahead, the first ones included; a
+        # worker process as many beyond them.
+        ahead = self.calls.render_ahead - (len(futures) if self._drawers is None else 0)
+        self._render_more(ahead)
         wait(futures)
 
     def _render_more(self, count: int) -> list[Future[bytes]]:
