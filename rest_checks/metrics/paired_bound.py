@@ -143,7 +143,9 @@ def fails(lost: int, gained: int, n: int, tolerance: float, alpha: float) -> boo
     return mcnemar_exact(lost, gained) < alpha and drop_exceeds(lost, gained, n, tolerance)
 
 
-def paired_verdict(lost: int, gained: int, n: int, tolerance: float, alpha: float) -> PairedVerdict:
+def paired_verdict(
+    lost: int, gained: int, n: int, tolerance: float, alpha: float
+) -> PairedVerdict:
     """The gate's verdict on the counts of one comparison: ``failed`` (``fails``),
     ``passed`` (``shows_within``: the upper bound at most the tolerance), else
     ``inconclusive``."""

@@ -35,7 +35,9 @@ def _binomial_pmf(m: int, p: float, log_fact: np.ndarray) -> np.ndarray:
         return (k == 0).astype(float)
     if p >= 1.0:
         return (k == m).astype(float)
-    log_pmf = log_fact[m] - log_fact[k] - log_fact[m - k] + k * np.log(p) + (m - k) * np.log1p(-p)
+    log_pmf = (
+        log_fact[m] - log_fact[k] - log_fact[m - k] + k * np.log(p) + (m - k) * np.log1p(-p)
+    )
     return np.exp(log_pmf)
 
 
