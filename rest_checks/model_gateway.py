@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rest_checks.models.base import Model, Response
+from rest_checks.page_drawers import PageDrawers, spare_cores
+from rest_checks.pages import KeyedPage
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request
 from rest_checks.render_ahead import RENDER_AHEAD, RENDER_WORKERS, RenderAhead
@@ -26,6 +28,12 @@ from rest_checks.results_document import Calls
 # Replies kept in memory besides the disk cache (about 1 KB each): all of an ordinary
 # run's, so its tests need not read them back; a larger run reads the rest from disk.
 KEEP_IN_MEMORY = 20_000
+# Worker processes that draw pages while this process sends requests (0: threads of this
+# process only; never more than the cores to spare) ...
+RENDER_PROCESSES = 1
+# ... started by the first batch with at least this many pages left to draw after its
+# first requests' (starting one costs about 0.2 s of another core, 30 pages' drawing).
+MIN_PAGES_FOR_PROCESSES = 32
 
 
 @dataclass
@@ -95,7 +103,9 @@ class ModelCalls:
     memory too and the rest are read back from disk when a test needs them, so a large
     run's memory stays bounded. ``shared``: the disk store is not a cache but a folder
     the xdist workers of this run share (``--rest-no-cache``): what is read from it
-    counts as read back, not as a cache hit.
+    counts as read back, not as a cache hit. ``render_processes``: worker processes that
+    draw the pages of a model that sends requests concurrently (``drawers``); 0 keeps
+    drawing in this process's threads.
     """
 
     def __init__(
@@ -106,6 +116,7 @@ class ModelCalls:
         render_workers: int = RENDER_WORKERS,
         render_ahead: int = RENDER_AHEAD,
         keep_in_memory: int = KEEP_IN_MEMORY,
+        render_processes: int = RENDER_PROCESSES,
     ) -> None:
         self.model = model
         self.cache = cache
@@ -113,6 +124,9 @@ class ModelCalls:
         self.keep_in_memory = keep_in_memory
         self.render_workers = max(1, render_workers)
         self.render_ahead = max(1, render_ahead)
+        self.render_processes = max(0, render_processes)
+        self._drawers: PageDrawers | None = None
+        self._closed = False
         self.counter = CallCounter()
         self.identity = model.identity()
         self._identity_json = identity_json(self.identity)
@@ -279,10 +293,42 @@ class ModelCalls:
         if not stored or len(self._memory) < self.keep_in_memory:
             self._memory[key] = response
 
+    def drawers(self, pages: Sequence[KeyedPage]) -> PageDrawers | None:
+        """The worker processes to draw ``pages`` in, or None to draw them in this
+        process: started on the first batch where they pay (``_drawing_pays``), kept for
+        the run, never again once they failed."""
+        costly = [page for page in pages if page.costly]
+        if not costly or not self._drawing_pays(len(costly)):
+            return None
+        with self._lock:
+            if self._drawers is None and not self._closed:
+                processes = min(self.render_processes, spare_cores())
+                self._drawers = PageDrawers(processes, probe=costly[0])
+            drawers = self._drawers
+        return drawers if drawers is not None and drawers.usable else None
+
+    def _drawing_pays(self, pages: int) -> bool:
+        """Enough pages, a model that keeps this process busy meanwhile, and a core that
+        no other process of the run sends from (``spare_cores``)."""
+        return (
+            self.render_processes > 0
+            and pages >= MIN_PAGES_FOR_PROCESSES
+            and getattr(self.model, "concurrency", 1) > 1
+            and spare_cores() > 0
+        )
+
     def retried(self) -> None:
         """One attempt failed and is tried again."""
         with self._lock:
             self.counter.retries += 1
 
     def close(self) -> None:
-        self.model.close()
+        """End the page-drawing processes, if any, and the model's connections."""
+        with self._lock:
+            self._closed = True
+            drawers = self._drawers
+        try:
+            if drawers is not None:
+                drawers.close()
+        finally:
+            self.model.close()

@@ -3,24 +3,35 @@
 A page is known by its key (``render.page_keys.page_key``: what determines its bytes),
 which the response cache uses, so a request answered from the cache never renders. The
 bytes are rendered on the first ``png()`` and kept by that page object until ``forget()``;
-several threads asking at once render it once.
+several threads asking at once render it once. A page being drawn elsewhere (another
+process: ``rest_checks.page_drawers``) waits for those bytes instead, and draws them
+itself if they do not come.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from concurrent.futures import CancelledError, Future
+from typing import ClassVar
 
 from rest_checks.render.drawing import render_png
 from rest_checks.render.page_keys import page_key
 from rest_checks.render.specs import DEFAULT_SPEC, RenderSpec
 
+# How long ``png()`` waits for bytes drawn elsewhere before drawing them itself.
+DRAWN_ELSEWHERE_TIMEOUT_S = 60.0
+
 
 class KeyedPage:
     """A PNG image known by a key that identifies its bytes without producing them."""
 
+    # Whether producing the bytes costs enough to be worth doing in another process.
+    costly: ClassVar[bool] = True
+
     def __init__(self) -> None:
         self._png: bytes | None = None
+        self._coming: Future[bytes] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -34,8 +45,24 @@ class KeyedPage:
         """The PNG bytes, produced once (other threads asking meanwhile wait for them)."""
         with self._lock:
             if self._png is None:
-                self._png = self._produce()
+                self._png = self._drawn_elsewhere() or self._produce()
             return self._png
+
+    def draw_elsewhere(self, coming: Future[bytes]) -> None:
+        """The bytes are being drawn elsewhere: ``png()`` takes them from ``coming`` (and
+        draws them itself if that fails, raising any error of its own drawing)."""
+        with self._lock:
+            if self._png is None:
+                self._coming = coming
+
+    def _drawn_elsewhere(self) -> bytes | None:
+        coming, self._coming = self._coming, None
+        if coming is None:
+            return None
+        try:
+            return coming.result(timeout=DRAWN_ELSEWHERE_TIMEOUT_S)
+        except (Exception, CancelledError):
+            return None
 
     def fresh(self) -> KeyedPage:
         """The same page as a new object holding no bytes yet (one whose bytes its owner
@@ -46,15 +73,18 @@ class KeyedPage:
         """Drop the bytes (they are produced again if asked for)."""
         with self._lock:
             self._png = None
+            self._coming = None
 
     def __getstate__(self) -> dict[str, object]:
-        # Picklable for process pools: the lock stays behind.
+        # Picklable for other processes: the lock and any bytes on their way stay behind.
         state = self.__dict__.copy()
         del state["_lock"]
+        state.pop("_coming", None)
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        self._coming = None
         self._lock = threading.Lock()
 
     def __eq__(self, other: object) -> bool:
@@ -93,6 +123,8 @@ class RenderedPage(KeyedPage):
 
 class PngPage(KeyedPage):
     """Given PNG bytes (or any bytes a test hands a backend); keyed by their SHA-256."""
+
+    costly = False
 
     def __init__(self, data: bytes) -> None:
         super().__init__()

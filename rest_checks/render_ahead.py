@@ -1,9 +1,14 @@
 """One batch of requests on its way to the model, its pages rendered ahead of the replies.
 
 ``RenderAhead`` is the ``ReplySink`` of a batch streamed to the model: it stores and counts
-each reply as it arrives (through ``ModelCalls``), and has a small pool render the pages a
-bounded number ahead of the replies, each distinct page once, so rendering overlaps the
-requests in flight without holding every page of a large batch in memory.
+each reply as it arrives (through ``ModelCalls``), and has the pages rendered a bounded
+number ahead of the replies, each distinct page once, so rendering overlaps the requests
+in flight without holding every page of a large batch in memory.
+
+The pages of the first requests are drawn by threads of this process (the stream waits for
+them); the rest, where the batch has enough of them, by worker processes
+(``ModelCalls.drawers``, ``rest_checks.page_drawers``) on other cores, since Pillow holds
+the GIL while it draws and this process's core is busy sending requests.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from rest_checks.models.base import ModelError, Response
+from rest_checks.page_drawers import PageDrawers
 from rest_checks.pages import KeyedPage
 from rest_checks.prompts import Request
 
 if TYPE_CHECKING:
     from rest_checks.model_gateway import ModelCalls
 
-# Pages are rendered by this many threads (Pillow releases the GIL while it encodes) ...
+# Pages are rendered in this process by this many threads ...
 RENDER_WORKERS = 2
 # ... at most this many ahead of the replies (and at least the pages of the first
 # requests in flight: see ``RenderAhead.prime``).
@@ -55,17 +61,23 @@ class RenderAhead:
             if self.pages
             else None
         )
-        # The first pages' renderings, until ``prime`` has waited for them.
-        self._first = self._render_more(calls.render_ahead)
+        # Worker processes for the pages after the first ones (``prime``), if any.
+        self._drawers: PageDrawers | None = None
 
     def prime(self, in_flight: int) -> None:
-        """Wait until the pages of the first ``in_flight`` requests are drawn, so that the
+        """Draw the pages of the first ``in_flight`` requests and wait for them, so that the
         model's first ``in_flight`` requests go out together instead of one page at a time
-        (drawing a page takes longer than a fast server takes to answer)."""
+        (drawing a page takes longer than a fast server takes to answer); have the next
+        ones drawn meanwhile, in worker processes where the rest of the batch has enough
+        pages to pay for them."""
         first = {r.image.key for _, r in self.sent[: max(0, in_flight)] if r.image is not None}
-        futures = self._first + self._render_more(len(first) - self._rendered)
-        self._first = []
-        wait(futures[: len(first)])
+        futures = self._render_more(len(first))
+        self._drawers = self.calls.drawers(self.pages[self._rendered :])
+        # Threads draw at most ``render_ahead`` pages ahead, the first ones included; a
+        # worker process as many beyond them.
+        ahead = self.calls.render_ahead - (len(futures) if self._drawers is None else 0)
+        self._render_more(ahead)
+        wait(futures)
 
     def _render_more(self, count: int) -> list[Future[bytes]]:
         with self._lock:
@@ -74,8 +86,17 @@ class RenderAhead:
             start = self._rendered
             self._rendered = min(len(self.pages), start + max(0, count))
             pages = self.pages[start : self._rendered]
-            # A page that fails to render fails again, with its message, where it is sent.
-            return [self._pool.submit(page.png) for page in pages if self._pool is not None]
+            drawers = self._drawers
+        # A page that fails to render fails again, with its message, where it is sent.
+        futures = []
+        for page in pages:
+            if drawers is not None and page.costly:
+                future = drawers.draw(page)
+                page.draw_elsewhere(future)
+                futures.append(future)
+            elif self._pool is not None:
+                futures.append(self._pool.submit(page.png))
+        return futures
 
     def reply(self, index: int, response: Response) -> None:
         key, request = self.sent[index]
