@@ -17,7 +17,6 @@ when its input closes.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import pickle
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from rest_checks.pages import KeyedPage
-from rest_checks.xdist_worker import is_xdist_worker
+from rest_checks.xdist_worker import xdist_worker_count
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +39,6 @@ log = logging.getLogger(__name__)
 WORKER_CODE = (
     "import sys; sys.path[:] = {path!r}; from rest_checks.page_drawers import serve; serve()"
 )
-
-
-# Set by pytest-xdist in each worker process: how many workers the run has.
-WORKER_COUNT_VARIABLE = "PYTEST_XDIST_WORKER_COUNT"
 
 
 def spare_cores() -> int:
@@ -54,11 +49,7 @@ def spare_cores() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    senders = 1
-    if is_xdist_worker():
-        with contextlib.suppress(ValueError):
-            senders = max(1, int(os.environ.get(WORKER_COUNT_VARIABLE, "1")))
-    return max(0, cores - senders)
+    return max(0, cores - xdist_worker_count())
 
 
 class DrawingFailed(Exception):

@@ -7,8 +7,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-# Set by pytest-xdist in each worker process, to the worker's id (``gw0``, ``gw1`` ...).
+# Set by pytest-xdist in each worker process, to the worker's id (``gw0``, ``gw1`` ...),
+# and to how many workers the run has.
 WORKER_VARIABLE = "PYTEST_XDIST_WORKER"
+WORKER_COUNT_VARIABLE = "PYTEST_XDIST_WORKER_COUNT"
 
 
 def worker_input(config: object) -> Mapping[str, Any] | None:
@@ -25,6 +27,17 @@ def is_xdist_worker(config: object | None = None) -> bool:
     if config is None:
         return bool(os.environ.get(WORKER_VARIABLE))
     return worker_input(config) is not None
+
+
+def xdist_worker_count() -> int:
+    """How many processes of the run run tests: the workers (in a worker, by the variable
+    xdist sets), else 1 (this one)."""
+    if not is_xdist_worker():
+        return 1
+    try:
+        return max(1, int(os.environ.get(WORKER_COUNT_VARIABLE, "1")))
+    except ValueError:
+        return 1
 
 
 def worker_share(config: object) -> tuple[int, int] | None:
