@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from rest_checks.models.base import Model, Response
 from rest_checks.page_drawers import PageDrawers, spare_cores
@@ -52,13 +52,7 @@ class CallCounter:
 
     def to_json(self) -> Calls:
         """The results document's ``calls`` (docs/results-format.md)."""
-        return {
-            "model": self.model_calls,
-            "cache": self.cache_hits,
-            "memory": self.memory_hits,
-            "retried": self.retries,
-            "failed": self.errors,
-        }
+        return cast(Calls, {name: getattr(self, field) for name, field in JSON_NAMES.items()})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CallCounter:
@@ -101,11 +95,11 @@ class ModelCalls:
     disk cache, replies are kept in memory, so a batch asked ahead of the tests still
     serves them; with one, the first ``keep_in_memory`` replies of the run are kept in
     memory too and the rest are read back from disk when a test needs them, so a large
-    run's memory stays bounded. ``shared``: the disk store is not a cache but a folder
-    the xdist workers of this run share (``--rest-no-cache``): what is read from it
-    counts as read back, not as a cache hit. ``render_processes``: worker processes that
-    draw the pages of a model that sends requests concurrently (``drawers``); 0 keeps
-    drawing in this process's threads.
+    run's memory stays bounded. Each stored reply carries the run's id (``join_run``), so
+    a reply another xdist worker of this run stored (in the disk cache, or in the folder
+    the workers share without one) is read back, not a cache hit. ``render_processes``:
+    worker processes that draw the pages of a model that sends requests concurrently
+    (``drawers``); 0 keeps drawing in this process's threads.
     """
 
     def __init__(
@@ -120,7 +114,6 @@ class ModelCalls:
     ) -> None:
         self.model = model
         self.cache = cache
-        self.shared = False
         self.keep_in_memory = keep_in_memory
         self.render_workers = max(1, render_workers)
         self.render_ahead = max(1, render_ahead)
@@ -157,7 +150,6 @@ class ModelCalls:
         (a run without a disk cache): each worker asks ahead for its share only."""
         self.cache = folder
         self.cache.run_id = self.run_id
-        self.shared = True
 
     def lookup(self, key: str) -> Response | None:
         """A stored reply (this process's memory, then the disk cache), or None; a request
@@ -247,11 +239,11 @@ class ModelCalls:
         reading: bool = True,
     ) -> None:
         """Count the stored replies found (``hits``) and the requests about to be sent
-        (``missing``). A reply this run received (this process, or another worker in a
-        shared folder) is read back each time a test reads it (``reading``; not when it
+        (``missing``). A reply this run received (this process, or another worker of
+        the run) is read back each time a test reads it (``reading``; not when it
         is only looked for); any other stored reply is a cache hit, once per request."""
         with self._lock:
-            own = [key for key in hits if self.shared or key in self._received]
+            own = [key for key in hits if key in self._received]
             new = {key for key in hits if key not in own and key not in self._counted}
             self.counter.cache_hits += len(new)
             self.counter.memory_hits += len(own) if reading else 0

@@ -71,6 +71,7 @@ def test_workers_without_a_cache_share_their_replies_through_a_folder_of_the_run
     workers = [RestRun(settings(tmp_path), CountingModel()) for _ in range(2)]
     for index, worker in enumerate(workers):
         worker.use_items(controller.items_payload())
+        worker.use_run_id(controller.calls.run_id)  # as the plugin hands it on
         worker.use_shared_folder(folder)
         worker.plan(cases(worker))
         worker.prefetch((index, 2))
