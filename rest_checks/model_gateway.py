@@ -220,14 +220,20 @@ class ModelCalls:
 
     def _find_peers_replies(self, keys: list[str]) -> None:
         """Of stored replies not received here, those another worker of this run stored
-        (read from their entries: only under xdist, where they can be)."""
+        (read from their entries: only under xdist, where they can be). What is read is
+        kept, as far as ``keep_in_memory`` goes, so the case's test does not read it again."""
         for key in keys:
             if key in self._received or key in self._memory or self.cache is None:
                 continue
             found = self.cache.get_entry(key)
-            if found is not None and found[1]:
-                with self._lock:
+            if found is None:
+                continue
+            response, ours = found
+            with self._lock:
+                if ours:
                     self._received.add(key)
+                if len(self._memory) < self.keep_in_memory:
+                    self._memory[key] = response
 
     def _count(
         self,
