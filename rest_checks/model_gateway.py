@@ -63,10 +63,6 @@ class CallCounter:
         for name, value in asdict(other).items():
             setattr(self, name, getattr(self, name) + value)
 
-    def describe(self) -> str:
-        """``600 to the model, 0 from the disk cache, 600 read back, 2 retried, 0 failed``."""
-        return describe_calls(self.to_json())
-
 
 # The results document's names of the counts (``model`` and ``cache`` kept from before).
 JSON_NAMES = {
@@ -245,15 +241,18 @@ class ModelCalls:
         reading: bool = True,
     ) -> None:
         """Count the stored replies found (``hits``) and the requests about to be sent
-        (``missing``). A reply this run received (this process, or another worker of
-        the run) is read back each time a test reads it (``reading``; not when it
-        is only looked for); any other stored reply is a cache hit, once per request."""
+        (``missing``). Only what a test reads (``reading``) counts: a reply this run
+        received (this process, or another worker of the run) is read back each time;
+        any other stored reply is a cache hit, once per request. Found while asking
+        ahead, a stored reply is not counted yet: under xdist the worker whose test reads
+        it may be another, which would count it a second time."""
         with self._lock:
             own = [key for key in hits if key in self._received]
             new = {key for key in hits if key not in own and key not in self._counted}
-            self.counter.cache_hits += len(new)
-            self.counter.memory_hits += len(own) if reading else 0
-            self._counted.update(new)
+            if reading:
+                self.counter.cache_hits += len(new)
+                self.counter.memory_hits += len(own)
+                self._counted.update(new)
             self._counted.update(missing)
         if progress is not None:
             progress.watch(self.counter)  # its replies, retries and failures

@@ -395,6 +395,7 @@ def pytest_collection_modifyitems(
 def rest(request: pytest.FixtureRequest) -> RestRun:
     """The REST run: ask the model about items and keep the cases."""
     from rest_checks.asking_ahead import ASK_AHEAD_WINDOW
+    from rest_checks.model_gateway import describe_calls
     from rest_checks.progress import Progress, say
     from rest_checks.terminal_progress import live_progress, uncaptured
 
@@ -409,7 +410,8 @@ def rest(request: pytest.FixtureRequest) -> RestRun:
                 _decide_sequentially(run, None, progress)
             cases, asked = run.prefetch(worker_share(config), window=window, progress=progress)
         if asked:
-            say(f"asked ahead: {asked} requests for {cases} cases: {run.calls.counter.describe()}")
+            found = describe_calls(progress.calls())
+            say(f"asked ahead: {asked} requests for {cases} cases: {found}")
     return run
 
 

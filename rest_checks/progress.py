@@ -19,6 +19,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
+from rest_checks.results_document import Calls
+
 
 def say(message: str) -> None:
     print(f"rest-checks: {message}", file=sys.stderr, flush=True)
@@ -82,6 +84,19 @@ class Progress:
     @property
     def done(self) -> int:
         return self.disk + self.memory + self.replies
+
+    def calls(self) -> Calls:
+        """This asking's requests as a results document counts them: sent, found in the
+        disk cache, in this run's replies, retried, failed."""
+        with self._lock:
+            replies, retries, errors = self._since()
+            return {
+                "model": replies,
+                "cache": self.disk,
+                "memory": self.memory,
+                "retried": retries,
+                "failed": errors,
+            }
 
     def expect(self, requests: int) -> None:
         """The whole asking will look at ``requests`` requests, looked at a batch at a

@@ -240,3 +240,16 @@ def test_a_run_without_a_cache_says_what_happened_to_its_requests(
         assert calls["model"] >= 24 and calls["model"] + calls["memory"] == 2 * 24
         assert (calls["cache"], calls["retried"], calls["failed"]) == (0, 0, 0)
     assert not list(temp.glob("rest-checks-replies-*"))
+
+
+def test_a_cached_rerun_under_xdist_counts_each_reply_once(pytester: pytest.Pytester) -> None:
+    # 6 items x 4 requests, each read by one case: the rerun finds 24 in the cache, not
+    # one worker's share found while asking ahead plus the same again read by the other.
+    pytester.makeconftest(HYPOTHESIS_CONFTEST)
+    pytester.makepyfile(test_rest_suite=SUITE)
+    args = [*FAST, "-n", "2", "--model", "mock:oracle", "--rest-cache", "cache"]
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=6)
+    result = pytester.runpytest_subprocess(*args, "--rest-json", "out.json")
+    result.assert_outcomes(passed=6)
+    calls = json.loads((pytester.path / "out.json").read_text(encoding="utf-8"))["calls"]
+    assert calls == {"model": 0, "cache": 24, "memory": 0, "retried": 0, "failed": 0}
