@@ -7,8 +7,8 @@ request that cannot succeed, a ``ModelAuthError`` for a refused key (401/403) an
 ``QuotaExhaustedError`` for an exhausted quota, which stop the batch.
 
 Server text is scrubbed of the API key and of any bearer token before it is quoted, and
-the SDK's exceptions, which quote server text as it came, are never raised or chained: the
-errors made here carry neither their traceback nor their context.
+the transport's exceptions (``chat_http``), which hold server text as it came, are never
+raised or chained: the errors made here carry neither their traceback nor their context.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from rest_checks.models.base import ModelAuthError, ModelError
+from rest_checks.models.chat_http import ConnectionFailed, ReplyTooLarge, StatusError, TimedOut
 from rest_checks.models.openai_settings import OpenAISettings, public_url
 
 RETRY_STATUSES = frozenset({408, 409, 429})
@@ -133,26 +133,23 @@ class ErrorReader:
     ) -> tuple[str, float | None]:
         """Why an attempt failed and the ``Retry-After`` asked for, when a retry can help;
         otherwise raise the final error (``exc`` itself when it is not the server's)."""
-        import openai
-
         if isinstance(exc, MalformedReply):
             return f"malformed reply: {exc}", None
-        if isinstance(exc, openai.APITimeoutError):
+        if isinstance(exc, TimedOut):
             return f"no reply within {settings.timeout:g} s", None
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc
-            return f"connection failed ({type(cause).__name__}: {cause})", None
-        if not isinstance(exc, openai.OpenAIError):
+        if isinstance(exc, ConnectionFailed):
+            return f"connection failed ({exc})", None
+        if isinstance(exc, ReplyTooLarge):
+            raise self.error(f"{what}: {exc}")
+        if not isinstance(exc, StatusError):
             raise exc
-        if not isinstance(exc, openai.APIStatusError):
-            raise self.error(f"{what}: {type(exc).__name__}: {excerpt(str(exc))}")
-        status = exc.status_code
-        body = self.scrub(excerpt(_response_text(exc)))
-        self._raise_if_final(status, exc.code, exc.response.headers, body, what)
+        status = exc.status
+        body = self.scrub(excerpt(exc.text or "(empty body)"))
+        self._raise_if_final(status, exc.code, exc.headers, body, what)
         if not (status in RETRY_STATUSES or status >= 500):
             hint = self._hint(status, body, settings)
             raise self.error(f"{what} was rejected (HTTP {status}): {body}{hint}")
-        return f"HTTP {status}: {body}", parse_retry_after(exc.response.headers)
+        return f"HTTP {status}: {body}", parse_retry_after(exc.headers)
 
     def _raise_if_final(
         self, status: int, code: str | None, headers: Mapping[str, str], body: str, what: str
@@ -187,10 +184,3 @@ class ErrorReader:
         if "temperature" in lowered and settings.temperature is not None:
             return ' (hint: set temperature = "omit" for this model)'
         return ""
-
-
-def _response_text(exc: Any) -> str:
-    try:
-        return str(exc.response.text)
-    except Exception:  # the body could not be read: quote the SDK's message instead
-        return str(getattr(exc, "message", exc))

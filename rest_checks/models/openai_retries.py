@@ -1,8 +1,8 @@
 """When to ask an OpenAI-compatible server again: bounded retries with exponential
 backoff and full jitter, honouring ``Retry-After`` up to ``retry_after_max``.
 
-Retries are ours, not the SDK's (the client is built with ``max_retries=0``), so that they
-are bounded, logged at WARNING with their reason, and stop the moment the batch stops.
+Retries are ours (the sender tries each request once), so that they are bounded, logged
+at WARNING with their reason, and stop the moment the batch stops.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def with_retries(
             if stop.is_set():
                 break  # the batch stopped under it: no retry, nothing to report
             failed = errors.read(exc, what, settings)
-        # Raised here, after the ``except`` block: the SDK's exception, which may quote
+        # Raised here, after the ``except`` block: the transport's exception, which may quote
         # the key in server text, is then in no frame and no exception chain.
         if failed.final is not None:
             raise failed.final

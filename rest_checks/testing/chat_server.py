@@ -148,6 +148,8 @@ class RecordedRequest:
     status: int = 0
     # time.monotonic() when the reply was sent (0 until then).
     answered_at: float = 0.0
+    # The request's headers, names in lower case (empty unless the server records).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -495,6 +497,7 @@ class _Handler(BaseHTTPRequestHandler):
             images,
             authorized,
             time.monotonic(),
+            headers={k.lower(): v for k, v in self.headers.items()} if owner.record else {},
         )
         with owner.state.lock:
             owner.state.requests.append(record)

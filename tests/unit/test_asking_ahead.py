@@ -23,8 +23,6 @@ from rest_checks.run import RestRun
 from rest_checks.testing import ChatCompletionsServer, Reply
 from rest_checks.testing.chat_server import failing_on
 
-pytest.importorskip("openai")
-
 
 def server_model(server: ChatCompletionsServer, concurrency: int, retries: int = 1) -> Any:
     from rest_checks.models.openai_api import OpenAIModel

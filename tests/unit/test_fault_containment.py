@@ -15,8 +15,6 @@ from rest_checks.items.suites import load_suite
 from rest_checks.testing import ChatCompletionsServer, Reply, request_text
 from rest_checks.testing.chat_server import failing_on
 
-pytest.importorskip("openai")
-
 VICTIM = next(i for i in load_suite(["arith"], n=4, seed=0) if i.id == "arith-0002")
 # The story is sent as text only in the text request: exactly one request fails.
 MARKER = VICTIM.full_text()[:60]

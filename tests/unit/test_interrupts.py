@@ -17,8 +17,6 @@ from suite_runs import HYPOTHESIS_CONFTEST, QUIET, REPO, SUITE
 
 from rest_checks.testing import ChatCompletionsServer, Reply
 
-pytest.importorskip("openai")
-
 FAST_REPLIES = 8
 
 
@@ -79,8 +77,9 @@ def test_a_signal_ends_a_stalled_run_keeping_what_it_received(
         time.sleep(1.0)
         asked_later = len(server.state.completions)
     assert took < within, output
-    if again:  # ended at once, with one line
-        assert process.returncode in (pytest.ExitCode.INTERRUPTED, 128 + signum), output
+    if again:  # ended at once, with one line; a second signal that lands while Python exits
+        # ends it by that signal (-signum here, 128 + signum in a shell)
+        assert process.returncode in (pytest.ExitCode.INTERRUPTED, 128 + signum, -signum), output
         assert "again: stopping now" in output or "run interrupted:" in output
     else:
         assert process.returncode == pytest.ExitCode.INTERRUPTED, output

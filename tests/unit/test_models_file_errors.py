@@ -10,8 +10,6 @@ import pytest
 from rest_checks.config import RestSettings
 from rest_checks.models.registry import ModelOptions, ModelsFileError, load, resolve
 
-pytest.importorskip("openai")
-
 HEAD = '# my models\n[models.mine]\nbackend = "openai"\nname = "m"\n'
 
 

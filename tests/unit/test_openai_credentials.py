@@ -13,8 +13,6 @@ from rest_checks.models.registry import ModelOptions, load, resolve
 from rest_checks.prompts import Request
 from rest_checks.testing import ChatCompletionsServer, Reply
 
-pytest.importorskip("openai")
-
 SECRET = "sk-live-9d8c7b6a5f4e3d2c"
 
 

@@ -29,8 +29,6 @@ from rest_checks.render.drawing import render_png
 from rest_checks.testing import ChatCompletionsServer, Reply, ServerState, request_text
 from rest_checks.testing.chat_server import failing_on
 
-pytest.importorskip("openai")
-
 KEY = "sk-test-5f3a9c1e7b2d4068"
 FAST = {"retry_base_delay": 0.01, "retry_max_delay": 0.05, "timeout": 5.0}
 

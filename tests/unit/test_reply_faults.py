@@ -17,8 +17,6 @@ from rest_checks.prompts import Request
 from rest_checks.response_store import ResponseCache
 from rest_checks.testing import ChatCompletionsServer, Reply
 
-pytest.importorskip("openai")
-
 ASK = Request("i-1", "text", "Solve.", None, 64)
 
 

@@ -211,7 +211,6 @@ def test_the_run_gives_the_reader_the_unknowns_of_a_solution(tmp_path: Path) -> 
 def test_a_reply_cut_by_a_real_server_is_truncated_and_the_budget_is_sent(tmp_path: Path) -> None:
     """Over HTTP: the server says ``finish_reason: length`` for image requests; the run
     sends ``--rest-max-tokens`` as the budget and reads none of the cut reply."""
-    pytest.importorskip("openai")
     from rest_checks.models.openai_api import OpenAIModel
     from rest_checks.testing import ChatCompletionsServer, Reply, request_images
 

@@ -14,8 +14,6 @@ from rest_checks.models.openai_api import OpenAIModel, scrub
 from rest_checks.prompts import Request
 from rest_checks.testing import ChatCompletionsServer
 
-pytest.importorskip("openai")
-
 SECRET = "sk-proj-Zq81xR7vT2mB9wK4nL6pD3sF"
 
 

@@ -12,8 +12,6 @@ import pytest
 from rest_checks.models.base import ModelError
 from rest_checks.models.registry import ModelOptions, ModelsFileError, load, resolve
 
-pytest.importorskip("openai")
-
 LOCAL = "http://127.0.0.1:9/v1"  # nothing is sent: building a model contacts no server
 
 

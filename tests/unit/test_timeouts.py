@@ -4,6 +4,7 @@ of seconds bounds anything; a server that moved is named as a redirect."""
 from __future__ import annotations
 
 import argparse
+import json
 import threading
 import time
 
@@ -11,13 +12,10 @@ import pytest
 
 from rest_checks.config import OPTIONS_BY_DEST
 from rest_checks.models.base import ModelError
-from rest_checks.models.http_deadline import guarded
 from rest_checks.models.openai_api import OpenAIModel
 from rest_checks.options import SettingError, positive_seconds, resolve_option
 from rest_checks.prompts import Request
 from rest_checks.testing import ChatCompletionsServer, Reply
-
-pytest.importorskip("openai")
 
 ASK = Request("i-1", "text", "Solve.", None, 64)
 
@@ -84,8 +82,8 @@ def test_a_stop_switch_drops_a_read_in_flight_at_once() -> None:
 
 
 def post(model: OpenAIModel, stop: threading.Event) -> str:
-    with guarded(60, stop):
-        return str(model._client.post("/chat/completions", cast_to=str, body=model._payload(ASK)))
+    body = json.dumps(model._payload(ASK)).encode()
+    return model._sender.post("chat/completions", body, 60, stop)
 
 
 @pytest.mark.parametrize("text", ["inf", "-inf", "nan", "Infinity", "0", "-1", "soon"])

@@ -139,7 +139,6 @@ def test_prices_come_from_the_models_file_and_never_reach_the_backend(
     assert resolved.prices == {"prompt": 2.5, "completion": 10.0}
     assert "price_prompt" not in resolved.params
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    pytest.importorskip("openai")
     model = load(resolved, options)  # the backend refuses settings it does not know
     assert "price" not in json.dumps(model.identity())
     models.write_text(
@@ -153,7 +152,6 @@ def test_prices_come_from_the_models_file_and_never_reach_the_backend(
 
 
 def test_an_api_reply_keeps_its_usage_per_request() -> None:
-    pytest.importorskip("openai")
     from rest_checks.models.openai_api import OpenAIModel
     from rest_checks.testing import ChatCompletionsServer, Reply
 

@@ -1,0 +1,282 @@
+"""The HTTP sender of the OpenAI-compatible backend: the requests the official client would
+send, connections a server closed while idle, proxies, and replies too large to read."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import socketserver
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from rest_checks.models import chat_http
+from rest_checks.models.chat_http import ChatSender, ConnectionFailed, proxy_for
+from rest_checks.models.openai_api import OpenAIModel
+from rest_checks.prompts import Request
+from rest_checks.render.drawing import render_png
+from rest_checks.testing import ChatCompletionsServer
+
+KEY = "sk-test-0a1b2c3d4e5f6a7b"
+COMPLETION = json.dumps(
+    {"choices": [{"message": {"role": "assistant", "content": "ANSWER: 7"}, "index": 0}]}
+).encode()
+
+
+def ask(i: int = 1, image: bytes | None = None) -> Request:
+    return Request(f"i-{i}", "image" if image else "text", f"Solve {i}.", image, 64)
+
+
+def model_for(base_url: str, **settings: object) -> OpenAIModel:
+    return OpenAIModel(
+        "test-model",
+        spec="openai:test-model",
+        base_url=base_url,
+        api_key=KEY,
+        concurrency=1,
+        settings={"max_retries": 0, **settings},
+    )
+
+
+def test_the_request_is_the_one_the_official_client_sends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    openai = pytest.importorskip("openai")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-example")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-example")
+    request = ask(3, render_png("x + 1 = 4"))
+    with ChatCompletionsServer(api_key=KEY) as server:
+        model = model_for(server.base_url)
+        [response] = model.generate([request])
+        model.close()
+        client = openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
+        client.chat.completions.create(**model._payload(request))
+        client.close()
+        ours, theirs = server.state.requests
+    assert response.error is None and response.text
+    assert ours.path == theirs.path == "/v1/chat/completions"
+    assert ours.json == theirs.json
+    for header in ("authorization", "content-type", "openai-organization", "openai-project"):
+        assert ours.headers[header] == theirs.headers[header], header
+    assert ours.headers["openai-organization"] == "org-example"
+
+
+class RawServer:
+    """A loopback TCP server whose ``handle(reader, writer)`` speaks for itself; records
+    how many connections it accepted."""
+
+    def __init__(self, handle: Callable[[Any, Any], None]) -> None:
+        outer = self
+        self.connections = 0
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                outer.connections += 1
+                handle(self.rfile, self.wfile)
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[[Callable[[Any, Any], None]], RawServer]]:
+    made: list[RawServer] = []
+
+    def make(handle: Callable[[Any, Any], None]) -> RawServer:
+        made.append(RawServer(handle))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
+def read_request(reader: Any) -> tuple[str, dict[str, str], bytes]:
+    """The request line, the headers (lower-case names) and the body."""
+    line = reader.readline().decode().strip()
+    headers = {}
+    while (header := reader.readline().decode().strip()) != "":
+        name, _, value = header.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = reader.read(int(headers.get("content-length", 0)))
+    return line, headers, body
+
+
+def answer(writer: Any, status: str = "200 OK", body: bytes = COMPLETION) -> None:
+    writer.write(
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    writer.flush()
+
+
+def test_a_connection_the_server_closed_while_idle_is_reopened_at_once(
+    raw_server: Callable[[Callable[[Any, Any], None]], RawServer],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Each reply promises keep-alive, then the server closes the connection (as an idle
+    # timeout would): the next request on it never reaches the server.
+    def one_reply_a_connection(reader: Any, writer: Any) -> None:
+        read_request(reader)
+        answer(writer)
+
+    server = raw_server(one_reply_a_connection)
+    model = model_for(f"http://127.0.0.1:{server.port}/v1")
+    caplog.set_level(logging.WARNING)
+    responses = [model.generate([ask(i)])[0] for i in range(4)]
+    model.close()
+    assert [r.error for r in responses] == [None] * 4
+    assert [r.text for r in responses] == ["ANSWER: 7"] * 4
+    assert server.connections == 4
+    assert not caplog.records, "no retry was needed or logged"
+
+
+def test_a_connection_that_fails_on_its_first_request_is_not_sent_again(
+    raw_server: Callable[[Callable[[Any, Any], None]], RawServer],
+) -> None:
+    def hang_up(reader: Any, writer: Any) -> None:
+        read_request(reader)
+
+    server = raw_server(hang_up)
+    model = model_for(f"http://127.0.0.1:{server.port}/v1")
+    [response] = model.generate([ask()])
+    model.close()
+    assert response.error is not None and "connection failed" in response.error
+    assert server.connections == 1
+
+
+def test_an_http_server_is_reached_through_the_proxy_the_environment_names(
+    raw_server: Callable[[Callable[[Any, Any], None]], RawServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    def proxy(reader: Any, writer: Any) -> None:
+        line, headers, _ = read_request(reader)
+        seen.append((line, headers))
+        answer(writer)
+
+    server = raw_server(proxy)
+    monkeypatch.setenv("HTTP_PROXY", f"http://me:p%40ss@127.0.0.1:{server.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    model = model_for("http://models.example.test/v1")
+    [response] = model.generate([ask()])
+    model.close()
+    assert response.error is None
+    [(line, headers)] = seen
+    assert line == "POST http://models.example.test:80/v1/chat/completions HTTP/1.1"
+    assert headers["proxy-authorization"] == "Basic bWU6cEBzcw=="  # me:p@ss
+    assert headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_an_https_server_is_reached_through_a_tunnel_that_never_carries_the_key(
+    raw_server: Callable[[Callable[[Any, Any], None]], RawServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    def refusing_proxy(reader: Any, writer: Any) -> None:
+        line, headers, _ = read_request(reader)
+        seen.append((line, headers))
+        answer(writer, "403 Forbidden", b"")
+
+    server = raw_server(refusing_proxy)
+    monkeypatch.setenv("HTTPS_PROXY", f"127.0.0.1:{server.port}")
+    model = model_for("https://models.example.test/v1")
+    [response] = model.generate([ask()])
+    model.close()
+    [(line, headers)] = seen
+    assert line == "CONNECT models.example.test:443 HTTP/1.0"
+    assert "authorization" not in headers and KEY not in repr(headers)
+    assert response.error is not None and "connection failed" in response.error
+    assert "403" in response.error and KEY not in response.error
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "environ", "expected"),
+    [
+        ("https", "api.example.com", {}, None),
+        ("https", "api.example.com", {"HTTPS_PROXY": "http://p:3128"}, ("p", 3128)),
+        ("https", "api.example.com", {"https_proxy": "p:8080"}, ("p", 8080)),
+        ("http", "api.example.com", {"HTTPS_PROXY": "http://p:3128"}, None),
+        ("http", "api.example.com", {"ALL_PROXY": "http://p"}, ("p", 80)),
+        ("https", "127.0.0.1", {"HTTPS_PROXY": "http://p:3128"}, None),
+        ("https", "localhost", {"ALL_PROXY": "http://p:3128"}, None),
+        ("https", "::1", {"ALL_PROXY": "http://p:3128"}, None),
+        ("https", "api.example.com", {"ALL_PROXY": "http://p", "NO_PROXY": "example.com"}, None),
+        ("https", "api.example.com", {"ALL_PROXY": "http://p", "no_proxy": ".example.com"}, None),
+        ("https", "api.example.com", {"ALL_PROXY": "http://p", "NO_PROXY": "*"}, None),
+        ("https", "api.example.com", {"ALL_PROXY": "http://p", "NO_PROXY": "other.com"}, ("p", 80)),
+        (
+            "https",
+            "notexample.com",
+            {"ALL_PROXY": "http://p", "NO_PROXY": "example.com"},
+            ("p", 80),
+        ),
+        (
+            "https",
+            "api.example.com",
+            {"ALL_PROXY": "http://p", "NO_PROXY": "example.com:443"},
+            None,
+        ),
+    ],
+)
+def test_the_proxy_for_a_server(
+    scheme: str, host: str, environ: dict[str, str], expected: tuple[str, int] | None
+) -> None:
+    proxy = proxy_for(scheme, host, environ)
+    assert (None if proxy is None else (proxy.host, proxy.port)) == expected
+
+
+def test_a_proxy_that_is_not_plain_http_is_refused_when_the_model_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://127.0.0.2:1080")
+    with pytest.raises(Exception, match=r"HTTPS_PROXY.*socks5://127.0.0.2.*only http://"):
+        model_for("https://models.example.test/v1")
+
+
+def test_a_reply_too_large_fails_its_request_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chat_http, "MAX_BODY_BYTES", 64)
+    with ChatCompletionsServer(api_key=KEY) as server:
+        model = model_for(server.base_url)
+        [response] = model.generate([ask()])
+        model.close()
+    assert response.error is not None and "larger than 64 bytes" in response.error
+
+
+def test_the_sender_shows_no_key_and_fails_cleanly_once_closed() -> None:
+    with ChatCompletionsServer(api_key=KEY) as server:
+        sender = ChatSender(server.base_url, {"Authorization": f"Bearer {KEY}"}, 5.0)
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "2+2"}]})
+        assert json.loads(sender.post("chat/completions", body.encode(), 5))["choices"]
+        assert KEY not in repr(sender)
+        stopped = threading.Event()
+        stopped.set()
+        with pytest.raises(ConnectionFailed, match="the run stopped"):
+            sender.post("chat/completions", b"{}", 5, stopped)
+        sender.close()
+        with pytest.raises(ConnectionFailed, match="closed"):
+            sender.post("chat/completions", b"{}", 5)
+        assert len(server.state.requests) == 1
+
+
+def test_a_refused_connection_is_a_connection_failure() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    sender = ChatSender(f"http://127.0.0.1:{port}/v1", {}, 5.0)
+    with pytest.raises(ConnectionFailed, match="ConnectionRefusedError"):
+        sender.post("chat/completions", b"{}", 5)
+    sender.close()
