@@ -7,6 +7,8 @@ import json
 import logging
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -280,3 +282,24 @@ def test_a_refused_connection_is_a_connection_failure() -> None:
     with pytest.raises(ConnectionFailed, match="ConnectionRefusedError"):
         sender.post("chat/completions", b"{}", 5)
     sender.close()
+
+
+def test_a_run_of_the_backend_imports_no_http_library_beyond_the_standard_one() -> None:
+    # Importing the official client took about 0.45 s of every run's start-up.
+    code = (
+        "import sys\n"
+        "from rest_checks.models.openai_api import OpenAIModel\n"
+        "from rest_checks.prompts import Request\n"
+        "from rest_checks.testing import ChatCompletionsServer\n"
+        "with ChatCompletionsServer(api_key=None) as server:\n"
+        "    model = OpenAIModel('test-model', spec='openai:test-model',"
+        " base_url=server.base_url)\n"
+        "    [reply] = model.generate([Request('i', 'text', 'Solve.', None, 64)])\n"
+        "    model.close()\n"
+        "assert reply.error is None and reply.text, reply\n"
+        "heavy = [m for m in ('openai', 'httpx', 'httpx2', 'httpcore', 'pydantic', 'anyio')"
+        " if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
