@@ -7,10 +7,12 @@ import json
 import logging
 import socket
 import socketserver
+import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,10 +69,12 @@ def test_the_request_is_the_one_the_official_client_sends(
 
 
 class RawServer:
-    """A loopback TCP server whose ``handle(reader, writer)`` speaks for itself; records
-    how many connections it accepted."""
+    """A loopback TCP server whose ``handle(reader, writer)`` speaks for itself (over TLS
+    given ``tls``); records how many connections it accepted."""
 
-    def __init__(self, handle: Callable[[Any, Any], None]) -> None:
+    def __init__(
+        self, handle: Callable[[Any, Any], None], tls: ssl.SSLContext | None = None
+    ) -> None:
         outer = self
         self.connections = 0
 
@@ -81,6 +85,8 @@ class RawServer:
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -90,11 +96,11 @@ class RawServer:
 
 
 @pytest.fixture
-def raw_server() -> Iterator[Callable[[Callable[[Any, Any], None]], RawServer]]:
+def raw_server() -> Iterator[Callable[..., RawServer]]:
     made: list[RawServer] = []
 
-    def make(handle: Callable[[Any, Any], None]) -> RawServer:
-        made.append(RawServer(handle))
+    def make(handle: Callable[[Any, Any], None], tls: ssl.SSLContext | None = None) -> RawServer:
+        made.append(RawServer(handle, tls))
         return made[-1]
 
     yield make
@@ -123,7 +129,7 @@ def answer(writer: Any, status: str = "200 OK", body: bytes = COMPLETION) -> Non
 
 
 def test_a_connection_the_server_closed_while_idle_is_reopened_at_once(
-    raw_server: Callable[[Callable[[Any, Any], None]], RawServer],
+    raw_server: Callable[..., RawServer],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Each reply promises keep-alive, then the server closes the connection (as an idle
@@ -144,7 +150,7 @@ def test_a_connection_the_server_closed_while_idle_is_reopened_at_once(
 
 
 def test_a_connection_that_fails_on_its_first_request_is_not_sent_again(
-    raw_server: Callable[[Callable[[Any, Any], None]], RawServer],
+    raw_server: Callable[..., RawServer],
 ) -> None:
     def hang_up(reader: Any, writer: Any) -> None:
         read_request(reader)
@@ -158,7 +164,7 @@ def test_a_connection_that_fails_on_its_first_request_is_not_sent_again(
 
 
 def test_an_http_server_is_reached_through_the_proxy_the_environment_names(
-    raw_server: Callable[[Callable[[Any, Any], None]], RawServer],
+    raw_server: Callable[..., RawServer],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[tuple[str, dict[str, str]]] = []
@@ -183,7 +189,7 @@ def test_an_http_server_is_reached_through_the_proxy_the_environment_names(
 
 
 def test_an_https_server_is_reached_through_a_tunnel_that_never_carries_the_key(
-    raw_server: Callable[[Callable[[Any, Any], None]], RawServer],
+    raw_server: Callable[..., RawServer],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[tuple[str, dict[str, str]]] = []
@@ -303,3 +309,36 @@ def test_a_run_of_the_backend_imports_no_http_library_beyond_the_standard_one() 
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted", "unknown-authority"])
+def test_tls_is_verified_against_the_certificates_the_environment_names(
+    raw_server: Callable[..., RawServer],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    trusted: bool,
+) -> None:
+    trustme = pytest.importorskip("trustme")
+    authority, stranger = trustme.CA(), trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(tls)
+    served: list[str] = []
+
+    def over_tls(reader: Any, writer: Any) -> None:
+        served.append(read_request(reader)[0])
+        answer(writer)
+
+    server = raw_server(over_tls, tls)
+    bundle = tmp_path / "ca.pem"
+    (authority if trusted else stranger).cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    model = model_for(f"https://127.0.0.1:{server.port}/v1")
+    [response] = model.generate([ask()])
+    model.close()
+    if trusted:
+        assert response.error is None and response.text == "ANSWER: 7"
+        assert served == ["POST /v1/chat/completions HTTP/1.1"]
+    else:
+        assert response.error is not None and "CERTIFICATE_VERIFY_FAILED" in response.error
+        assert served == []
