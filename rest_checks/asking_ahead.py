@@ -3,8 +3,10 @@ the first test (or, in a run that may stop early, a window at a time in test ord
 
 Under xdist each worker asks for its share of the planned cases (every N-th) and finds
 the others' replies where the workers share them: the disk cache, or without one a folder
-of this run's own (``ModelCalls.share_through``). Without a disk cache and under
-``-n 0`` the replies are kept in memory until the tests read them.
+of this run's own (``ModelCalls.share_through``); before its first test it waits for the
+workers still asking for theirs (``PeerAsking``), so that no test asks a case another
+worker is about to answer. Without a disk cache and under ``-n 0`` the replies are kept
+in memory until the tests read them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rest_checks.config import RestSettings
 from rest_checks.items.base import Item
 from rest_checks.model_gateway import ModelCalls
 from rest_checks.models.base import ModelError, ModelUnusableError
+from rest_checks.peer_asking import PeerAsking
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request
 from rest_checks.records import planned_case_key
@@ -54,6 +57,12 @@ class AskingAhead:
         self._share: tuple[int, int] = (0, 1)
         self._asked: set[tuple[str, str | None]] = set()
         self._position: dict[tuple[str, str | None], int] = {}
+        # The other xdist workers of the run, as far as their asking goes.
+        self._peers: PeerAsking | None = None
+
+    def use_peers(self, peers: PeerAsking) -> None:
+        """An xdist worker: mark this worker's asking ahead, and wait for the others'."""
+        self._peers = peers
 
     def plan(self, cases: Sequence[Case]) -> list[str]:
         """Remember the cases this process will run, in test order, without duplicates;
@@ -98,8 +107,9 @@ class AskingAhead:
         progress: Progress | None = None,
     ) -> tuple[int, int]:
         """Ask ahead, once, for the planned cases (of ``share = (index, count)`` only: an
-        xdist worker's share). With ``window``, only the first ``window`` cases now;
-        ``ask_ahead`` asks the rest as the tests get to them.
+        xdist worker's share, after which it waits for the other workers still asking).
+        With ``window``, only the first ``window`` cases now; ``ask_ahead`` asks the rest
+        as the tests get to them.
 
         Returns (cases, requests) asked. A request that fails for good does not stop the
         run: the cases that need it ask again when they run and fail as model errors. A
@@ -110,10 +120,15 @@ class AskingAhead:
             return 0, 0
         self._prefetched = True
         self._share = share or (0, 1)
-        if window is None:
+        if window is not None:  # asked as the tests go: no worker waits for another
+            self._window = max(1, window)
+            return self._ask(self._mine(0, self._window * self._share[1]), progress)
+        if self._peers is None:
             return self._ask(self._mine(0, len(self._planned)), progress)
-        self._window = max(1, window)
-        return self._ask(self._mine(0, self._window * self._share[1]), progress)
+        with self._peers.asking():
+            asked = self._ask(self._mine(0, len(self._planned)), progress)
+        self._peers.wait_for_others()
+        return asked
 
     def ask_ahead(self, item: Item, rendering: str | None) -> tuple[int, int]:
         """Before a case runs in a run asked in windows: unless it was asked already, ask

@@ -59,8 +59,9 @@ SUITE_MODULE = "rest_checks.suite"
 XDIST_HOOKS = "rest-checks-xdist"
 # The controller's items, handed to each xdist worker.
 ITEMS_INPUT = "rest_items"
-# The folder the workers of a run without a disk cache share their replies through.
-SHARED_INPUT = "rest_shared_replies"
+# The run's folder: where the workers mark their asking and, without a disk cache, share
+# their replies.
+RUN_FOLDER_INPUT = "rest_run_folder"
 # The controller's run id, which marks the replies the run's workers store.
 RUN_INPUT = "rest_run_id"
 # The controller's sequential decision (--rest-sequential), handed to each xdist worker.
@@ -241,7 +242,8 @@ def start_run(config: pytest.Config) -> RestRun:
         if worker is not None and ITEMS_INPUT in worker:
             run.use_items(worker[ITEMS_INPUT])  # generated once, on the controller
             run.use_run_id(worker.get(RUN_INPUT))
-            run.use_shared_folder(worker.get(SHARED_INPUT))
+            share = worker_share(config) or (0, 1)
+            run.use_run_folder(worker.get(RUN_FOLDER_INPUT), *share)
             if SEQUENTIAL_INPUT in worker:
                 from rest_checks.sequential_run import from_controller
 
@@ -542,7 +544,7 @@ class XdistHooks:
         if run is None:
             return
         node.workerinput[ITEMS_INPUT] = run.items_payload()
-        node.workerinput[SHARED_INPUT] = run.shared_folder()  # without a cache
+        node.workerinput[RUN_FOLDER_INPUT] = run.run_folder()
         node.workerinput[RUN_INPUT] = run.calls.run_id
         if run.settings.sequential:
             from rest_checks.models.base import ModelUnusableError

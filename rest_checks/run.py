@@ -41,6 +41,7 @@ from rest_checks.items.files import LoadResult
 from rest_checks.items.suites import load_suite
 from rest_checks.model_gateway import CallCounter, ModelCalls
 from rest_checks.models.base import Model
+from rest_checks.peer_asking import PeerAsking
 from rest_checks.progress import Progress
 from rest_checks.prompts import Request
 from rest_checks.records import CaseRecord, case_fingerprint, case_key, planned_case_key
@@ -90,9 +91,9 @@ class RestRun:
         # This run's mark on the replies it stores (the controller's, under xdist).
         self.calls.join_run(uuid.uuid4().hex)
         self.asking = AskingAhead(self.calls, settings, with_ocr, self._run_cases)
-        # The folder the xdist workers of a run without a disk cache share their replies
-        # through (made on the controller, removed at its end).
-        self._shared_folder: Path | None = None
+        # The folder of an xdist run (made on the controller, removed at its end): the
+        # workers' marks of their asking and, without a disk cache, their replies.
+        self._run_folder: Path | None = None
         # The answer budget changes answers (cut or not), so it belongs to the identity.
         self.identity = self.calls.identity
         if settings.max_tokens is not None:
@@ -252,14 +253,13 @@ class RestRun:
             return None
         return self.sequential.reason()
 
-    def shared_folder(self) -> str | None:
-        """On the xdist controller of a run without a disk cache: a folder, new for this
-        run, through which its workers share their replies (``None`` with a cache)."""
-        if self.calls.cache is not None:
-            return None
-        if self._shared_folder is None:
-            self._shared_folder = Path(tempfile.mkdtemp(prefix="rest-checks-replies-"))
-        return str(self._shared_folder)
+    def run_folder(self) -> str:
+        """On the xdist controller: a folder, new for this run, through which its workers
+        tell each other how far their asking got and, without a disk cache, share their
+        replies."""
+        if self._run_folder is None:
+            self._run_folder = Path(tempfile.mkdtemp(prefix="rest-checks-run-"))
+        return str(self._run_folder)
 
     def use_run_id(self, run_id: str | None) -> None:
         """On an xdist worker: mark replies with the controller's run, whose other
@@ -267,10 +267,14 @@ class RestRun:
         if run_id is not None:
             self.calls.join_run(run_id, peers=True)
 
-    def use_shared_folder(self, folder: str | None) -> None:
-        """On an xdist worker: keep replies in the run's shared folder (if any)."""
-        if folder is not None and self.calls.cache is None:
-            self.calls.share_through(ResponseCache(Path(folder)))
+    def use_run_folder(self, folder: str | None, worker: int, workers: int) -> None:
+        """On an xdist worker: mark its asking in the run's folder and wait for the other
+        workers' (``PeerAsking``); keep replies there too where there is no disk cache."""
+        if folder is None:
+            return
+        self.asking.use_peers(PeerAsking(Path(folder), worker, workers))
+        if self.calls.cache is None:
+            self.calls.share_through(ResponseCache(Path(folder) / "replies"))
 
     # --- cases (rest_checks.case_runner) ---------------------------------------------------
 
@@ -344,8 +348,8 @@ class RestRun:
 
     def close(self) -> None:
         self.calls.close()
-        if self._shared_folder is not None:  # the workers are done with it
-            shutil.rmtree(self._shared_folder, ignore_errors=True)
+        if self._run_folder is not None:  # the workers are done with it
+            shutil.rmtree(self._run_folder, ignore_errors=True)
 
 
 __all__ = ["BaselineMismatch", "Case", "Outcome", "RestRun", "plus_items"]

@@ -64,13 +64,13 @@ def test_workers_without_a_cache_share_their_replies_through_a_folder_of_the_run
     tmp_path: Path,
 ) -> None:
     controller = RestRun(settings(tmp_path), CountingModel())
-    folder = controller.shared_folder()
-    assert folder is not None and Path(folder).is_dir()
+    folder = controller.run_folder()
+    assert Path(folder).is_dir()
     workers = [RestRun(settings(tmp_path), CountingModel()) for _ in range(2)]
     for index, worker in enumerate(workers):
         worker.use_items(controller.items_payload())
         worker.use_run_id(controller.calls.run_id)  # as the plugin hands it on
-        worker.use_shared_folder(folder)
+        worker.use_run_folder(folder, index, 2)
         worker.plan(cases(worker))
         worker.prefetch((index, 2))
     # The scheduler gives worker 0 every case, its own share and worker 1's: it asks
@@ -117,9 +117,21 @@ def test_workers_with_a_cache_read_each_others_replies_back_not_as_cache_hits(
     assert again.calls.counter == CallCounter(cache_hits=total)
 
 
-def test_with_a_cache_there_is_no_shared_folder(tmp_path: Path) -> None:
-    run = RestRun(settings(tmp_path, rest_no_cache=False, rest_cache="cache"), CountingModel())
-    assert run.shared_folder() is None
+def test_with_a_cache_the_workers_keep_their_replies_in_it_not_in_the_run_folder(
+    tmp_path: Path,
+) -> None:
+    options = {"rest_no_cache": False, "rest_cache": "cache"}
+    controller = RestRun(settings(tmp_path, **options), CountingModel())
+    worker = RestRun(settings(tmp_path, **options), CountingModel())
+    worker.use_run_folder(controller.run_folder(), 0, 2)
+    full_run(worker)
+    assert worker.calls.cache is not None and worker.calls.cache.directory == tmp_path / "cache"
+    assert sorted(p.name for p in Path(controller.run_folder()).iterdir()) == [
+        "gw0.asking",
+        "gw0.done",
+    ]
+    worker.close()
+    controller.close()
 
 
 @pytest.mark.parametrize("cached", [False, True])
@@ -237,7 +249,7 @@ def test_a_run_without_a_cache_says_what_happened_to_its_requests(
         # asks it again (and reads back nothing of it): every read is one or the other.
         assert calls["model"] >= 24 and calls["model"] + calls["memory"] == 2 * 24
         assert (calls["cache"], calls["retried"], calls["failed"]) == (0, 0, 0)
-    assert not list(temp.glob("rest-checks-replies-*"))
+    assert not list(temp.glob("rest-checks-run-*"))
 
 
 def test_a_cached_rerun_under_xdist_counts_each_reply_once(pytester: pytest.Pytester) -> None:
