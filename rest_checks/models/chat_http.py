@@ -256,7 +256,12 @@ def _shut(connection: http.client.HTTPConnection) -> None:
 
 # Failures of a reused connection that mean the server closed it before reading the
 # request: sent once more at once on a fresh connection.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+_STALE = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+)
 
 
 class ChatSender:
@@ -314,14 +319,15 @@ class ChatSender:
         deadline = time.monotonic() + deadline_s
         target = self.target(path)
         for fresh_try in (False, True):
-            connection, reused = self._connection()
+            # The second try opens a connection: the other idle ones may be closed too.
+            connection, reused = self._connection(new=fresh_try)
             watched = self._watchdog.enter(connection, deadline, stop)
             failure: BaseException | None = None
             try:
                 connection.request("POST", target, body=body, headers=self._headers)
                 reply = connection.getresponse()
                 status = reply.status
-                data = reply.read(MAX_BODY_BYTES + 1)
+                data = _read_body(reply)
                 reply_headers = dict(reply.getheaders())
                 keep = not reply.will_close and len(data) <= MAX_BODY_BYTES
             except (OSError, http.client.HTTPException) as exc:
@@ -360,12 +366,13 @@ class ChatSender:
             connection.close()
 
     # -- connections ------------------------------------------------------------------
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
-        """An idle connection (the one used last: the likeliest still open), or a new one;
-        and whether it served a request before."""
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
+    def _connection(self, new: bool = False) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle connection (the one used last: the likeliest still open) unless ``new``,
+        else a new one; and whether it served a request before."""
+        if not new:
+            with self._lock:
+                if self._idle:
+                    return self._idle.pop(), True
         connection = self._new_connection()
         with self._lock:
             self._open.add(connection)
@@ -375,6 +382,8 @@ class ChatSender:
         with self._lock:
             if connection in self._open:
                 self._idle.append(connection)
+                return
+        connection.close()  # the sender was closed while its request was out
 
     def _new_connection(self) -> http.client.HTTPConnection:
         proxy = self._proxy
@@ -395,6 +404,23 @@ class ChatSender:
         connection.close()
         with self._lock:
             self._open.discard(connection)
+
+
+def _read_body(reply: http.client.HTTPResponse) -> bytes:
+    """The reply's body, or its first ``MAX_BODY_BYTES + 1`` bytes when it is longer. A
+    body whose length is not announced is read a MiB at a time: reading it in one call
+    would set aside ``MAX_BODY_BYTES`` for every such reply."""
+    if reply.length is not None or reply.chunked:
+        return reply.read(MAX_BODY_BYTES + 1)
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY_BYTES:
+        part = reply.read(2**20)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def _describe(failure: BaseException) -> str:

@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,13 @@ def ask(i: int = 1, image: bytes | None = None) -> Request:
     return Request(f"i-{i}", "image" if image else "text", f"Solve {i}.", image, 64)
 
 
-def model_for(base_url: str, **settings: object) -> OpenAIModel:
+def model_for(base_url: str, concurrency: int = 1, **settings: object) -> OpenAIModel:
     return OpenAIModel(
         "test-model",
         spec="openai:test-model",
         base_url=base_url,
         api_key=KEY,
-        concurrency=1,
+        concurrency=concurrency,
         settings={"max_retries": 0, **settings},
     )
 
@@ -147,6 +148,49 @@ def test_a_connection_the_server_closed_while_idle_is_reopened_at_once(
     assert [r.text for r in responses] == ["ANSWER: 7"] * 4
     assert server.connections == 4
     assert not caplog.records, "no retry was needed or logged"
+
+
+def test_after_a_stale_connection_the_request_goes_on_a_new_one_not_another_idle_one(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    def slowly_then_close(reader: Any, writer: Any) -> None:
+        read_request(reader)
+        time.sleep(0.2)  # the two first requests overlap: two connections
+        answer(writer)
+
+    server = raw_server(slowly_then_close)
+    model = model_for(f"http://127.0.0.1:{server.port}/v1", concurrency=2)
+    first = model.generate([ask(1), ask(2)])
+    assert server.connections == 2  # both idle now, both closed by the server
+    [again] = model.generate([ask(3)])
+    model.close()
+    assert [r.error for r in first] == [None, None]
+    assert again.error is None and again.text == "ANSWER: 7"
+    assert server.connections == 3
+
+
+@pytest.mark.parametrize("size", [2_000, 300_000])
+def test_a_body_read_until_the_server_closes(
+    raw_server: Callable[..., RawServer], monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    monkeypatch.setattr(chat_http, "MAX_BODY_BYTES", 100_000)
+    text = "x" * size
+    body = json.dumps({"choices": [{"message": {"content": text}}]}).encode()
+
+    def no_length(reader: Any, writer: Any) -> None:
+        read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Connection: close\r\n\r\n" + body)
+        writer.flush()
+
+    server = raw_server(no_length)
+    model = model_for(f"http://127.0.0.1:{server.port}/v1")
+    [response] = model.generate([ask()])
+    model.close()
+    if size < 100_000:
+        assert response.error is None and response.text == text
+    else:
+        assert response.error is not None and "larger than 100,000 bytes" in response.error
 
 
 def test_a_connection_that_fails_on_its_first_request_is_not_sent_again(
