@@ -45,6 +45,7 @@ from urllib.parse import unquote, urlsplit
 __all__ = [
     "MAX_BODY_BYTES",
     "SLICE_S",
+    "CertificateRefused",
     "ChatSender",
     "ConnectionFailed",
     "ReplyTooLarge",
@@ -78,6 +79,10 @@ class TimedOut(Exception):
 class ConnectionFailed(Exception):
     """The request could not be sent or its reply not read (connection refused, reset,
     closed, a proxy that refused the tunnel, a TLS failure, or the run stopped)."""
+
+
+class CertificateRefused(ConnectionFailed):
+    """The server's TLS certificate did not verify: no retry can mend it."""
 
 
 class ReplyTooLarge(Exception):
@@ -347,6 +352,8 @@ class ChatSender:
                 raise TimedOut(f"no reply within {self.timeout:g} s")
             if reused and not fresh_try and isinstance(failure, _STALE):
                 continue  # the server closed the idle connection: it never saw the request
+            if isinstance(failure, ssl.SSLCertVerificationError):
+                raise CertificateRefused(failure.verify_message or str(failure))
             raise ConnectionFailed(_describe(failure))
         if len(data) > MAX_BODY_BYTES:
             raise ReplyTooLarge(f"the reply is larger than {MAX_BODY_BYTES:,} bytes")

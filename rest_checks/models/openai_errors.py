@@ -20,7 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rest_checks.models.base import ModelAuthError, ModelError
-from rest_checks.models.chat_http import ConnectionFailed, ReplyTooLarge, StatusError, TimedOut
+from rest_checks.models.chat_http import (
+    CertificateRefused,
+    ConnectionFailed,
+    ReplyTooLarge,
+    StatusError,
+    TimedOut,
+)
 from rest_checks.models.openai_settings import OpenAISettings, public_url
 
 RETRY_STATUSES = frozenset({408, 409, 429})
@@ -137,6 +143,11 @@ class ErrorReader:
             return f"malformed reply: {exc}", None
         if isinstance(exc, TimedOut):
             return f"no reply within {settings.timeout:g} s", None
+        if isinstance(exc, CertificateRefused):
+            raise self.error(
+                f"{what}: the server's TLS certificate was refused ({exc}); if it is signed "
+                "by your own authority, name its certificate file in SSL_CERT_FILE"
+            )
         if isinstance(exc, ConnectionFailed):
             return f"connection failed ({exc})", None
         if isinstance(exc, ReplyTooLarge):
