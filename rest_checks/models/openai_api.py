@@ -8,9 +8,10 @@ connection errors and malformed replies are retried with exponential backoff and
 jitter, honouring ``Retry-After``. A request that still fails, or fails in a way retrying
 cannot mend (another 4xx, a ``Retry-After`` beyond ``retry_after_max``), fails alone: its
 ``Response`` carries the ``error`` and the other requests of the batch go on. Only a
-refused key (401/403: ``ModelAuthError``) or an exhausted quota (429
-``insufficient_quota``: ``QuotaExhaustedError``, a ``ModelAuthError``) stops the batch,
-since no request could succeed after it: ``generate`` raises it and queued requests are
+refused key (401/403: ``ModelAuthError``), an exhausted quota (429
+``insufficient_quota``: ``QuotaExhaustedError``, a ``ModelAuthError``) or a TLS
+certificate that does not verify (``ModelUnusableError``) stops the batch, since no
+request could succeed after it: ``generate`` raises it and queued requests are
 never sent (``openai_errors``).
 
 Requests go out through ``chat_http.ChatSender`` (the standard library's ``http.client``
@@ -58,6 +59,7 @@ from rest_checks.models.base import (
     Model,
     ModelAuthError,
     ModelError,
+    ModelUnusableError,
     ReplySink,
     Response,
 )
@@ -180,7 +182,8 @@ class OpenAIModel(Model):
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
         """Every request's ``Response``, in order; one that fails for good has ``error``
-        set. A refused key or an exhausted quota raises (``ModelAuthError``) instead."""
+        set. A refused key, an exhausted quota or a refused certificate raises
+        (``ModelUnusableError``) instead."""
         requests = list(requests)
         collected = Collected(len(requests))
         self.stream(requests, collected)
@@ -260,7 +263,7 @@ class OpenAIModel(Model):
         try:
             what = f"request {request.item_id} ({request.modality})"
             return self._with_retries(call, what, stop, sink.retry)
-        except ModelAuthError:
+        except ModelUnusableError:  # a refused key, quota or certificate: stops the batch
             raise
         except ModelError as exc:
             log.warning("%s", exc)

@@ -3,8 +3,9 @@
 Each failed attempt is read once (``ErrorReader.read``): either a reason a retry can help
 with (408/409/429, 5xx, timeouts, connection errors, malformed replies), with the
 ``Retry-After`` the server asked for, or the error to raise: a ``ModelError`` for a
-request that cannot succeed, a ``ModelAuthError`` for a refused key (401/403) and a
-``QuotaExhaustedError`` for an exhausted quota, which stop the batch.
+request that cannot succeed, a ``ModelAuthError`` for a refused key (401/403), a
+``QuotaExhaustedError`` for an exhausted quota and a ``ModelUnusableError`` for a TLS
+certificate that does not verify, which stop the batch.
 
 Server text is scrubbed of the API key and of any bearer token before it is quoted, and
 the transport's exceptions (``chat_http``), which hold server text as it came, are never
@@ -19,7 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from rest_checks.models.base import ModelAuthError, ModelError
+from rest_checks.models.base import ModelAuthError, ModelError, ModelUnusableError
 from rest_checks.models.chat_http import (
     CertificateRefused,
     ConnectionFailed,
@@ -143,10 +144,11 @@ class ErrorReader:
             return f"malformed reply: {exc}", None
         if isinstance(exc, TimedOut):
             return f"no reply within {settings.timeout:g} s", None
-        if isinstance(exc, CertificateRefused):
-            raise self.error(
-                f"{what}: the server's TLS certificate was refused ({exc}); if it is signed "
-                "by your own authority, name its certificate file in SSL_CERT_FILE"
+        if isinstance(exc, CertificateRefused):  # no request can get through: stop
+            raise ModelUnusableError(
+                f"{self.base_url}: the server's TLS certificate was refused ({exc}); if "
+                "it is signed by your own authority, name its certificate file in "
+                "SSL_CERT_FILE"
             )
         if isinstance(exc, ConnectionFailed):
             return f"connection failed ({exc})", None

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from rest_checks.models import chat_http
+from rest_checks.models.base import ModelUnusableError
 from rest_checks.models.chat_http import ChatSender, ConnectionFailed, proxy_for
 from rest_checks.models.openai_api import OpenAIModel
 from rest_checks.prompts import Request
@@ -378,12 +379,13 @@ def test_tls_is_verified_against_the_certificates_the_environment_names(
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     model = model_for(f"https://127.0.0.1:{server.port}/v1", max_retries=3)
-    [response] = model.generate([ask()])
-    model.close()
     if trusted:
+        [response] = model.generate([ask()])
         assert response.error is None and response.text == "ANSWER: 7"
         assert served == ["POST /v1/chat/completions HTTP/1.1"]
-    else:  # no retry can mend it: said at once, with what to do
-        assert response.error is not None and "TLS certificate was refused" in response.error
-        assert "SSL_CERT_FILE" in response.error and "attempt" not in response.error
+    else:  # no request can get through: the run stops at once, saying what to do
+        with pytest.raises(ModelUnusableError, match="TLS certificate was refused") as refused:
+            model.generate([ask(1), ask(2)])
+        assert "SSL_CERT_FILE" in str(refused.value) and "attempt" not in str(refused.value)
         assert served == []
+    model.close()
