@@ -342,12 +342,12 @@ class ChatSender:
                 self._drop(connection)
             else:
                 self._release(connection)
+            if failure is None:  # read whole, even if the watchdog gave up just after
+                break
             if reason == "stopped":
                 raise ConnectionFailed("the run stopped")
             if reason == "deadline":
                 raise TimedOut(f"no whole reply within {deadline_s:g} s")
-            if failure is None:
-                break
             if isinstance(failure, TimeoutError):
                 raise TimedOut(f"no reply within {self.timeout:g} s")
             if reused and not fresh_try and isinstance(failure, _STALE):
@@ -418,7 +418,12 @@ def _read_body(reply: http.client.HTTPResponse) -> bytes:
     body whose length is not announced is read a MiB at a time: reading it in one call
     would set aside ``MAX_BODY_BYTES`` for every such reply."""
     if reply.length is not None or reply.chunked:
-        return reply.read(MAX_BODY_BYTES + 1)
+        data = reply.read(MAX_BODY_BYTES + 1)
+        # ``read`` with a size returns what came before the connection closed: a body
+        # shorter than announced is cut off, not a reply.
+        if reply.length and len(data) <= MAX_BODY_BYTES:
+            raise http.client.IncompleteRead(data, reply.length)
+        return data
     parts: list[bytes] = []
     size = 0
     while size <= MAX_BODY_BYTES:

@@ -194,6 +194,22 @@ def test_a_body_read_until_the_server_closes(
         assert response.error is not None and "larger than 100,000 bytes" in response.error
 
 
+def test_a_body_cut_short_of_its_announced_length_is_no_reply(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    def cut_short(reader: Any, writer: Any) -> None:
+        read_request(reader)
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(COMPLETION) + 50}\r\n\r\n"
+        writer.write(head.encode() + COMPLETION)
+        writer.flush()
+
+    server = raw_server(cut_short)
+    model = model_for(f"http://127.0.0.1:{server.port}/v1")
+    [response] = model.generate([ask()])
+    model.close()
+    assert response.error is not None and "connection failed (IncompleteRead" in response.error
+
+
 def test_a_connection_that_fails_on_its_first_request_is_not_sent_again(
     raw_server: Callable[..., RawServer],
 ) -> None:
