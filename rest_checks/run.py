@@ -21,6 +21,7 @@ Nothing here imports pytest, so the whole flow is unit-tested without it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import shutil
@@ -259,6 +260,9 @@ class RestRun:
         replies."""
         if self._run_folder is None:
             self._run_folder = Path(tempfile.mkdtemp(prefix="rest-checks-run-"))
+            # Removed by ``close``, or at exit by a run that stopped before it closed (a
+            # usage error while its workers start); only a killed run leaves it.
+            atexit.register(shutil.rmtree, self._run_folder, ignore_errors=True)
         return str(self._run_folder)
 
     def use_run_id(self, run_id: str | None) -> None:

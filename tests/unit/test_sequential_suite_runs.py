@@ -122,8 +122,12 @@ def test_an_unchanged_model_passes_early_at_a_wide_tolerance(suite: pytest.Pytes
 
 
 @pytest.mark.slow
-def test_refused_before_any_call_when_it_cannot_run(pytester: pytest.Pytester) -> None:
+def test_refused_before_any_call_when_it_cannot_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = make_suite(pytester, REGRESSED)
+    temp = pytester.mkdir("temp")  # where the xdist runs make their run folders
+    monkeypatch.setenv("TMPDIR", str(temp))
     args = ["--model", "mock:oracle", "--rest-suite", "arith", "--rest-n", "2"]
     none = run_suite(project, *args, "--rest-sequential")
     assert none.ret == pytest.ExitCode.USAGE_ERROR
@@ -144,3 +148,4 @@ def test_refused_before_any_call_when_it_cannot_run(pytester: pytest.Pytester) -
     assert stopped.ret == pytest.ExitCode.INTERRUPTED
     assert "refused the API key" in stopped.stdout.str() + stopped.stderr.str()
     assert "INTERNALERROR" not in stopped.stdout.str() + stopped.stderr.str()
+    assert not list(temp.iterdir()), "runs stopped while their workers start leave nothing"
