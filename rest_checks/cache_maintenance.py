@@ -18,10 +18,13 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_checks.atomic import remove_stale_temps, write_atomic
 from rest_checks.response_store import DESCRIPTION_FILE, read_description, subfolders
+
+if TYPE_CHECKING:
+    from rest_checks.models.registry import ModelOptions
 
 __all__ = [
     "EARLIER_FORMAT",
@@ -159,13 +162,18 @@ def _measure(folders: Iterable[Path]) -> tuple[int, int, float | None]:
     return count, size, last
 
 
-def select_models(models: Sequence[CachedModel], names: Sequence[str]) -> list[CachedModel]:
+def select_models(
+    models: Sequence[CachedModel], names: Sequence[str], options: ModelOptions | None = None
+) -> list[CachedModel]:
     """The models ``names`` name: each a label (``openai:gpt-4o-mini``: every identity of
-    that model), the model's name alone, a folder's key or a prefix of one (four hex digits
-    or more), or ``earlier-format``."""
+    that model), the model's name alone, a spec ``--model`` takes for it (an alias such as
+    ``qwen2-vl``, ``ollama:NAME``, a name of the models file here), a folder's key or a
+    prefix of one (four hex digits or more), or ``earlier-format``. ``options`` name the
+    models file whose names count as specs."""
     chosen: dict[str, CachedModel] = {}
     for name in names:
-        found = [m for m in models if _names(m, name)]
+        labels = spec_labels(name, options)
+        found = [m for m in models if _names(m, name) or m.label in labels]
         if not found:
             raise UnknownCachedModelError(_unknown(models, name))
         chosen.update((m.key, m) for m in found)
@@ -176,6 +184,23 @@ def _names(model: CachedModel, name: str) -> bool:
     identity_name = (model.identity or {}).get("name")
     by_key = len(name) >= 4 and model.key.startswith(name.lower())
     return by_key or name in (model.label, model.key, identity_name)
+
+
+def spec_labels(spec: str, options: ModelOptions | None = None) -> set[str]:
+    """The labels (``backend:name``) of the model ``--model SPEC`` builds, as its cache
+    folder names it; none where the registry does not know the spec (or the models file
+    here cannot be read: then only labels and keys select)."""
+    from rest_checks.models.registry import ModelsFileError, UnknownModelError, resolve
+
+    try:
+        resolved = resolve(spec, options)
+    except (UnknownModelError, ModelsFileError):
+        return set()
+    names = {resolved.name}
+    if resolved.backend == "hf" and Path(resolved.name).is_dir():
+        # A local checkpoint is named by its folder's name (its path is the machine's).
+        names.add(Path(resolved.name).resolve().name)
+    return {f"{resolved.backend}:{name}" for name in names}
 
 
 def _unknown(models: Sequence[CachedModel], name: str) -> str:

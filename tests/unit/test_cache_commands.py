@@ -243,21 +243,64 @@ def test_a_run_storing_after_a_clear_describes_its_folder_again(tmp_path: Path) 
     )
 
 
-def test_the_default_folder_is_the_suites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("ini_name", "ini_text"),
+    [
+        (None, None),
+        ("pytest.ini", "[pytest]\nrest_cache = caches/here\n"),
+        ("pyproject.toml", '[tool.pytest.ini_options]\nrest_cache = "caches/here"\n'),
+        ("tox.ini", "[tox]\n[pytest]\nrest_cache = caches/here\n"),
+        ("setup.cfg", "[metadata]\nname = x\n[tool:pytest]\nrest_cache = caches/here\n"),
+    ],
+)
+def test_the_default_folder_is_the_suites(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ini_name: str | None, ini_text: str | None
+) -> None:
+    root = tmp_path.resolve()
+    # Files without a pytest section nearer the start are passed over, as pytest does.
+    (root / "sub").mkdir()
+    (root / "sub" / "setup.cfg").write_text("[metadata]\nname = x\n")
+    (root / "sub" / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    start = root / "sub" / "deeper"
+    start.mkdir()
     monkeypatch.delenv("REST_CACHE", raising=False)
-    assert default_cache_dir() == Path(".rest-cache")
-    monkeypatch.setenv("REST_CACHE", str(tmp_path / "shared"))
-    assert default_cache_dir() == tmp_path / "shared"
+    if ini_name is None:
+        assert default_cache_dir(start) == start / ".rest-cache"  # no ini: here
+    else:
+        (root / ini_name).write_text(ini_text or "")
+        assert default_cache_dir(start) == root / "caches" / "here"
+    monkeypatch.setenv("REST_CACHE", "elsewhere")  # before the ini key; relative to rootdir
+    assert default_cache_dir(start) == (start if ini_name is None else root) / "elsewhere"
+    monkeypatch.setenv("REST_CACHE", str(root / "shared"))
+    assert default_cache_dir(start) == root / "shared"
 
 
 def test_without_cache_dir_the_command_reads_the_suites_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("REST_CACHE", raising=False)
-    monkeypatch.chdir(tmp_path)
-    fill(tmp_path / ".rest-cache", ORACLE, 2)
+    root = tmp_path.resolve()
+    (root / "pytest.ini").write_text("[pytest]\nrest_cache = .replies\n")
+    (root / "tests").mkdir()
+    monkeypatch.chdir(root / "tests")
+    fill(root / ".replies", ORACLE, 2)
     assert main(["cache", "list"]) == 0
-    assert "response cache .rest-cache: 1 model(s), 2 entries" in capsys.readouterr().out
+    said = f"response cache {root / '.replies'}: 1 model(s), 2 entries"
+    assert said in capsys.readouterr().out
+
+
+def test_a_model_is_chosen_by_the_spec_the_suite_takes_for_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    qwen = {"backend": "hf", "name": "Qwen/Qwen2-VL-2B-Instruct", "revision": "abc"}
+    llava = {"backend": "openai", "name": "llava", "base_url": "http://localhost:11434/v1"}
+    for identity in (qwen, llava, GPT):
+        fill(tmp_path, identity, 2)
+    assert cache_cli(tmp_path, "clear", "--model", "qwen2-vl") == 0  # an alias
+    assert cache_cli(tmp_path, "clear", "--model", "ollama:llava") == 0  # a prefix
+    assert (entries(tmp_path, qwen), entries(tmp_path, llava), entries(tmp_path, GPT)) == (0, 0, 2)
+    assert cache_cli(tmp_path, "clear", "--model", "qwen2.5-vl") == 2  # known, not cached
+    assert "no model 'qwen2.5-vl' in the cache" in capsys.readouterr().err
 
 
 def test_cache_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -269,14 +312,19 @@ def test_cache_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None
 
 @pytest.mark.slow
 def test_a_suite_runs_replies_are_listed_under_its_model_and_a_cleared_model_is_asked_again(
-    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     suite = make_suite(pytester)
+    pytester.makeini("[pytest]\nrest_cache = .replies\n")
     args = ["--model", "mock:oracle", "--rest-suite", "arith", "--rest-n", "2", "-p", "no:randomly"]
     assert run_suite(suite, *args).ret == 0
-    cache = suite.path / ".rest-cache"
+    cache = suite.path / ".replies"
     capsys.readouterr()
-    assert cache_cli(cache, "list") == 0
+    # Run from a folder below the project, the command finds the suite's cache itself.
+    with monkeypatch.context() as elsewhere:
+        elsewhere.delenv("REST_CACHE", raising=False)
+        elsewhere.chdir(pytester.mkdir("docs"))
+        assert main(["cache", "list"]) == 0
     (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("mock:")]
     assert row.split()[0] == "mock:oracle" and int(row.split()[2]) > 0
     again = run_suite(suite, *args)
@@ -284,3 +332,23 @@ def test_a_suite_runs_replies_are_listed_under_its_model_and_a_cleared_model_is_
     assert cache_cli(cache, "clear", "--model", "mock:oracle") == 0
     cleared = run_suite(suite, *args)
     cleared.stdout.no_fnmatch_line("*calls: 0 to the model, * from the disk cache*")
+
+
+def test_a_model_of_the_suites_models_file_is_chosen_by_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path.resolve()
+    (root / "pyproject.toml").write_text('[tool.pytest.ini_options]\nrest_cache = "replies"\n')
+    (root / "rest_models.toml").write_text(
+        '[models.local-vllm]\nbackend = "openai"\nname = "Qwen/Qwen2.5-VL-7B-Instruct"\n'
+        'base_url = "http://127.0.0.1:8000/v1"\n'
+    )
+    vllm = {"backend": "openai", "name": "Qwen/Qwen2.5-VL-7B-Instruct", "base_url": "x"}
+    fill(root / "replies", vllm, 2)
+    fill(root / "replies", GPT, 1)
+    monkeypatch.delenv("REST_CACHE", raising=False)
+    monkeypatch.delenv("REST_MODELS_FILE", raising=False)
+    (root / "tests").mkdir()
+    monkeypatch.chdir(root / "tests")
+    assert main(["cache", "clear", "--model", "local-vllm"]) == 0
+    assert (entries(root / "replies", vllm), entries(root / "replies", GPT)) == (0, 1)
