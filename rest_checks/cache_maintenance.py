@@ -95,7 +95,8 @@ def check_cache_folder(directory: Path) -> None:
     if not directory.exists():
         raise CacheFolderError(
             f"there is no response cache at {directory}: name it with --cache-dir DIR "
-            "(or REST_CACHE), or run the suite from the folder that holds it"
+            "(or REST_CACHE), or run this command where the suite runs (its ini file's "
+            "rest_cache is read)"
         )
     if not directory.is_dir():
         raise CacheFolderError(f"the response cache {directory} is a file, not a folder")
