@@ -3,6 +3,7 @@ send, connections a server closed while idle, proxies, and replies too large to 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -405,3 +406,56 @@ def test_tls_is_verified_against_the_certificates_the_environment_names(
         assert "SSL_CERT_FILE" in str(refused.value) and "attempt" not in str(refused.value)
         assert served == []
     model.close()
+
+
+def test_a_verified_https_server_answers_through_a_proxy_tunnel(
+    raw_server: Callable[..., RawServer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("models.example.test").configure_cert(tls)
+    served: list[tuple[str, dict[str, str]]] = []
+
+    def model_server(reader: Any, writer: Any) -> None:
+        line, headers, _ = read_request(reader)
+        served.append((line, headers))
+        answer(writer)
+
+    server = raw_server(model_server, tls)
+    tunnels: list[str] = []
+
+    def proxy(reader: Any, writer: Any) -> None:
+        line, _, _ = read_request(reader)  # CONNECT models.example.test:443
+        tunnels.append(line)
+        upstream = socket.create_connection(("127.0.0.1", server.port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        writer.flush()
+
+        def pipe(source: Any, sink: Callable[[bytes], Any]) -> None:
+            while chunk := source(65536):
+                sink(chunk)
+
+        back = threading.Thread(target=pipe, args=(upstream.recv, writer.write), daemon=True)
+        back.start()
+        writer.flush()
+        with contextlib.suppress(OSError):
+            pipe(reader.read1, upstream.sendall)
+        back.join(2)
+        upstream.close()
+
+    tunnel = raw_server(proxy)
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{tunnel.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    model = model_for("https://models.example.test/v1")
+    [response] = model.generate([ask()])
+    model.close()
+    assert response.error is None and response.text == "ANSWER: 7"
+    assert tunnels == ["CONNECT models.example.test:443 HTTP/1.0"]
+    [(line, headers)] = served
+    assert line == "POST /v1/chat/completions HTTP/1.1"
+    assert headers["authorization"] == f"Bearer {KEY}"  # inside the tunnel, over TLS
