@@ -51,6 +51,7 @@ __all__ = [
     "ReplyTooLarge",
     "StatusError",
     "TimedOut",
+    "is_local_host",
     "proxy_for",
 ]
 
@@ -110,11 +111,14 @@ class Proxy:
     authorization: str | None = field(default=None, repr=False)
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
+def is_local_host(host: str) -> bool:
+    """Whether ``host`` names this machine: ``localhost`` (or a name under it), a loopback
+    address, or ``0.0.0.0``."""
+    host = host.lower().strip("[]")
+    if host in ("localhost", "0.0.0.0") or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -136,7 +140,7 @@ def proxy_for(scheme: str, host: str, environ: Mapping[str, str] | None = None) 
     """The proxy the environment names for ``scheme://host``; ``None`` to go direct.
     Loopback and ``NO_PROXY`` hosts go direct; a proxy must be an ``http://`` URL."""
     env = os.environ if environ is None else environ
-    if _is_loopback(host):
+    if is_local_host(host):
         return None
     proxies = {
         key[: -len("_proxy")].lower(): value

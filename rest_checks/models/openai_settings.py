@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from rest_checks.models import setting_rules
 from rest_checks.models.base import ModelError
+from rest_checks.models.chat_http import is_local_host
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Model families that reject a temperature other than their own and take
@@ -93,12 +94,7 @@ def settings_from(name: str, given: Mapping[str, Any]) -> OpenAISettings:
 
 def is_local_url(url: str) -> bool:
     """Whether ``url`` points at this machine (where servers usually need no key)."""
-    host = (urlsplit(url).hostname or "").lower()
-    return (
-        host in ("localhost", "::1", "0.0.0.0")
-        or host.startswith("127.")
-        or host.endswith(".localhost")
-    )
+    return is_local_host(urlsplit(url).hostname or "")
 
 
 def public_url(url: str) -> str:
