@@ -20,18 +20,16 @@ from rest_checks.cache_maintenance import (
 )
 from rest_checks.config import OPTIONS_BY_DEST, resolve_option
 from rest_checks.models.registry import DEFAULT_MODELS_FILE, ModelOptions
-from rest_checks.pytest_ini import find_ini
+from rest_checks.pytest_ini import PytestIni, find_ini
 from rest_checks.terminal_text import printable
 
 __all__ = ["add_cache_parser", "default_cache_dir"]
 
 
-def suite_path(dest: str, start: Path | None = None) -> Path | None:
-    """A path option (``rest_cache``, ``rest_models_file``) as the suite run from
-    ``start`` (default: here) would resolve it without flags: its environment variable,
-    else the ini file's key (``pytest_ini``), else its default; a relative one against
-    pytest's rootdir."""
-    ini = find_ini(start or Path.cwd())
+def suite_path(dest: str, ini: PytestIni) -> Path | None:
+    """A path option (``rest_cache``, ``rest_models_file``) as the suite would resolve it
+    without flags where ``ini`` is its ini file: its environment variable, else the ini
+    file's key, else its default; a relative one against pytest's rootdir."""
     option = OPTIONS_BY_DEST[dest]
     raw = resolve_option(option, None, os.environ, ini.values.get(option.ini))
     if raw is None:
@@ -42,20 +40,19 @@ def suite_path(dest: str, start: Path | None = None) -> Path | None:
 
 def default_cache_dir(start: Path | None = None) -> Path:
     """The folder the suite caches in when run from ``start`` (default: here)."""
-    folder = suite_path("rest_cache", start)
+    folder = suite_path("rest_cache", find_ini(start or Path.cwd()))
     assert folder is not None, "rest_cache has a default"
     return folder
 
 
-def suite_model_options(start: Path | None = None) -> ModelOptions:
-    """The models file the suite run from ``start`` reads (for the specs ``--model``
-    takes): ``REST_MODELS_FILE``, else the ini file's ``rest_models_file``, else
-    ``rest_models.toml`` in the rootdir."""
-    named = suite_path("rest_models_file", start)
+def suite_model_options(ini: PytestIni) -> ModelOptions:
+    """The models file the suite reads where ``ini`` is its ini file (for the specs
+    ``--model`` takes): ``REST_MODELS_FILE``, else the ini file's ``rest_models_file``,
+    else ``rest_models.toml`` in the rootdir."""
+    named = suite_path("rest_models_file", ini)
     if named is not None:
         return ModelOptions(models_file=named, models_file_named=True)
-    rootdir = find_ini(start or Path.cwd()).rootdir
-    return ModelOptions(models_file=rootdir / DEFAULT_MODELS_FILE)
+    return ModelOptions(models_file=ini.rootdir / DEFAULT_MODELS_FILE)
 
 
 def add_cache_parser(sub: Any) -> None:
@@ -126,7 +123,7 @@ def cmd_cache_prune(args: argparse.Namespace) -> int:
     if args.older_than is None and not args.model:
         raise ValueError("say what to prune: --older-than AGE, --model NAME, or both")
     _, models = _models(args)
-    chosen = select_models(models, args.model, suite_model_options()) if args.model else models
+    chosen = _named(models, args.model) if args.model else models
     removed = remove_entries(chosen, args.older_than)
     unused = f" last used more than {_age(args.older_than)} ago" if args.older_than else ""
     print(_removed_line(removed, chosen, unused))
@@ -140,9 +137,14 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
             "or --all (every model)"
         )
     _, models = _models(args)
-    chosen = models if args.all else select_models(models, args.model, suite_model_options())
+    chosen = models if args.all else _named(models, args.model)
     print(_removed_line(remove_entries(chosen), chosen, ""))
     return 0
+
+
+def _named(models: list[CachedModel], names: list[str]) -> list[CachedModel]:
+    """The models ``--model`` names, specs of the suite's models file included."""
+    return select_models(models, names, suite_model_options(find_ini(Path.cwd())))
 
 
 def _removed_line(removed: Removed, chosen: list[CachedModel], unused: str) -> str:
